@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * The only file that touches the process: argv, environment, stdio and exit codes. stdout carries
+ * JSON-RPC only; everything else goes to stderr.
+ */
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { ConfigError, HELP, resolveConfig } from "./config.js";
+import { StorageError } from "./core/errors.js";
+import { LocalStore } from "./core/local-store.js";
+import { S3Store } from "./core/s3-store.js";
+import type { ObjectStore } from "./core/store.js";
+import { redact, registerSecret } from "./mcp/redact.js";
+import { createServer } from "./mcp/server.js";
+import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
+
+async function main(): Promise<number> {
+  let action;
+  try {
+    action = resolveConfig(process.argv.slice(2), process.env, process.cwd());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`r2-mcp: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (action.action === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (action.action === "version") {
+    process.stdout.write(`${PACKAGE_NAME} ${PACKAGE_VERSION}\n`);
+    return 0;
+  }
+  const config = action.config;
+  let store: ObjectStore;
+  if (config.backend.kind === "local") {
+    store = await LocalStore.open(config.backend.dir);
+  } else {
+    registerSecret(config.backend.secretAccessKey);
+    registerSecret(config.backend.accessKeyId);
+    store = new S3Store({
+      bucket: config.backend.bucket,
+      endpoint: config.backend.endpoint,
+      region: config.backend.region,
+      credentials: { accessKeyId: config.backend.accessKeyId, secretAccessKey: config.backend.secretAccessKey },
+      maxAttempts: config.maxAttempts,
+    });
+  }
+  const { server, context } = createServer(config, store);
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const shutdown = async (code: number) => {
+    if (closing) return;
+    closing = true;
+    await server.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+  // The client closing stdin ends the session.
+  process.stdin.on("end", () => void shutdown(0));
+  await server.connect(transport);
+  const where = config.backend.kind === "local" ? `local store ${config.backend.dir}` : `bucket ${config.backend.bucket} at ${config.backend.endpoint}`;
+  context.log("info", `serving ${where}${config.readOnly ? " (read-only)" : ""}`);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    const message = err instanceof StorageError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`r2-mcp: ${redact(message)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,249 @@
+/**
+ * The one error type of the storage core, and the one place where S3 SDK errors, Node
+ * filesystem errors and aborts become a stable code.
+ */
+
+export const ERROR_CODES = [
+  "invalid_argument",
+  "not_found",
+  "already_exists",
+  "not_a_directory",
+  "too_large",
+  "outside_roots",
+  "outside_allowed_prefix",
+  "access_denied",
+  "bucket_not_found",
+  "throttled",
+  "unavailable",
+  "cancelled",
+  "unsupported",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Node's idiom for the errors the original Python module raised (FileExistsError → EEXIST,
+ * FileNotFoundError → ENOENT, NotADirectoryError → ENOTDIR), so `err.code === "EEXIST"` works as
+ * callers of fs expect. Codes with no errno counterpart get an `ERR_R2_*` name.
+ */
+const NODE_CODES: Record<ErrorCode, string> = {
+  invalid_argument: "EINVAL",
+  not_found: "ENOENT",
+  already_exists: "EEXIST",
+  not_a_directory: "ENOTDIR",
+  too_large: "EFBIG",
+  outside_roots: "EACCES",
+  outside_allowed_prefix: "EACCES",
+  access_denied: "EACCES",
+  bucket_not_found: "ERR_R2_BUCKET_NOT_FOUND",
+  throttled: "ERR_R2_THROTTLED",
+  unavailable: "ERR_R2_UNAVAILABLE",
+  cancelled: "ABORT_ERR",
+  unsupported: "ERR_R2_UNSUPPORTED",
+  internal: "ERR_R2_INTERNAL",
+};
+
+export interface StorageErrorOptions {
+  key?: string;
+  path?: string;
+  cause?: unknown;
+  /** Extra machine-readable detail, e.g. the conflicting keys of a directory transfer. */
+  details?: Record<string, unknown>;
+}
+
+export class StorageError extends Error {
+  /** Node-style code: EEXIST, ENOENT, ENOTDIR, EINVAL, EACCES, ABORT_ERR or ERR_R2_*. */
+  readonly code: string;
+  /** The stable r2-mcp error code (SPEC.md "Errors"). */
+  readonly kind: ErrorCode;
+  readonly key?: string;
+  readonly path?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(kind: ErrorCode, message: string, options: StorageErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = kind === "cancelled" ? "AbortError" : "StorageError";
+    this.kind = kind;
+    this.code = NODE_CODES[kind];
+    if (options.key !== undefined) this.key = options.key;
+    if (options.path !== undefined) this.path = options.path;
+    if (options.details !== undefined) this.details = options.details;
+  }
+}
+
+export function isStorageError(err: unknown, kind?: ErrorCode): err is StorageError {
+  return err instanceof StorageError && (kind === undefined || err.kind === kind);
+}
+
+export function q(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function alreadyExists(key: string, cause?: unknown): StorageError {
+  return new StorageError("already_exists", `${q(key)} exists; pass overwrite: true to replace it`, {
+    key,
+    cause,
+  });
+}
+
+export function cancelledError(cause?: unknown): StorageError {
+  return new StorageError("cancelled", "the operation was cancelled; nothing partial was left behind", {
+    cause,
+  });
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError(signal.reason);
+}
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number };
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
+
+/** The status code and error name of an AWS SDK v3 service error, when it is one. */
+export function s3ErrorInfo(err: unknown): { status?: number; name?: string } {
+  if (typeof err !== "object" || err === null) return {};
+  const e = err as SdkLikeError;
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const name = e.Code ?? e.name;
+  const info: { status?: number; name?: string } = {};
+  if (status !== undefined) info.status = status;
+  if (name !== undefined) info.name = name;
+  return info;
+}
+
+/** HEAD answers carry no body, so a missing key shows up as 404 / NotFound / NoSuchKey. */
+export function isS3NotFound(err: unknown): boolean {
+  const { status, name } = s3ErrorInfo(err);
+  return status === 404 || name === "NotFound" || name === "NoSuchKey";
+}
+
+export function isS3PreconditionFailed(err: unknown): boolean {
+  const { status, name } = s3ErrorInfo(err);
+  // 409 ConditionalRequestConflict: another conditional write to the same key was in flight
+  // (AWS documents it for concurrent If-None-Match writes); for a create it means someone else won.
+  return (
+    status === 412 ||
+    name === "PreconditionFailed" ||
+    name === "ConditionalRequestConflict"
+  );
+}
+
+function hint(context: { key?: string; bucket?: string; endpoint?: string }): string {
+  return context.bucket ? ` bucket ${q(context.bucket)}` : "";
+}
+
+/**
+ * Maps any error thrown by the AWS SDK (service errors, network failures, timeouts, aborts) to a
+ * StorageError. The message never includes request details, so no credential or signature can leak.
+ */
+export function fromS3Error(
+  err: unknown,
+  context: { key?: string; bucket?: string; endpoint?: string; op: string },
+): StorageError {
+  if (err instanceof StorageError) return err;
+  const opts: StorageErrorOptions = { cause: err };
+  if (context.key !== undefined) opts.key = context.key;
+  const what = context.key !== undefined ? `${q(context.key)}` : `${context.op}`;
+  const e = (typeof err === "object" && err !== null ? err : {}) as SdkLikeError & { code?: string };
+  if (e.name === "AbortError" || e.code === "ABORT_ERR") return cancelledError(err);
+  const { status, name } = s3ErrorInfo(err);
+  if (name === "NoSuchBucket") {
+    return new StorageError(
+      "bucket_not_found",
+      `bucket${hint(context)} does not exist at this endpoint; check --bucket / R2_BUCKET and the endpoint URL`,
+      opts,
+    );
+  }
+  if (isS3NotFound(err)) return new StorageError("not_found", `${what} does not exist`, opts);
+  if (isS3PreconditionFailed(err) && context.key !== undefined) return alreadyExists(context.key, err);
+  if (
+    status === 403 ||
+    name === "AccessDenied" ||
+    name === "InvalidAccessKeyId" ||
+    name === "SignatureDoesNotMatch" ||
+    name === "InvalidToken" ||
+    name === "ExpiredToken"
+  ) {
+    return new StorageError(
+      "access_denied",
+      `access denied for ${what} (${name ?? status}); check the access key and secret (R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY) and the token's permissions on the${hint(context)}`,
+      opts,
+    );
+  }
+  if (status === 429 || name === "SlowDown" || name === "TooManyRequests" || name === "Throttling") {
+    return new StorageError(
+      "throttled",
+      `the server is throttling requests (${name ?? status}) and retries ran out; wait and repeat the call, or lower max_workers`,
+      opts,
+    );
+  }
+  if (status === 416 || name === "InvalidRange") {
+    return new StorageError("invalid_argument", `the byte range is outside ${what}`, opts);
+  }
+  if (status === 413 || name === "EntityTooLarge") {
+    return new StorageError("too_large", `the server refused ${what} as too large`, opts);
+  }
+  if (status === 400 || name === "InvalidArgument" || name === "KeyTooLongError") {
+    return new StorageError("invalid_argument", `the server refused the request for ${what} (${name ?? status})`, opts);
+  }
+  if (
+    (status !== undefined && status >= 500) ||
+    (e.code !== undefined && NETWORK_CODES.has(e.code)) ||
+    name === "TimeoutError" ||
+    name === "RequestTimeout" ||
+    (name !== undefined && NETWORK_CODES.has(name))
+  ) {
+    return new StorageError(
+      "unavailable",
+      `the storage endpoint did not answer ${context.op} for ${what} (${name ?? e.code ?? status}); check the endpoint URL and network, then repeat the call`,
+      opts,
+    );
+  }
+  return new StorageError("internal", `${context.op} failed for ${what}: ${name ?? "unknown error"}`, opts);
+}
+
+/** Maps a Node fs error on a local path to a StorageError naming that path. */
+export function fromFsError(err: unknown, path: string, what = "local path"): StorageError {
+  if (err instanceof StorageError) return err;
+  const code = (err as { code?: string } | null)?.code;
+  const opts = { path, cause: err };
+  switch (code) {
+    case "ENOENT":
+      return new StorageError("not_found", `${what} ${q(path)} does not exist`, opts);
+    case "EEXIST":
+      return new StorageError("already_exists", `${what} ${q(path)} exists; pass overwrite: true to replace it`, opts);
+    case "ENOTDIR":
+      return new StorageError("not_a_directory", `a parent of ${what} ${q(path)} is not a directory`, opts);
+    case "EISDIR":
+      return new StorageError("invalid_argument", `${what} ${q(path)} is a directory; give a file path`, opts);
+    case "EACCES":
+    case "EPERM":
+      return new StorageError("access_denied", `no permission for ${what} ${q(path)}`, opts);
+    case "ENAMETOOLONG":
+      return new StorageError("invalid_argument", `${what} ${q(path)} is too long for this filesystem`, opts);
+    case "ABORT_ERR":
+      return cancelledError(err);
+    default:
+      return new StorageError("internal", `${what} ${q(path)}: ${code ?? (err as Error)?.message ?? "error"}`, opts);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * ObjectStore over a local directory: the embedded default behind --local DIR. Each object is a
+ * plain file at DIR/<key>, so the data stays browsable; the semantics (listing order, delimiter,
+ * not-found, no-overwrite) are those of S3, held by the same contract suite.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { guessContentType } from "./content-type.js";
+import { StorageError, alreadyExists, cancelledError, fromFsError, q, throwIfAborted } from "./errors.js";
+import { unsafePathReason, validateKey } from "./keys.js";
+import { commitTemp, createTempBeside, discardTemp, ensureParentInside, writeToTemp } from "./local-fs.js";
+import {
+  type ByteRange,
+  type GetResult,
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type TransferOptions,
+  checkListLimit,
+  decodeCursor,
+  encodeCursor,
+} from "./store.js";
+
+/** Holds writes in progress; never listed, and no key may use it. */
+const TMP_DIR = ".r2-mcp-tmp";
+
+/** S3 lists keys in UTF-8 byte order; JS string order differs above U+FFFF. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+interface Entry {
+  name: string;
+  isPrefix: boolean;
+}
+
+export class LocalStore implements ObjectStore {
+  readonly kind = "local" as const;
+  readonly name: string;
+  private readonly root: string;
+  private readonly tmpDir: string;
+  /** MD5 per file version, so listings and HEADs do not re-read unchanged files. */
+  private readonly etags = new Map<string, { stamp: string; etag: string }>();
+  private ready: Promise<void> | undefined;
+
+  /** `dir` must be a real path (no symlinks); createLocalStore resolves it. */
+  private constructor(dir: string) {
+    this.root = dir;
+    this.name = dir;
+    this.tmpDir = path.join(dir, TMP_DIR);
+  }
+
+  static async open(dir: string): Promise<LocalStore> {
+    const resolved = path.resolve(dir);
+    try {
+      await fs.mkdir(resolved, { recursive: true });
+      const stat = await fs.stat(resolved);
+      if (!stat.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      return new LocalStore(await fs.realpath(resolved));
+    } catch (err) {
+      const e = fromFsError(err, resolved, "local store directory");
+      if ((err as NodeJS.ErrnoException).code === "ENOTDIR" || (err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new StorageError("not_a_directory", `local store directory ${q(resolved)} is not a directory`, {
+          path: resolved,
+          cause: err,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** Keys that cannot be files safely are refused, as SPEC.md "Keys, paths and limits" says. */
+  private pathOf(key: string, argument = "key"): string {
+    validateKey(key, argument);
+    const reason = unsafePathReason(key);
+    if (reason) {
+      throw new StorageError("invalid_argument", `${argument} ${q(key)} cannot be stored in the local store: ${reason}`, { key });
+    }
+    if (key === TMP_DIR || key.startsWith(`${TMP_DIR}/`)) {
+      throw new StorageError("invalid_argument", `${argument} ${q(key)} is reserved by the local store`, { key });
+    }
+    return path.join(this.root, ...key.split("/"));
+  }
+
+  private async etagOf(file: string, stat: { ino: number; size: number; mtimeMs: number }): Promise<string> {
+    const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    const cached = this.etags.get(file);
+    if (cached?.stamp === stamp) return cached.etag;
+    const hash = createHash("md5");
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    const etag = hash.digest("hex");
+    this.etags.set(file, { stamp, etag });
+    return etag;
+  }
+
+  /** The object at `key`, or undefined; directories and symlinks are not objects. */
+  private async info(key: string, file: string): Promise<ObjectInfo | undefined> {
+    let stat;
+    try {
+      stat = await fs.lstat(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw fromFsError(err, file, "stored object");
+    }
+    if (!stat.isFile()) return undefined;
+    return {
+      key,
+      size: stat.size,
+      lastModified: stat.mtime,
+      etag: await this.etagOf(file, stat),
+      contentType: guessContentType(key),
+    };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    return this.info(key, this.pathOf(key));
+  }
+
+  async get(key: string, options: TransferOptions & { range?: ByteRange } = {}): Promise<GetResult> {
+    const file = this.pathOf(key);
+    const info = await this.info(key, file);
+    if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+    const start = options.range?.offset ?? 0;
+    if (options.range && start >= info.size) {
+      throw new StorageError("invalid_argument", `the byte range is outside ${q(key)} (offset ${start}, size ${info.size})`, { key });
+    }
+    const end = options.range?.length !== undefined ? Math.min(info.size, start + options.range.length) : info.size;
+    const body =
+      end > start
+        ? createReadStream(file, { start, end: end - 1, ...(options.signal ? { signal: options.signal } : {}) })
+        : Readable.from([]);
+    return { body, info, range: { start, end } };
+  }
+
+  async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
+    const target = this.pathOf(key);
+    throwIfAborted(options.signal);
+    if (options.mode === "create" && (await this.existsAsAnything(target))) throw this.conflict(key, target);
+    await this.ensureTmpDir();
+    const tmp = await createTempBeside(target, this.tmpDir);
+    const hash = createHash("md5");
+    let size = 0;
+    try {
+      const source = body.kind === "bytes" ? [body.data] : createReadStream(body.path);
+      size = await writeToTemp(tmp, source, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onChunk: (chunk, written) => {
+          hash.update(chunk);
+          options.onBytes?.(written);
+        },
+      });
+    } catch (err) {
+      await discardTemp(tmp);
+      if (options.signal?.aborted) throw cancelledError(err);
+      throw fromFsError(err, body.kind === "file" ? body.path : target, body.kind === "file" ? "local file" : "stored object");
+    }
+    throwIfAborted(options.signal);
+    let replaced = false;
+    try {
+      await ensureParentInside(this.root, target);
+      if (options.mode === "overwrite") {
+        const stat = await fs.lstat(target).catch(() => undefined);
+        if (stat?.isDirectory()) throw this.conflict(key, target);
+        replaced = stat !== undefined;
+      }
+      await commitTemp(tmp, target, options.mode === "overwrite");
+    } catch (err) {
+      await discardTemp(tmp);
+      if (err instanceof StorageError && err.kind === "already_exists") throw alreadyExists(key, err);
+      if (err instanceof StorageError && (err.kind === "not_a_directory" || err.kind === "invalid_argument")) {
+        throw this.conflict(key, target);
+      }
+      throw err;
+    }
+    const etag = hash.digest("hex");
+    const stat = await fs.stat(target);
+    this.etags.set(target, { stamp: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, etag });
+    return { key, size, etag, replaced };
+  }
+
+  async delete(key: string): Promise<{ existed: boolean }> {
+    const file = this.pathOf(key);
+    const info = await this.info(key, file);
+    if (!info) return { existed: false };
+    try {
+      await fs.unlink(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { existed: false };
+      throw fromFsError(err, file, "stored object");
+    }
+    this.etags.delete(file);
+    await this.pruneEmptyParents(path.dirname(file));
+    return { existed: true };
+  }
+
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    const limit = checkListLimit(options.limit);
+    const prefix = options.prefix ?? "";
+    const after = decodeCursor(this.kind, options);
+    const entries = options.delimiter ? await this.levelEntries(prefix) : await this.allKeys(prefix);
+    entries.sort((a, b) => compareKeys(a.name, b.name));
+    let start = 0;
+    if (after !== undefined) {
+      while (start < entries.length && compareKeys(entries[start]!.name, after) <= 0) start++;
+    }
+    const page = entries.slice(start, start + limit);
+    const objects: ObjectInfo[] = [];
+    const prefixes: string[] = [];
+    for (const entry of page) {
+      if (entry.isPrefix) {
+        prefixes.push(entry.name);
+        continue;
+      }
+      // A file deleted between the walk and now is simply not listed.
+      const info = await this.info(entry.name, path.join(this.root, ...entry.name.split("/")));
+      if (info) objects.push(info);
+    }
+    const result: ListPage = { objects, prefixes };
+    const last = page[page.length - 1];
+    if (start + limit < entries.length && last) result.nextCursor = encodeCursor(this.kind, options, last.name);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.etags.clear();
+  }
+
+  /** The deepest directory every key under `prefix` lives in, and the name filter within it. */
+  private split(prefix: string): { dir: string; dirKey: string; namePrefix: string } | undefined {
+    const slash = prefix.lastIndexOf("/");
+    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : "";
+    const namePrefix = prefix.slice(slash + 1);
+    // A prefix whose directory part could not be a stored path matches nothing stored here.
+    if (dirKey !== "" && unsafePathReason(dirKey.slice(0, -1))) return undefined;
+    return { dir: path.join(this.root, ...dirKey.split("/").filter(Boolean)), dirKey, namePrefix };
+  }
+
+  private async readDir(dir: string) {
+    try {
+      return await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      throw fromFsError(err, dir, "local store directory");
+    }
+  }
+
+  private skip(dirKey: string, name: string): boolean {
+    return dirKey === "" && name === TMP_DIR;
+  }
+
+  private async allKeys(prefix: string): Promise<Entry[]> {
+    const where = this.split(prefix);
+    if (!where) return [];
+    const out: Entry[] = [];
+    const walk = async (dir: string, dirKey: string, filter: string): Promise<void> => {
+      for (const entry of await this.readDir(dir)) {
+        if (!entry.name.startsWith(filter) || this.skip(dirKey, entry.name)) continue;
+        const key = dirKey + entry.name;
+        if (entry.isDirectory()) await walk(path.join(dir, entry.name), `${key}/`, "");
+        else if (entry.isFile()) out.push({ name: key, isPrefix: false });
+      }
+    };
+    await walk(where.dir, where.dirKey, where.namePrefix);
+    return out;
+  }
+
+  private async levelEntries(prefix: string): Promise<Entry[]> {
+    const where = this.split(prefix);
+    if (!where) return [];
+    const out: Entry[] = [];
+    for (const entry of await this.readDir(where.dir)) {
+      if (!entry.name.startsWith(where.namePrefix) || this.skip(where.dirKey, entry.name)) continue;
+      const key = where.dirKey + entry.name;
+      if (entry.isFile()) out.push({ name: key, isPrefix: false });
+      else if (entry.isDirectory() && (await this.holdsAnyFile(path.join(where.dir, entry.name)))) {
+        out.push({ name: `${key}/`, isPrefix: true });
+      }
+    }
+    return out;
+  }
+
+  /** S3 has no empty "directories": a prefix exists only while some key is under it. */
+  private async holdsAnyFile(dir: string): Promise<boolean> {
+    for (const entry of await this.readDir(dir)) {
+      if (entry.isFile()) return true;
+      if (entry.isDirectory() && (await this.holdsAnyFile(path.join(dir, entry.name)))) return true;
+    }
+    return false;
+  }
+
+  private async existsAsAnything(target: string): Promise<boolean> {
+    try {
+      await fs.lstat(target);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A key that names an existing object is already_exists. A key that is also a "directory" of
+   * other keys (or lies under a key that is a file) is a shape S3 allows and files cannot hold.
+   */
+  private conflict(key: string, target: string): StorageError {
+    return new StorageError(
+      "already_exists",
+      `${q(key)} exists in the local store (as an object, or as a prefix of other keys: a file and a folder cannot share a name here); pass overwrite: true to replace an object, or choose another key`,
+      { key, path: target },
+    );
+  }
+
+  private async ensureTmpDir(): Promise<void> {
+    this.ready ??= fs.mkdir(this.tmpDir, { recursive: true }).then(() => undefined);
+    await this.ready;
+  }
+
+  /** Removes directories emptied by a delete, so they stop showing up as prefixes. */
+  private async pruneEmptyParents(dir: string): Promise<void> {
+    let current = dir;
+    while (current !== this.root && current.startsWith(this.root + path.sep)) {
+      try {
+        await fs.rmdir(current);
+      } catch {
+        return; // not empty, or already gone
+      }
+      current = path.dirname(current);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The storage core's one interface. Two backends implement it (S3 and a local directory) and one
+ * contract suite (test/contract) holds them to identical semantics.
+ */
+import type { Readable } from "node:stream";
+import { StorageError } from "./errors.js";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** The entity tag without quotes: the MD5 of the bytes for single-part writes. */
+  etag: string;
+  contentType?: string;
+}
+
+export interface ListOptions {
+  prefix?: string;
+  /** "/" for one level with child prefixes; absent for everything under the prefix. */
+  delimiter?: "/";
+  /** Page size, 1..1000 (the S3 maximum). */
+  limit?: number;
+  /** An opaque cursor from a previous page of the same listing. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  prefixes: string[];
+  nextCursor?: string;
+}
+
+/** "create" writes only when the key is absent (conditional / exclusive); "overwrite" replaces. */
+export type PutMode = "create" | "overwrite";
+
+export type PutBody =
+  | { kind: "bytes"; data: Uint8Array }
+  | { kind: "file"; path: string; size: number };
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** Called with the bytes moved so far for this one object. */
+  onBytes?: (bytes: number) => void;
+}
+
+export interface PutOptions extends TransferOptions {
+  mode: PutMode;
+  contentType?: string;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  etag: string;
+  /** True when an existing object was replaced (only possible with mode "overwrite"). */
+  replaced: boolean;
+}
+
+export interface ByteRange {
+  offset: number;
+  /** Bytes to read from offset; to the end of the object when absent. */
+  length?: number;
+}
+
+export interface GetResult {
+  body: Readable;
+  info: ObjectInfo;
+  /** The byte range actually returned (inclusive start, exclusive end). */
+  range: { start: number; end: number };
+}
+
+export interface ObjectStore {
+  readonly kind: "s3" | "local";
+  /** The bucket name (S3) or directory (local): shown in messages and resource URIs. */
+  readonly name: string;
+  list(options?: ListOptions): Promise<ListPage>;
+  /** undefined when the key does not exist; other failures throw. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** A stream of the object (or of a range of it); not_found when missing. */
+  get(key: string, options?: TransferOptions & { range?: ByteRange }): Promise<GetResult>;
+  put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
+  /** Deletes the key; resolves to whether it existed. */
+  delete(key: string): Promise<{ existed: boolean }>;
+  presign?(key: string, method: "GET" | "PUT", expiresIn: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** S3 refuses MaxKeys above 1000; so does every ListOptions.limit here. */
+export const MAX_LIST_LIMIT = 1000;
+
+export function checkListLimit(limit: number | undefined): number {
+  if (limit === undefined) return MAX_LIST_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new StorageError("invalid_argument", `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${limit}`);
+  }
+  return limit;
+}
+
+/**
+ * Cursors are opaque to callers but bound to the listing they came from, so a cursor from another
+ * prefix, another backend or made up by hand is refused instead of silently listing something else.
+ */
+interface CursorPayload {
+  v: 1;
+  s: ObjectStore["kind"];
+  p: string;
+  d: string;
+  t: string;
+}
+
+export function encodeCursor(kind: ObjectStore["kind"], options: ListOptions, token: string): string {
+  const payload: CursorPayload = { v: 1, s: kind, p: options.prefix ?? "", d: options.delimiter ?? "", t: token };
+  return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
+}
+
+export function decodeCursor(kind: ObjectStore["kind"], options: ListOptions): string | undefined {
+  const cursor = options.cursor;
+  if (cursor === undefined) return undefined;
+  const bad = () =>
+    new StorageError(
+      "invalid_argument",
+      "cursor was not produced by this listing; pass the next_cursor returned by the previous call with the same prefix and recursive settings, or omit it to start over",
+    );
+  let payload: Partial<CursorPayload>;
+  try {
+    payload = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<CursorPayload>;
+  } catch {
+    throw bad();
+  }
+  if (
+    typeof payload !== "object" ||
+    payload === null ||
+    payload.v !== 1 ||
+    payload.s !== kind ||
+    payload.p !== (options.prefix ?? "") ||
+    payload.d !== (options.delimiter ?? "") ||
+    typeof payload.t !== "string" ||
+    payload.t.length === 0
+  ) {
+    throw bad();
+  }
+  return payload.t;
+}
+
+/** Strips the quotes S3 puts around ETags so both backends report the same string. */
+export function normalizeEtag(etag: string | undefined): string {
+  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
+}

@@ -1,0 +1,422 @@
+/**
+ * Moving files between the local disk and a store: single files, and directory transfers planned
+ * in full (every destination checked, every key vetted) before the first byte is written.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import pMap from "p-map";
+import { StorageError, cancelledError, fromFsError, q, throwIfAborted } from "./errors.js";
+import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
+import {
+  checkWritableTarget,
+  commitTemp,
+  createTempBeside,
+  discardTemp,
+  ensureParentInside,
+  md5File,
+  resolveLocalPath,
+  walkDirectory,
+  writeToTemp,
+} from "./local-fs.js";
+import type { ObjectInfo, ObjectStore, PutResult } from "./store.js";
+
+export interface TransferProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export interface TransferOptions {
+  overwrite?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+  /** Allowed local roots (real paths); undefined leaves local paths unrestricted. */
+  roots?: readonly string[];
+}
+
+export interface DirectoryTransferOptions extends TransferOptions {
+  maxWorkers?: number;
+  dryRun?: boolean;
+}
+
+export interface DirectoryTransferResult {
+  /** Objects or files written by this call. */
+  transferred: number;
+  bytes: number;
+  /** Keys (upload) or local paths (download) written, in order of completion. */
+  items: string[];
+  /** Destinations that already held identical bytes and were left as they were. */
+  skipped: string[];
+  /** Destinations that exist with other content (only reported by a dry run; a real run fails). */
+  conflicts: string[];
+  /** What a dry run would write. */
+  planned: number;
+  plannedBytes: number;
+  dryRun: boolean;
+}
+
+export const DEFAULT_MAX_WORKERS = 8;
+export const MAX_WORKERS = 64;
+
+export function checkMaxWorkers(value: number | undefined): number {
+  const workers = value ?? DEFAULT_MAX_WORKERS;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new StorageError("invalid_argument", `max_workers must be an integer from 1 to ${MAX_WORKERS}; got ${value}`);
+  }
+  return workers;
+}
+
+/** ETags of single-part writes are the MD5 of the bytes; multipart ETags ("…-N") are not. */
+function isPlainMd5(etag: string): boolean {
+  return /^[0-9a-f]{32}$/i.test(etag);
+}
+
+async function sameBytes(file: string, size: number, object: ObjectInfo, signal?: AbortSignal): Promise<boolean> {
+  if (object.size !== size || !isPlainMd5(object.etag)) return false;
+  return (await md5File(file, signal)) === object.etag.toLowerCase();
+}
+
+/** Every object under a prefix, following pages to the end. */
+export async function listAll(store: ObjectStore, prefix: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    throwIfAborted(signal);
+    const page = await store.list({ prefix, limit: 1000, ...(cursor ? { cursor } : {}) });
+    out.push(...page.objects);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+function listing(items: string[], max = 20): string {
+  const shown = items.slice(0, max).map(q).join(", ");
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}
+
+class ProgressTracker {
+  private readonly done = new Map<string, number>();
+  private bytesDone = 0;
+  private filesDone = 0;
+  constructor(
+    private readonly bytesTotal: number,
+    private readonly filesTotal: number,
+    private readonly onProgress?: (progress: TransferProgress) => void,
+  ) {}
+  bytes(item: string, bytes: number): void {
+    this.bytesDone += bytes - (this.done.get(item) ?? 0);
+    this.done.set(item, bytes);
+    this.emit();
+  }
+  fileDone(item: string, size: number): void {
+    this.bytes(item, size);
+    this.filesDone++;
+    this.emit();
+  }
+  private emit(): void {
+    this.onProgress?.({
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      filesDone: this.filesDone,
+      filesTotal: this.filesTotal,
+    });
+  }
+}
+
+async function statFileArgument(real: string, shown: string, argument: string) {
+  let stat;
+  try {
+    stat = await fs.stat(real);
+  } catch (err) {
+    throw fromFsError(err, shown, argument);
+  }
+  if (stat.isDirectory()) {
+    throw new StorageError("invalid_argument", `${argument} ${q(shown)} is a directory; use upload_directory for directories`, {
+      path: shown,
+    });
+  }
+  if (!stat.isFile()) throw new StorageError("invalid_argument", `${argument} ${q(shown)} is not a regular file`, { path: shown });
+  return stat;
+}
+
+export async function uploadFile(
+  store: ObjectStore,
+  localPath: string,
+  key: string,
+  options: TransferOptions & { contentType?: string } = {},
+): Promise<PutResult> {
+  validateKey(key);
+  const real = await resolveLocalPath(localPath, options.roots, "local_path");
+  const stat = await statFileArgument(real, localPath, "local_path");
+  const progress = new ProgressTracker(stat.size, 1, options.onProgress);
+  const result = await store.put(
+    key,
+    { kind: "file", path: real, size: stat.size },
+    {
+      mode: options.overwrite ? "overwrite" : "create",
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onBytes: (bytes) => progress.bytes(key, bytes),
+    },
+  );
+  progress.fileDone(key, result.size);
+  return result;
+}
+
+/**
+ * Streams one object into a temporary file beside `target` and puts it in place in one step, so
+ * `target` is either absent or complete. `dir` bounds where parent directories may be created.
+ */
+async function downloadTo(
+  store: ObjectStore,
+  key: string,
+  target: string,
+  dir: string,
+  overwrite: boolean,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<{ size: number; etag: string }> {
+  await ensureParentInside(dir, target);
+  await checkWritableTarget(target, overwrite);
+  const { body, info } = await store.get(key, signal ? { signal } : {});
+  const tmp = await createTempBeside(target);
+  let written = 0;
+  try {
+    written = await writeToTemp(tmp, body, {
+      ...(signal ? { signal } : {}),
+      onChunk: (_chunk, total) => onBytes(total),
+    });
+  } catch (err) {
+    body.destroy();
+    await discardTemp(tmp);
+    if (signal?.aborted) throw cancelledError(err);
+    if (err instanceof StorageError) throw err;
+    throw new StorageError("unavailable", `reading ${q(key)} failed before all ${info.size} bytes arrived; repeat the call`, {
+      key,
+      cause: err,
+    });
+  }
+  if (written !== info.size) {
+    await discardTemp(tmp);
+    throw new StorageError("unavailable", `${q(key)} arrived short (${written} of ${info.size} bytes); repeat the call`, { key });
+  }
+  await commitTemp(tmp, target, overwrite);
+  return { size: written, etag: info.etag };
+}
+
+export async function downloadFile(
+  store: ObjectStore,
+  key: string,
+  localPath: string,
+  options: TransferOptions = {},
+): Promise<{ localPath: string; size: number; etag: string }> {
+  validateKey(key);
+  const target = await resolveLocalPath(localPath, options.roots, "local_path");
+  await checkWritableTarget(target, options.overwrite ?? false, "local_path");
+  const progress = new ProgressTracker(0, 1, options.onProgress);
+  const out = await downloadTo(store, key, target, path.dirname(target), options.overwrite ?? false, options.signal, (b) =>
+    progress.bytes(key, b),
+  );
+  progress.fileDone(key, out.size);
+  return { localPath: target, ...out };
+}
+
+function conflictError(conflicts: string[], what: string): StorageError {
+  return new StorageError(
+    "already_exists",
+    `${conflicts.length} ${what} already exist with other content: ${listing(conflicts)}; nothing was written. Pass overwrite: true to replace them`,
+    { details: { conflicts } },
+  );
+}
+
+/**
+ * Runs the planned copies with bounded concurrency, stopping at the first hard error. The error
+ * says what completed, so the caller (or a repeat of the call) knows where things stand.
+ */
+async function runPlan<T>(
+  items: T[],
+  name: (item: T) => string,
+  copy: (item: T) => Promise<number>,
+  workers: number,
+  signal: AbortSignal | undefined,
+): Promise<{ items: string[]; bytes: number }> {
+  const done: string[] = [];
+  let bytes = 0;
+  try {
+    await pMap(
+      items,
+      async (item) => {
+        throwIfAborted(signal);
+        bytes += await copy(item);
+        done.push(name(item));
+      },
+      { concurrency: workers, stopOnError: true, ...(signal ? { signal } : {}) },
+    );
+  } catch (err) {
+    const base = signal?.aborted ? cancelledError(err) : err instanceof StorageError ? err : fromFsError(err, "");
+    throw new StorageError(
+      base.kind,
+      `${base.message} (${done.length} of ${items.length} completed before this; repeat the call to finish: identical files are skipped)`,
+      {
+        ...(base.key !== undefined ? { key: base.key } : {}),
+        ...(base.path !== undefined ? { path: base.path } : {}),
+        cause: base.cause ?? err,
+        details: { ...base.details, completed: done },
+      },
+    );
+  }
+  return { items: done, bytes };
+}
+
+export async function uploadDirectory(
+  store: ObjectStore,
+  localDir: string,
+  prefix: string,
+  options: DirectoryTransferOptions = {},
+): Promise<DirectoryTransferResult> {
+  const workers = checkMaxWorkers(options.maxWorkers);
+  const overwrite = options.overwrite ?? false;
+  const dir = await resolveLocalPath(localDir, options.roots, "local_dir");
+  const stat = await fs.stat(dir).catch((err: unknown) => {
+    throw fromFsError(err, localDir, "local_dir");
+  });
+  if (!stat.isDirectory()) {
+    throw new StorageError("not_a_directory", `local_dir ${q(localDir)} is not a directory; use upload_file for one file`, {
+      path: localDir,
+    });
+  }
+  const walked = await walkDirectory(dir, options.roots);
+  if (walked.outside.length > 0) {
+    throw new StorageError(
+      "outside_roots",
+      `local_dir holds symlinks that lead outside the allowed roots: ${listing(walked.outside)}; nothing was uploaded. Remove them or upload their targets separately`,
+      { path: localDir, details: { outside: walked.outside } },
+    );
+  }
+  const files = walked.files.map((f) => ({ ...f, key: joinKey(prefix, f.relative) }));
+  const invalid: string[] = [];
+  for (const f of files) {
+    try {
+      validateKey(f.key);
+    } catch {
+      invalid.push(f.relative);
+    }
+  }
+  if (invalid.length > 0) {
+    throw new StorageError("invalid_argument", `these files would make keys over 1024 bytes or not valid UTF-8: ${listing(invalid)}; nothing was uploaded`, {
+      details: { invalid },
+    });
+  }
+
+  const skipped: string[] = [];
+  const conflicts: string[] = [];
+  let todo = files;
+  if (!overwrite && files.length > 0) {
+    const existing = new Map((await listAll(store, directoryPrefix(prefix), options.signal)).map((o) => [o.key, o]));
+    todo = [];
+    for (const f of files) {
+      const object = existing.get(f.key);
+      if (!object) todo.push(f);
+      else if (await sameBytes(f.path, f.size, object, options.signal)) skipped.push(f.key);
+      else conflicts.push(f.key);
+    }
+  }
+  const plannedBytes = todo.reduce((n, f) => n + f.size, 0);
+  const base = { skipped, conflicts, planned: todo.length, plannedBytes };
+  if (options.dryRun) return { transferred: 0, bytes: 0, items: [], ...base, dryRun: true };
+  if (conflicts.length > 0) throw conflictError(conflicts, "destination keys");
+
+  const progress = new ProgressTracker(plannedBytes, todo.length, options.onProgress);
+  const mode = overwrite ? "overwrite" : "create";
+  const run = await runPlan(
+    todo,
+    (f) => f.key,
+    async (f) => {
+      const out = await store.put(
+        f.key,
+        { kind: "file", path: f.path, size: f.size },
+        { mode, ...(options.signal ? { signal: options.signal } : {}), onBytes: (b) => progress.bytes(f.key, b) },
+      );
+      progress.fileDone(f.key, out.size);
+      return out.size;
+    },
+    workers,
+    options.signal,
+  );
+  return { transferred: run.items.length, bytes: run.bytes, items: run.items, ...base, dryRun: false };
+}
+
+export async function downloadDirectory(
+  store: ObjectStore,
+  prefix: string,
+  localDir: string,
+  options: DirectoryTransferOptions = {},
+): Promise<DirectoryTransferResult> {
+  const workers = checkMaxWorkers(options.maxWorkers);
+  const overwrite = options.overwrite ?? false;
+  const dir = await resolveLocalPath(localDir, options.roots, "local_dir");
+  const dirStat = await fs.lstat(dir).catch(() => undefined);
+  if (dirStat && !dirStat.isDirectory()) {
+    throw new StorageError("not_a_directory", `local_dir ${q(localDir)} exists and is not a directory`, { path: localDir });
+  }
+  const objects = await listAll(store, directoryPrefix(prefix), options.signal);
+  const unsafe: string[] = [];
+  const planned: { key: string; path: string; relative: string; object: ObjectInfo }[] = [];
+  for (const object of objects) {
+    // Zero-byte "folder/" markers made by consoles and other tools carry no data.
+    if (object.key.endsWith("/") && object.size === 0) continue;
+    const mapped = keyToLocalPath(object.key, prefix, dir);
+    if (mapped.ok) planned.push({ key: object.key, path: mapped.path, relative: mapped.relative, object });
+    else unsafe.push(`${object.key} (${mapped.reason})`);
+  }
+  // "a" and "a/b" cannot both be files; neither can two keys that differ only where the
+  // filesystem folds them. Both would overwrite or fail halfway, so they are refused up front.
+  const files = new Set(planned.map((p) => p.relative));
+  for (const p of planned) {
+    const parts = p.relative.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (files.has(parent)) unsafe.push(`${p.key} (its parent ${q(parent)} is also an object)`);
+    }
+  }
+  if (unsafe.length > 0) {
+    throw new StorageError(
+      "invalid_argument",
+      `the bucket holds keys under ${q(directoryPrefix(prefix))} that cannot be written safely inside local_dir: ${listing(unsafe)}; nothing was downloaded. Download the other keys one by one with download_file`,
+      { details: { unsafe } },
+    );
+  }
+
+  const skipped: string[] = [];
+  const conflicts: string[] = [];
+  const todo: typeof planned = [];
+  for (const p of planned) {
+    const stat = await fs.lstat(p.path).catch(() => undefined);
+    if (!stat) todo.push(p);
+    else if (stat.isFile() && (await sameBytes(p.path, stat.size, p.object, options.signal))) skipped.push(p.path);
+    else if (overwrite && stat.isFile()) todo.push(p);
+    else conflicts.push(p.path);
+  }
+  const plannedBytes = todo.reduce((n, p) => n + p.object.size, 0);
+  const base = { skipped, conflicts, planned: todo.length, plannedBytes };
+  if (options.dryRun) return { transferred: 0, bytes: 0, items: [], ...base, dryRun: true };
+  if (conflicts.length > 0) throw conflictError(conflicts, "local files");
+
+  await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw fromFsError(err, localDir, "local_dir");
+  });
+  const progress = new ProgressTracker(plannedBytes, todo.length, options.onProgress);
+  const run = await runPlan(
+    todo,
+    (p) => p.path,
+    async (p) => {
+      const out = await downloadTo(store, p.key, p.path, dir, overwrite, options.signal, (b) => progress.bytes(p.key, b));
+      progress.fileDone(p.key, out.size);
+      return out.size;
+    },
+    workers,
+    options.signal,
+  );
+  return { transferred: run.items.length, bytes: run.bytes, items: run.items, ...base, dryRun: false };
+}

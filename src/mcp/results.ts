@@ -1,0 +1,49 @@
+/**
+ * Tool results: complete structuredContent plus a short text an assistant can read, and error
+ * results whose text starts with the stable code and says what to do next.
+ */
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { StorageError } from "../core/errors.js";
+import { redact } from "./redact.js";
+
+export function ok(structured: Record<string, unknown>, text: string, extra: CallToolResult["content"] = []): CallToolResult {
+  return { structuredContent: structured, content: [{ type: "text", text: redact(text) }, ...extra] };
+}
+
+export function asStorageError(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StorageError("internal", `unexpected failure: ${message}; this is a bug in r2-mcp, please report it`, { cause: err });
+}
+
+export function errorText(err: StorageError): string {
+  return redact(`${err.kind}: ${err.message}`);
+}
+
+/**
+ * An error result. The text carries the code for every client; `structured` is added only by
+ * tools whose output schema admits an error shape (the SDK client validates it even on errors).
+ */
+export function fail(err: unknown, structured?: Record<string, unknown>): CallToolResult {
+  const e = asStorageError(err);
+  const result: CallToolResult = { isError: true, content: [{ type: "text", text: errorText(e) }] };
+  if (structured) {
+    const error: Record<string, unknown> = { code: e.kind, message: redact(e.message) };
+    if (e.key !== undefined) error.key = e.key;
+    if (e.path !== undefined) error.path = e.path;
+    result.structuredContent = { ...structured, error };
+  }
+  return result;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -1,0 +1,31 @@
+import * as z from "zod";
+import { StorageError, q } from "../../core/errors.js";
+import { checkKey } from "../context.js";
+import { ok } from "../results.js";
+import { defineTool, keyField } from "./define.js";
+
+export const deleteObject = defineTool({
+  name: "delete_object",
+  title: "Delete an object",
+  description: "Delete one object. This cannot be undone. With missing_ok=false a missing key is a not_found error.",
+  input: {
+    key: keyField("Key of the object to delete."),
+    missing_ok: z.boolean().default(true).describe("true (default): succeed when the key does not exist. false: report not_found."),
+  },
+  output: {
+    key: z.string(),
+    existed: z.boolean().describe("Whether the object existed before this call."),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  changesBucket: true,
+  async handle(args, ctx) {
+    const { existed } = await ctx.store.delete(checkKey(ctx, args.key));
+    if (!existed && !args.missing_ok) {
+      throw new StorageError("not_found", `${q(args.key)} does not exist; nothing was deleted (pass missing_ok: true to accept that)`, {
+        key: args.key,
+      });
+    }
+    ctx.log("info", "deleted", { key: args.key, existed });
+    return ok({ key: args.key, existed }, existed ? `deleted ${q(args.key)}` : `${q(args.key)} did not exist; nothing to delete`);
+  },
+});

@@ -1,0 +1,41 @@
+import * as z from "zod";
+import { downloadDirectory as download } from "../../core/transfer.js";
+import { checkPrefix } from "../context.js";
+import { progressReporter } from "../progress.js";
+import { defineTool, overwriteField } from "./define.js";
+import { directoryFail, directoryOk, directoryOutput, dryRunField, maxWorkersField } from "./directory-common.js";
+
+export const downloadDirectory = defineTool({
+  name: "download_directory",
+  title: "Download a prefix to a local directory",
+  description:
+    "Download every object under a prefix into a local directory (created if missing, inside the allowed roots), recreating the structure below the prefix. Without overwrite, if any local file exists with other content the whole call fails before anything is written; identical files are skipped. Keys that would land outside the directory are refused.",
+  input: {
+    prefix: z.string().describe("Key prefix to download, e.g. \"runs/42/\" (a trailing / is added). Empty downloads the whole bucket."),
+    local_dir: z.string().describe("Local directory to write into; created if missing."),
+    overwrite: overwriteField("existing local files"),
+    max_workers: maxWorkersField,
+    dry_run: dryRunField,
+  },
+  output: directoryOutput("downloaded", "files"),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  changesBucket: false,
+  async handle(args, ctx, extra) {
+    checkPrefix(ctx, args.prefix);
+    const onProgress = progressReporter(extra);
+    try {
+      const result = await download(ctx.store, args.prefix, args.local_dir, {
+        overwrite: args.overwrite,
+        maxWorkers: args.max_workers,
+        dryRun: args.dry_run,
+        roots: await ctx.roots(),
+        signal: extra.signal,
+        ...(onProgress ? { onProgress } : {}),
+      });
+      if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
+      return directoryOk("downloaded", "files", "download", result);
+    } catch (err) {
+      return directoryFail("downloaded", "files", err);
+    }
+  },
+});

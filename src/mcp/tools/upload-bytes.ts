@@ -1,0 +1,64 @@
+import * as z from "zod";
+import { StorageError, q } from "../../core/errors.js";
+import { checkKey } from "../context.js";
+import { formatBytes, ok } from "../results.js";
+import { defineTool, keyField, overwriteField } from "./define.js";
+
+/** Decoded size cap: a 5 MiB payload in base64 is ~6.7 MiB, inside stdio's 10 MiB message cap. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decode(data: string, encoding: "utf8" | "base64"): Buffer {
+  if (encoding === "utf8") return Buffer.from(data, "utf8");
+  const compact = data.replace(/\s+/g, "");
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+    throw new StorageError("invalid_argument", "data is not valid base64 (standard alphabet, padded to a multiple of 4); fix it or pass encoding \"utf8\" for text");
+  }
+  return Buffer.from(compact, "base64");
+}
+
+export const putResultShape = {
+  key: z.string(),
+  size: z.number().int().describe("Bytes stored."),
+  etag: z.string(),
+  replaced: z.boolean().describe("true when an existing object was replaced (only with overwrite: true)."),
+};
+
+export const uploadBytes = defineTool({
+  name: "upload_bytes",
+  title: "Write an object from text or base64",
+  description: `Create an object from text or base64 data (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB decoded; use upload_file for larger content). Never replaces an existing object unless overwrite is true.`,
+  input: {
+    key: keyField("Destination object key."),
+    data: z.string().describe("The content: text (encoding utf8) or base64 (encoding base64)."),
+    encoding: z.enum(["utf8", "base64"]).default("utf8").describe("How data is encoded."),
+    content_type: z.string().max(255).optional().describe("Media type to store, e.g. \"text/csv\". Guessed from the key's extension when absent."),
+    overwrite: overwriteField("the object"),
+  },
+  output: putResultShape,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  changesBucket: true,
+  async handle(args, ctx, extra) {
+    const key = checkKey(ctx, args.key);
+    // Cheap bound before decoding: base64 is 4/3 the size, UTF-8 at least 1 byte per char.
+    if (args.data.length > Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024) {
+      throw new StorageError("too_large", `data is over ${formatBytes(MAX_UPLOAD_BYTES)}; write the content to a file and use upload_file`, { key });
+    }
+    const bytes = decode(args.data, args.encoding);
+    if (bytes.length > MAX_UPLOAD_BYTES) {
+      throw new StorageError("too_large", `data is ${formatBytes(bytes.length)}, over the ${formatBytes(MAX_UPLOAD_BYTES)} limit; write it to a file and use upload_file`, { key });
+    }
+    const result = await ctx.store.put(
+      key,
+      { kind: "bytes", data: bytes },
+      {
+        mode: args.overwrite ? "overwrite" : "create",
+        signal: extra.signal,
+        ...(args.content_type ? { contentType: args.content_type } : {}),
+      },
+    );
+    ctx.log("info", "uploaded bytes", { key, size: result.size, replaced: result.replaced });
+    return ok({ ...result }, `${result.replaced ? "replaced" : "created"} ${q(key)} (${formatBytes(result.size)}, etag ${result.etag})`);
+  },
+});

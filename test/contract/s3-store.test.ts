@@ -1,0 +1,205 @@
+/**
+ * The ObjectStore contract on the S3 backend, against a real local S3 server (fauxqs, in-process on
+ * 127.0.0.1). fauxqs ignores If-None-Match, so where a test needs a server that honours it (the
+ * concurrent-create race) it goes through the conditional proxy: a test stand-in for R2's
+ * If-None-Match: *, nothing else.
+ */
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { S3Store } from "../../src/core/s3-store.js";
+import { startConditionalProxy, type ConditionalProxy } from "../helpers/conditional-proxy.js";
+import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { md5Hex, readAll, rejectionOf, storeContract } from "./store-contract.js";
+
+const MIB = 1024 * 1024;
+
+function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = server.bucket): S3Store {
+  return new S3Store({
+    bucket,
+    endpoint,
+    region: server.region,
+    credentials: server.credentials,
+    // Small, so an ~11 MiB file goes multipart (fauxqs refuses single bodies over ~11 MiB).
+    multipartThreshold: 5 * MIB,
+    // Fail fast: these tests never expect a retry to rescue them.
+    maxAttempts: 2,
+  });
+}
+
+storeContract("S3Store (fauxqs)", async () => {
+  const server = await startS3Server();
+  const proxy = await startConditionalProxy(server.endpoint);
+  const store = s3Store(server);
+  const conditionalStore = s3Store(server, proxy.endpoint);
+  return {
+    store,
+    conditionalStore,
+    async cleanup() {
+      await store.close();
+      await conditionalStore.close();
+      await proxy.close();
+      await server.close();
+    },
+  };
+});
+
+async function getText(store: S3Store, key: string): Promise<string> {
+  return (await readAll((await store.get(key)).body)).toString("utf8");
+}
+
+describe("S3Store: no overwrite on servers that do and do not honour If-None-Match", () => {
+  let server: S3TestServer;
+  let proxy: ConditionalProxy;
+  let raw: S3Client;
+  let direct: S3Store;
+  let tmp: TempDir;
+  beforeAll(async () => {
+    server = await startS3Server();
+    proxy = await startConditionalProxy(server.endpoint);
+    raw = server.rawClient();
+    direct = s3Store(server);
+    tmp = await makeTempDir();
+  });
+  afterAll(async () => {
+    raw?.destroy();
+    await direct?.close();
+    await tmp?.cleanup();
+    await proxy?.close();
+    await server?.close();
+  });
+
+  it("refuses a plain create on an existing key even when the server ignores If-None-Match (the HEAD check)", async () => {
+    const Bucket = server.bucket;
+    // First show the server really ignores the condition, or this test would prove nothing.
+    await raw.send(new PutObjectCommand({ Bucket, Key: "ignored/probe", Body: "one" }));
+    await raw.send(new PutObjectCommand({ Bucket, Key: "ignored/probe", Body: "two", IfNoneMatch: "*" }));
+    expect(await getText(direct, "ignored/probe")).toBe("two");
+
+    await direct.put("ignored/keep.txt", { kind: "bytes", data: Buffer.from("original") }, { mode: "create" });
+    const err = await rejectionOf(
+      direct.put("ignored/keep.txt", { kind: "bytes", data: Buffer.from("intruder") }, { mode: "create" }),
+    );
+    expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "ignored/keep.txt" });
+    expect(await getText(direct, "ignored/keep.txt")).toBe("original");
+
+    // The same for a file that goes multipart.
+    const file = path.join(tmp.path, "big.bin");
+    await writeFile(file, randomBytes(6 * MIB));
+    const fileErr = await rejectionOf(
+      direct.put("ignored/keep.txt", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }),
+    );
+    expect(fileErr.kind).toBe("already_exists");
+    expect(await getText(direct, "ignored/keep.txt")).toBe("original");
+  });
+
+  /**
+   * A store whose SDK client writes `intruder` to the key through the raw client just before the
+   * given command goes out: the race window between the HEAD check and the write, made
+   * deterministic. Through the proxy the write is conditional, so the intruder must survive.
+   */
+  function storeWithIntruder(commandName: string, intruder: string): S3Store {
+    const store = s3Store(server, proxy.endpoint);
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === commandName) {
+          const input = args.input as { Key: string };
+          await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: input.Key, Body: intruder }));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "raceIntruder" },
+    );
+    return store;
+  }
+
+  it("sends If-None-Match: * with a single PUT, so a writer that slips in after the HEAD check wins alone", async () => {
+    const store = storeWithIntruder("PutObjectCommand", "the other writer");
+    try {
+      const refusedBefore = proxy.stats.preconditionFailed;
+      const err = await rejectionOf(
+        store.put("window/single.txt", { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }),
+      );
+      expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/single.txt" });
+      expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
+      expect(await getText(direct, "window/single.txt")).toBe("the other writer");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("sends If-None-Match: * with CompleteMultipartUpload too", async () => {
+    const store = storeWithIntruder("CreateMultipartUploadCommand", "the other writer");
+    const file = path.join(tmp.path, "multipart.bin");
+    await writeFile(file, randomBytes(6 * MIB));
+    try {
+      const refusedBefore = proxy.stats.preconditionFailed;
+      const err = await rejectionOf(
+        store.put("window/multi.bin", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }),
+      );
+      expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/multi.bin" });
+      expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
+      expect(await getText(direct, "window/multi.bin")).toBe("the other writer");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("overwrite sends no condition: it replaces through the proxy", async () => {
+    const store = s3Store(server, proxy.endpoint);
+    try {
+      await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: "window/over.txt", Body: "old" }));
+      const result = await store.put("window/over.txt", { kind: "bytes", data: Buffer.from("new") }, { mode: "overwrite" });
+      expect(result).toEqual({ key: "window/over.txt", size: 3, etag: md5Hex(Buffer.from("new")), replaced: true });
+      const head = await raw.send(new HeadObjectCommand({ Bucket: server.bucket, Key: "window/over.txt" }));
+      expect(head.ContentLength).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("S3Store: server-side failures map to stable codes", () => {
+  let server: S3TestServer;
+  beforeAll(async () => {
+    server = await startS3Server();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("a bucket that does not exist is bucket_not_found", async () => {
+    const store = s3Store(server, server.endpoint, "no-such-bucket");
+    try {
+      const err = await rejectionOf(store.list({}));
+      expect(err.kind).toBe("bucket_not_found");
+      expect(err.message).toMatch(/no-such-bucket/);
+      expect(err.message).not.toContain(server.credentials.secretAccessKey);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("an endpoint nobody listens on is unavailable", async () => {
+    const closed = await startS3Server();
+    const endpoint = closed.endpoint;
+    await closed.close();
+    const store = new S3Store({
+      bucket: server.bucket,
+      endpoint,
+      region: server.region,
+      credentials: server.credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const err = await rejectionOf(store.list({}));
+      expect(err.kind).toBe("unavailable");
+      expect(err.message).not.toContain(server.credentials.secretAccessKey);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * TEST STAND-IN for one server feature: conditional create (`If-None-Match: *`).
+ *
+ * Cloudflare R2 and AWS S3 answer 412 PreconditionFailed to a PutObject or
+ * CompleteMultipartUpload carrying `If-None-Match: *` when the key already exists, atomically.
+ * The local test server (fauxqs 1.9.2) ignores the header and silently overwrites. This loopback
+ * proxy sits in front of it and implements exactly that check; it is a test double, not a model
+ * of R2, and nothing else is emulated:
+ *  - every other request (and every request without `if-none-match: *`) is passed through
+ *    unchanged: method, path, query, headers, streamed body, status, response headers and
+ *    streamed response body;
+ *  - conditional writes are serialised per raw request path (bucket + still-URL-encoded key), then
+ *    the key is checked with an unsigned HEAD upstream (fauxqs checks no signatures) and either
+ *    answered 412 here (request body discarded, never forwarded) or forwarded, the per-key lock
+ *    being released only once the upstream response has fully arrived. Two spellings of one key
+ *    (e.g. `%7E` vs `~`) get different locks; clients that encode consistently (the SDK does) are unaffected.
+ *  - if the upstream connection fails, the client's socket is destroyed too, so the client sees the
+ *    same kind of network failure it would see talking to the server directly (no synthetic 502).
+ *    Known gap: fauxqs answers 413 to a body over 11 MiB and closes before reading it; through the
+ *    proxy that reaches the client as a reset connection, not as the 413.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+
+export interface ConditionalProxy {
+  endpoint: string;
+  stats: { preconditionFailed: number; forwarded: number };
+  close(): Promise<void>;
+}
+
+// Hop-by-hop headers describe one connection, not the message; Node manages them on each side.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer"]);
+
+function endToEndHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** PutObject / CopyObject (PUT without part query) or CompleteMultipartUpload (POST ?uploadId=). */
+function isConditionalCreate(req: http.IncomingMessage): boolean {
+  if (req.headers["if-none-match"]?.trim() !== "*") return false;
+  const url = new URL(req.url ?? "/", "http://proxy.invalid");
+  const isObjectPath = /^\/[^/]+\/.+/.test(url.pathname);
+  if (!isObjectPath) return false;
+  if (req.method === "PUT") return !url.searchParams.has("uploadId") && !url.searchParams.has("partNumber");
+  if (req.method === "POST") return url.searchParams.has("uploadId");
+  return false;
+}
+
+/** Cuts the client connection (res.socket is null once a response has been fully handed over). */
+function dropConnection(res: http.ServerResponse): void {
+  (res.socket ?? res.req.socket)?.destroy();
+}
+
+function preconditionFailedXml(): string {
+  const requestId = randomBytes(8).toString("hex").toUpperCase();
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code>` +
+    `<Message>At least one of the pre-conditions you specified did not hold</Message>` +
+    `<Condition>If-None-Match</Condition><RequestId>${requestId}</RequestId></Error>`
+  );
+}
+
+export async function startConditionalProxy(upstreamEndpoint: string): Promise<ConditionalProxy> {
+  const upstream = new URL(upstreamEndpoint);
+  if (upstream.protocol !== "http:") throw new Error(`upstream must be http:, got ${upstreamEndpoint}`);
+  const agent = new http.Agent({ keepAlive: true });
+  const stats = { preconditionFailed: 0, forwarded: 0 };
+  // Tail of the queue per lock key: each writer waits for the previous one's promise.
+  const locks = new Map<string, Promise<void>>();
+
+  async function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    locks.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (locks.get(key) === tail) locks.delete(key); // nobody queued behind us
+    }
+  }
+
+  /** Unsigned HEAD of the object upstream: true if it exists (200), false otherwise. */
+  function existsUpstream(rawPath: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const head = http.request(
+        { host: upstream.hostname, port: upstream.port, path: rawPath, method: "HEAD", agent },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode === 200));
+          res.on("error", reject);
+        },
+      );
+      head.on("error", reject);
+      head.end();
+    });
+  }
+
+  /** Streams req to the upstream and the answer back; resolves when both directions are done. */
+  async function forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.forwarded++;
+    const upReq = http.request({
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: endToEndHeaders(req.headers),
+      agent,
+    });
+    const responded = new Promise<void>((resolve, reject) => {
+      upReq.on("response", (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEndHeaders(upRes.headers));
+        pipeline(upRes, res).then(resolve, reject);
+      });
+      upReq.on("error", reject);
+    });
+    // A body-pipe failure after the whole answer went through (a server may answer and stop
+    // reading) is not a failure of the exchange: the client has its answer.
+    const sent = pipeline(req, upReq).catch((err: unknown) => {
+      if (!res.writableFinished) throw err;
+    });
+    try {
+      await Promise.all([sent, responded]);
+    } catch {
+      // Upstream died or client went away: mirror it as a dropped connection on both sides.
+      upReq.destroy();
+      dropConnection(res);
+    }
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!isConditionalCreate(req)) return forward(req, res);
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    await withKeyLock(rawPath, async () => {
+      let exists: boolean;
+      try {
+        exists = await existsUpstream(rawPath);
+      } catch {
+        dropConnection(res); // upstream unreachable: behave like a dropped connection
+        return;
+      }
+      if (!exists) return forward(req, res);
+      stats.preconditionFailed++;
+      // Read and discard the body before answering, so a keep-alive client is not cut off mid-send.
+      req.resume();
+      await new Promise<void>((resolve) => {
+        req.on("end", resolve);
+        req.on("close", resolve);
+      });
+      const body = preconditionFailedXml();
+      res.writeHead(412, {
+        "content-type": "application/xml",
+        "content-length": Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => dropConnection(res));
+  });
+  // Node's default 5 s idle timeout would make SDK clients hit resets that fauxqs (72 s) never
+  // causes; match the upstream so the proxy adds no failures of its own.
+  server.keepAliveTimeout = 72_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stats,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      });
+      return closing;
+    },
+  };
+}
