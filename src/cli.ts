@@ -3,14 +3,10 @@
  * The only file that touches the process: argv, environment, stdio and exit codes. stdout carries
  * JSON-RPC only; everything else goes to stderr.
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ConfigError, HELP, resolveConfig } from "./config.js";
 import { StorageError } from "./core/errors.js";
-import { LocalStore } from "./core/local-store.js";
-import { S3Store } from "./core/s3-store.js";
 import type { ObjectStore } from "./core/store.js";
 import { redact, registerSecret } from "./mcp/redact.js";
-import { createServer } from "./mcp/server.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
 
 async function main(): Promise<number> {
@@ -33,12 +29,20 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = action.config;
+  // The server's modules load only once a server is wanted, so --help and --version are instant.
+  const [{ StdioServerTransport }, { createServer }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/stdio.js"),
+    import("./mcp/server.js"),
+  ]);
   let store: ObjectStore;
   if (config.backend.kind === "local") {
+    const { LocalStore } = await import("./core/local-store.js");
     store = await LocalStore.open(config.backend.dir);
   } else {
     registerSecret(config.backend.secretAccessKey);
     registerSecret(config.backend.accessKeyId);
+    // The AWS SDK is most of the start-up time; --local never needs it.
+    const { S3Store } = await import("./core/s3-store.js");
     store = new S3Store({
       bucket: config.backend.bucket,
       endpoint: config.backend.endpoint,

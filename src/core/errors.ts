@@ -203,7 +203,9 @@ export function fromS3Error(
   if (status === 413 || name === "EntityTooLarge") {
     return new StorageError("too_large", `the server refused ${what} as too large`, opts);
   }
-  if (status === 400 || name === "InvalidArgument" || name === "KeyTooLongError") {
+  // S3's RequestTimeout (an upload went idle and the server hung up) is a 400 that asks for a
+  // repeat, not a bad request.
+  if ((status === 400 && name !== "RequestTimeout") || name === "InvalidArgument" || name === "KeyTooLongError") {
     return new StorageError("invalid_argument", `the server refused the request for ${what} (${name ?? status})`, opts);
   }
   if (

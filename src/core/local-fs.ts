@@ -55,13 +55,38 @@ export async function resolveLocalPath(
   roots: readonly string[] | undefined,
   argument: string,
 ): Promise<string> {
+  checkPathArgument(p, argument);
+  const real = await realLocation(p);
+  if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
+  return real;
+}
+
+/**
+ * Like resolveLocalPath, for a file about to be written: its parent is resolved through symlinks,
+ * its own name is not, so a symlink already at the target is refused or (with overwrite) replaced
+ * itself, never written through.
+ */
+export async function resolveWriteTarget(
+  p: string,
+  roots: readonly string[] | undefined,
+  argument: string,
+): Promise<string> {
+  checkPathArgument(p, argument);
+  const absolute = path.resolve(p);
+  const parent = path.dirname(absolute);
+  if (parent === absolute) {
+    throw new StorageError("invalid_argument", `${argument} ${q(p)} is a directory; give a file path`, { path: p });
+  }
+  const real = path.join(await realLocation(parent), path.basename(absolute));
+  if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
+  return real;
+}
+
+function checkPathArgument(p: string, argument: string): void {
   if (typeof p !== "string" || p.length === 0) {
     throw new StorageError("invalid_argument", `${argument} must be a non-empty path`);
   }
   if (p.includes("\0")) throw new StorageError("invalid_argument", `${argument} must not contain a NUL character`);
-  const real = await realLocation(p);
-  if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
-  return real;
 }
 
 export function assertInsideRoots(real: string, roots: readonly string[], argument: string, shown = real): void {

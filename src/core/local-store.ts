@@ -126,6 +126,7 @@ export class LocalStore implements ObjectStore {
 
   async get(key: string, options: TransferOptions & { range?: ByteRange } = {}): Promise<GetResult> {
     const file = this.pathOf(key);
+    throwIfAborted(options.signal);
     const info = await this.info(key, file);
     if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
     const start = options.range?.offset ?? 0;
@@ -143,7 +144,10 @@ export class LocalStore implements ObjectStore {
   async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
     throwIfAborted(options.signal);
-    if (options.mode === "create" && (await this.existsAsAnything(target))) throw this.conflict(key, target);
+    if (options.mode === "create") {
+      const existing = await fs.lstat(target).catch(() => undefined);
+      if (existing) throw existing.isFile() ? alreadyExists(key) : this.conflict(key, target);
+    }
     await this.ensureTmpDir();
     const tmp = await createTempBeside(target, this.tmpDir);
     const hash = createHash("md5");
@@ -174,11 +178,7 @@ export class LocalStore implements ObjectStore {
       await commitTemp(tmp, target, options.mode === "overwrite");
     } catch (err) {
       await discardTemp(tmp);
-      if (err instanceof StorageError && err.kind === "already_exists") throw alreadyExists(key, err);
-      if (err instanceof StorageError && (err.kind === "not_a_directory" || err.kind === "invalid_argument")) {
-        throw this.conflict(key, target);
-      }
-      throw err;
+      throw await this.commitError(key, target, err);
     }
     const etag = hash.digest("hex");
     const stat = await fs.stat(target);
@@ -240,6 +240,8 @@ export class LocalStore implements ObjectStore {
     const namePrefix = prefix.slice(slash + 1);
     // A prefix whose directory part could not be a stored path matches nothing stored here.
     if (dirKey !== "" && unsafePathReason(dirKey.slice(0, -1))) return undefined;
+    // Nor does one inside the reserved temp directory: half-written files are not objects.
+    if (dirKey.startsWith(`${TMP_DIR}/`)) return undefined;
     return { dir: path.join(this.root, ...dirKey.split("/").filter(Boolean)), dirKey, namePrefix };
   }
 
@@ -297,15 +299,6 @@ export class LocalStore implements ObjectStore {
     return false;
   }
 
-  private async existsAsAnything(target: string): Promise<boolean> {
-    try {
-      await fs.lstat(target);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /**
    * A key that names an existing object is already_exists. A key that is also a "directory" of
    * other keys (or lies under a key that is a file) is a shape S3 allows and files cannot hold.
@@ -316,6 +309,21 @@ export class LocalStore implements ObjectStore {
       `${q(key)} exists in the local store (as an object, or as a prefix of other keys: a file and a folder cannot share a name here); pass overwrite: true to replace an object, or choose another key`,
       { key, path: target },
     );
+  }
+
+  /**
+   * Why a write could not be put in place: the key itself appeared meanwhile (already_exists), or a
+   * file sits where one of its folders should be ("a" exists and "a/b" is written: mkdir answers
+   * EEXIST or ENOTDIR), or a folder sits where the file should be.
+   */
+  private async commitError(key: string, target: string, err: unknown): Promise<unknown> {
+    if (!(err instanceof StorageError)) return err;
+    if (err.kind === "not_a_directory" || err.kind === "invalid_argument") return this.conflict(key, target);
+    if (err.kind === "already_exists") {
+      const stat = await fs.lstat(target).catch(() => undefined);
+      return stat?.isFile() ? alreadyExists(key, err) : this.conflict(key, target);
+    }
+    return err;
   }
 
   private async ensureTmpDir(): Promise<void> {

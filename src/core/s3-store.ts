@@ -298,14 +298,15 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async presign(key: string, method: "GET" | "PUT", expiresIn: number): Promise<string> {
+  async presign(key: string, method: "GET" | "PUT", expiresIn: number, options: { ifNoneMatch?: boolean } = {}): Promise<string> {
     validateKey(key);
     const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
     const command =
       method === "GET"
         ? new GetObjectCommand({ Bucket: this.bucket, Key: key })
-        : new PutObjectCommand({ Bucket: this.bucket, Key: key });
-    return getSignedUrl(this.client, command, { expiresIn });
+        : new PutObjectCommand({ Bucket: this.bucket, Key: key, ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}) });
+    // If-None-Match stays a signed header (not hoisted into the query), so a PUT without it fails.
+    return getSignedUrl(this.client, command, { expiresIn, unhoistableHeaders: new Set(["if-none-match"]) });
   }
 
   async close(): Promise<void> {

@@ -81,7 +81,8 @@ export interface ObjectStore {
   put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
   /** Deletes the key; resolves to whether it existed. */
   delete(key: string): Promise<{ existed: boolean }>;
-  presign?(key: string, method: "GET" | "PUT", expiresIn: number): Promise<string>;
+  /** A presigned URL; with ifNoneMatch the PUT must carry If-None-Match: * (create only). */
+  presign?(key: string, method: "GET" | "PUT", expiresIn: number, options?: { ifNoneMatch?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -15,6 +15,7 @@ import {
   ensureParentInside,
   md5File,
   resolveLocalPath,
+  resolveWriteTarget,
   walkDirectory,
   writeToTemp,
 } from "./local-fs.js";
@@ -100,10 +101,14 @@ class ProgressTracker {
   private bytesDone = 0;
   private filesDone = 0;
   constructor(
-    private readonly bytesTotal: number,
+    private bytesTotal: number,
     private readonly filesTotal: number,
     private readonly onProgress?: (progress: TransferProgress) => void,
   ) {}
+  /** For a single download, whose size is known only once the GET has answered. */
+  setBytesTotal(bytesTotal: number): void {
+    this.bytesTotal = bytesTotal;
+  }
   bytes(item: string, bytes: number): void {
     this.bytesDone += bytes - (this.done.get(item) ?? 0);
     this.done.set(item, bytes);
@@ -176,11 +181,23 @@ async function downloadTo(
   overwrite: boolean,
   signal: AbortSignal | undefined,
   onBytes: (bytes: number) => void,
+  onSize?: (size: number) => void,
 ): Promise<{ size: number; etag: string }> {
   await ensureParentInside(dir, target);
   await checkWritableTarget(target, overwrite);
-  const { body, info } = await store.get(key, signal ? { signal } : {});
+  throwIfAborted(signal);
+  // The temporary file first: once the GET has answered, its body must be read at once, or an
+  // error on it (an abort, a dropped connection) would have no listener and crash the process.
   const tmp = await createTempBeside(target);
+  let got;
+  try {
+    got = await store.get(key, signal ? { signal } : {});
+  } catch (err) {
+    await discardTemp(tmp);
+    throw err;
+  }
+  const { body, info } = got;
+  onSize?.(info.size);
   let written = 0;
   try {
     written = await writeToTemp(tmp, body, {
@@ -212,11 +229,18 @@ export async function downloadFile(
   options: TransferOptions = {},
 ): Promise<{ localPath: string; size: number; etag: string }> {
   validateKey(key);
-  const target = await resolveLocalPath(localPath, options.roots, "local_path");
+  const target = await resolveWriteTarget(localPath, options.roots, "local_path");
   await checkWritableTarget(target, options.overwrite ?? false, "local_path");
   const progress = new ProgressTracker(0, 1, options.onProgress);
-  const out = await downloadTo(store, key, target, path.dirname(target), options.overwrite ?? false, options.signal, (b) =>
-    progress.bytes(key, b),
+  const out = await downloadTo(
+    store,
+    key,
+    target,
+    path.dirname(target),
+    options.overwrite ?? false,
+    options.signal,
+    (b) => progress.bytes(key, b),
+    (size) => progress.setBytesTotal(size),
   );
   progress.fileDone(key, out.size);
   return { localPath: target, ...out };
@@ -248,7 +272,10 @@ async function runPlan<T>(
       items,
       async (item) => {
         throwIfAborted(signal);
-        bytes += await copy(item);
+        // Not `bytes += await copy(item)`: that reads `bytes` before awaiting and loses the
+        // bytes of every copy that finished in between.
+        const copied = await copy(item);
+        bytes += copied;
         done.push(name(item));
       },
       { concurrency: workers, stopOnError: true, ...(signal ? { signal } : {}) },

@@ -11,6 +11,7 @@ import type { ObjectStore } from "../core/store.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import type { ToolContext } from "./context.js";
 import { createLogger } from "./log.js";
+import { registerResources } from "./resources.js";
 import { fail } from "./results.js";
 import { allTools } from "./tools/index.js";
 
@@ -20,6 +21,15 @@ export const INSTRUCTIONS = `r2-mcp moves data between this machine and an objec
 - list_objects returns one page; pass next_cursor to continue. recursive=false shows one level, like folders.
 - Directory transfers check every destination before writing; repeating an interrupted call finishes it (identical files are skipped). Use dry_run to preview.
 - Errors start with a stable code (already_exists, not_found, too_large, outside_roots, ...) followed by what to do next.`;
+
+function instructionsFor(config: ServerConfig): string {
+  const lines = [INSTRUCTIONS];
+  if (config.readOnly) lines.push("- This server is read-only: it offers no tool that changes the bucket.");
+  if (config.allowPrefixes.length > 0) {
+    lines.push(`- Only keys under these prefixes may be used: ${config.allowPrefixes.map((p) => JSON.stringify(p)).join(", ")}.`);
+  }
+  return lines.join("\n");
+}
 
 export type ServerConfig = Pick<Config, "readOnly" | "allowPrefixes" | "roots" | "rootsExplicit" | "logLevel">;
 
@@ -31,7 +41,7 @@ export interface CreatedServer {
 export function createServer(config: ServerConfig, store: ObjectStore): CreatedServer {
   const server = new McpServer(
     { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { logging: {} }, instructions: instructionsFor(config) },
   );
   const log = createLogger(config.logLevel, (params) => server.server.sendLoggingMessage(params));
 
@@ -79,5 +89,6 @@ export function createServer(config: ServerConfig, store: ObjectStore): CreatedS
       },
     );
   }
+  registerResources(server, context);
   return { server, context };
 }

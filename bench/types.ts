@@ -1,0 +1,81 @@
+/** What the benchmark measures and records (bench/results.json), and the targets of the issue. */
+import type { ServerCeiling } from "./raw-sdk.js";
+
+/** The targets of the issue. */
+export const TARGET_RATIO = 0.9;
+export const TARGET_RSS_BYTES = 150e6;
+export const TARGET_MCP_OVERHEAD_MS = 1;
+/** A server using at least this share of one core during a run is treated as saturated. */
+export const SERVER_BOUND_UTILISATION = 0.85;
+
+export const CASES = ["small", "large", "huge", "head", "cold"] as const;
+export type CaseName = (typeof CASES)[number];
+export const METHODS = ["raw", "rclone", "lib", "mcp"] as const;
+export type Method = (typeof METHODS)[number];
+
+export interface Flags {
+  quick: boolean;
+  concurrency: number;
+  only: Set<CaseName>;
+  repeats: number;
+  smallFiles: number;
+  largeFiles: number;
+  hugeBytes: number;
+  heads: number;
+  colds: number;
+  timeoutMs: number;
+}
+
+export interface Run {
+  seconds: number;
+  files: number;
+  bytes: number;
+  /** CPU time the server process spent during the run */
+  serverCpuSeconds: number;
+  /** CPU time of the process doing the transfer, where it can be read */
+  clientCpuSeconds?: number;
+  /** requests the server saw during the run, by S3 operation */
+  requests: Record<string, number>;
+  peakRssKiB?: number;
+}
+
+export interface MethodResult {
+  runs: Run[];
+  /** why the method has no numbers (not installed, failed...) */
+  error?: string;
+}
+
+export type Direction = Partial<Record<Method, MethodResult>>;
+
+export interface TransferCase {
+  files: number;
+  fileBytes: number;
+  upload: Direction;
+  download: Direction;
+}
+
+export interface HeadResult {
+  calls: number;
+  raw: number[];
+  lib: number[];
+  mcp: number[];
+}
+
+export interface ColdResult {
+  /** spawn → tools/list answered, ms */
+  toolsList: number[];
+  /** spawn → initialize answered, ms */
+  initialize: number[];
+  /** spawn → exit of `node -e 0`, ms: what Node itself costs */
+  bareNode: number[];
+}
+
+export interface BenchResults {
+  ceiling?: ServerCeiling;
+  small?: TransferCase;
+  large?: TransferCase;
+  huge?: TransferCase;
+  head?: HeadResult;
+  cold?: ColdResult;
+  rclone: { version?: string; spawnMs?: number; hint?: string };
+}
