@@ -38,7 +38,11 @@ function shortUrl(url: string, line: number): string {
   return tail ? `${tail}:${line + 1}` : "";
 }
 
-export function summarize(profiles: CpuProfile[], top = 25): ProfileSummary {
+/**
+ * `window` (µs, CLOCK_MONOTONIC like process.hrtime) keeps only the samples taken inside it, so a
+ * profile of a whole process can be cut down to the measured calls.
+ */
+export function summarize(profiles: CpuProfile[], top = 25, window?: { startUs: number; endUs: number }): ProfileSummary {
   const self = new Map<string, { name: string; where: string; ms: number }>();
   const pkgs = new Map<string, number>();
   const inclusive = new Map<string, { name: string; where: string; ms: number }>();
@@ -47,7 +51,10 @@ export function summarize(profiles: CpuProfile[], top = 25): ProfileSummary {
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    let at = profile.startTime;
     for (let i = 0; i < profile.samples.length; i++) {
+      at += profile.timeDeltas[i] ?? 0;
+      if (window && (at < window.startUs || at > window.endUs)) continue;
       const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000; // the delta *after* a sample is its duration
       const node = byId.get(profile.samples[i] as number);
       if (!node) continue;

@@ -14,6 +14,8 @@ export interface McpServerOptions {
   bucket: string;
   /** the one local root the server may read and write */
   root: string;
+  /** node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not accept) */
+  nodeArgs?: string[];
 }
 
 export interface McpSession {
@@ -42,7 +44,7 @@ function serverEnv(): Record<string, string> {
 export async function startMcp(opts: McpServerOptions): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [opts.cliPath, "--bucket", opts.bucket, "--endpoint", opts.endpoint, "--region", BENCH_REGION, "--root", opts.root],
+    args: [...(opts.nodeArgs ?? []), opts.cliPath, "--bucket", opts.bucket, "--endpoint", opts.endpoint, "--region", BENCH_REGION, "--root", opts.root],
     env: serverEnv(),
     stderr: "pipe",
   });

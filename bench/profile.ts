@@ -4,6 +4,10 @@
  * self time by package, and the inclusive time of r2-mcp's own functions.
  *
  *   npx tsx bench/profile.ts --case small --direction upload --tool lib [--tool raw] [--runs 3]
+ *   npx tsx bench/profile.ts --case head [--calls 500]
+ *
+ * `--case head` profiles MCP head_object calls on both sides: this process (the MCP SDK client)
+ * and the r2-mcp server (started with --cpu-prof, its profile cut to the measured calls).
  *
  * One warm-up run is not profiled. The raw profile is written to a temporary file (or --out).
  */
@@ -14,7 +18,8 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { type CpuProfile, summarize } from "./cpuprofile.js";
+import { type CpuProfile, type ProfileSummary, summarize } from "./cpuprofile.js";
+import { startMcp } from "./mcp.js";
 import { makeDirectory, makeFile } from "./data.js";
 import { BENCH_CREDENTIALS, BENCH_REGION, deletePrefix, rawClient, rawDownloadDirectory, rawUploadDirectory } from "./raw-sdk.js";
 import { ServerProcess } from "./server.js";
@@ -35,8 +40,10 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "16" },
       top: { type: "string", default: "25" },
       out: { type: "string" },
+      calls: { type: "string", default: "500" },
     },
   });
+  if (values.case === "head") return profileHead(Number(values.calls), Number(values.top));
   const kind = values.case;
   if (kind !== "small" && kind !== "large" && kind !== "huge") throw new Error("--case small|large|huge");
   const direction = values.direction;
@@ -116,30 +123,96 @@ async function main(): Promise<void> {
 
     const top = Number(values.top);
     const s = summarize(profiles, top);
-    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     const lines = [
       `## CPU profile: ${kind} ${direction}, ${tool === "lib" ? "r2-mcp library" : "raw SDK"}, ${runs} runs, concurrency ${concurrency}`,
       "",
       `wall per run: ${walls.map((w) => w.toFixed(2)).join(", ")} s; this process's CPU per run: ${cpus.map((c) => c.toFixed(2)).join(", ")} s; sampled ${fmt(s.totalMs, 0)} ms (includes idle)`,
       "",
-      "Self time by package:",
-      "",
-      markdownTable(["package", "ms", "share"], s.byPackage.slice(0, 12).map((p) => [p.pkg, fmt(p.ms, 0), pct(p.share)])),
-      "",
-      `Top ${top} functions by self time:`,
-      "",
-      markdownTable(["function", "where", "ms", "share"], s.topSelf.map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
-      "",
-      "r2-mcp functions by inclusive time (self + everything they call, same sample counted once per frame):",
-      "",
-      markdownTable(["function", "where", "ms", "share"], s.r2mcpInclusive.slice(0, 15).map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
-      "",
+      ...summaryLines(s, top),
       `profile of the last run: ${out}`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
     session.disconnect();
     await lib.close();
+    raw.destroy();
+    await server.stop();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+}
+
+function summaryLines(s: ProfileSummary, top: number): string[] {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  return [
+    "Self time by package:",
+    "",
+    markdownTable(["package", "ms", "share"], s.byPackage.slice(0, 12).map((p) => [p.pkg, fmt(p.ms, 0), pct(p.share)])),
+    "",
+    `Top ${top} functions by self time:`,
+    "",
+    markdownTable(["function", "where", "ms", "share"], s.topSelf.map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
+    "",
+    "r2-mcp functions by inclusive time (self + everything they call, same sample counted once per frame):",
+    "",
+    markdownTable(["function", "where", "ms", "share"], s.r2mcpInclusive.slice(0, 15).map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
+    "",
+  ];
+}
+
+/** MCP head_object round trips, profiled in this process (client) and in the r2-mcp server. */
+async function profileHead(calls: number, top: number): Promise<void> {
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-profile-")));
+  const profDir = path.join(base, "prof");
+  const server = await ServerProcess.start();
+  const raw = rawClient(server.endpoint, 64);
+  const session = new Session();
+  session.connect();
+  try {
+    await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const { R2Client } = (await import(pathToFileURL(path.join(REPO, "dist", "index.js")).href)) as typeof import("../src/index.js");
+    const lib = new R2Client({ bucketName: BUCKET, endpointUrl: server.endpoint, ...BENCH_CREDENTIALS, regionName: BENCH_REGION });
+    await lib.uploadBytes(Buffer.alloc(4096, 1), "head.bin", { overwrite: true });
+    await lib.close();
+    const mcp = await startMcp({
+      cliPath: path.join(REPO, "dist", "cli.js"),
+      endpoint: server.endpoint,
+      bucket: BUCKET,
+      root: base,
+      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-interval=100"],
+    });
+    await mcp.client.listTools();
+    for (let i = 0; i < 50; i++) await mcp.call("head_object", { key: "head.bin" }, 30_000);
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+    const startUs = Number(process.hrtime.bigint() / 1000n);
+    const lat: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t0 = performance.now();
+      await mcp.call("head_object", { key: "head.bin" }, 30_000);
+      lat.push(performance.now() - t0);
+    }
+    const endUs = Number(process.hrtime.bigint() / 1000n);
+    const { profile } = await session.post("Profiler.stop");
+    await mcp.close();
+    const files = (await fs.readdir(profDir)).filter((f) => f.endsWith(".cpuprofile"));
+    const serverProfiles = await Promise.all(files.map(async (f) => JSON.parse(await fs.readFile(path.join(profDir, f), "utf8")) as CpuProfile));
+    lat.sort((a, b) => a - b);
+    const client = summarize([profile as unknown as CpuProfile], top);
+    const srv = summarize(serverProfiles, top, { startUs, endUs });
+    const lines = [
+      `## CPU profile: ${calls} MCP head_object calls (p50 ${fmt(lat[Math.floor(calls / 2)], 2)} ms)`,
+      "",
+      `### client (MCP SDK Client in this process): ${fmt(client.totalMs, 0)} ms sampled, ${fmt((client.totalMs - (client.byPackage.find((p) => p.pkg === "(idle)")?.ms ?? 0)) / calls, 3)} ms busy per call`,
+      "",
+      ...summaryLines(client, top),
+      `### r2-mcp server process (samples inside the measured window): ${fmt(srv.totalMs, 0)} ms sampled, ${fmt((srv.totalMs - (srv.byPackage.find((p) => p.pkg === "(idle)")?.ms ?? 0)) / calls, 3)} ms busy per call`,
+      "",
+      ...summaryLines(srv, top),
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  } finally {
+    session.disconnect();
     raw.destroy();
     await server.stop();
     await fs.rm(base, { recursive: true, force: true });

@@ -135,6 +135,9 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
     rows.push({
       cells: [`head_object p99, ${n} calls (ms)`, fmt(p99.raw, 2), "—", fmt(p99.lib, 2), fmt(p99.mcp, 2), "", "", "", "", "", "—", `${signed(p99.mcp - p99.raw)} ms`],
     });
+    rows.push({
+      cells: [`MCP ping round trip (no tool, no S3) p50 / p99 (ms)`, "—", "—", "—", `${fmt(percentile(h.ping, 50), 2)} / ${fmt(percentile(h.ping, 99), 2)}`, "", "", "", "", "", "—", "the stdio + JSON-RPC floor"],
+    });
   }
   if (r.cold) {
     const c = r.cold;
@@ -211,7 +214,7 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
     for (const dir of ["upload", "download"] as const) {
       for (const m of METHODS) {
         const e = c[dir][m]?.error;
-        if (e && !e.startsWith("rclone not installed")) failures.push(`- ${name} ${dir} ${m}: ${e}`);
+        if (e && !e.startsWith("rclone not installed")) failures.push(`- ${name} ${dir} ${m}: ${e}${explain(e)}`);
       }
     }
   }
@@ -267,6 +270,17 @@ function clientCpuTable(r: BenchResults): string | undefined {
   }
   const names = METHODS.filter((m) => m !== "rclone").map(methodName);
   return rows.length ? markdownTable(["case", ...names.map((n) => `${n} CPU s`), ...names.map((n) => `${n} wall s`)], rows) : undefined;
+}
+
+/** Known causes of failures seen with this server, so the table does not just say "failed". */
+function explain(error: string): string {
+  if (error.includes("InvalidPart") && error.includes("rclone")) {
+    return " — known fauxqs 1.9.2 limitation: rclone (Go's XML encoder) writes the part ETags' quotes as `&#34;` in CompleteMultipartUpload and fauxqs only decodes `&quot;`, so no rclone multipart upload can complete on this server (single PUTs are capped at 11 MiB by fauxqs).";
+  }
+  if (error.includes("broken pipe") && error.includes("rclone")) {
+    return " — fauxqs refuses single request bodies over 11 MiB by closing the connection.";
+  }
+  return "";
 }
 
 function signed(x: number): string {

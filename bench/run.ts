@@ -536,15 +536,17 @@ class Bench {
     const key = "seed/head/object.bin";
     await this.lib.uploadBytes(randomBytes(4 * KIB), key, { overwrite: true });
     const mcp = await this.session();
-    const result: HeadResult = { calls, raw: [], lib: [], mcp: [] };
+    const result: HeadResult = { calls, raw: [], lib: [], mcp: [], ping: [] };
     this.results.head = result;
-    const one: Record<"raw" | "lib" | "mcp", () => Promise<unknown>> = {
+    const one: Record<"raw" | "lib" | "mcp" | "ping", () => Promise<unknown>> = {
       raw: () => rawHead(this.raw, BUCKET, key),
       lib: () => this.lib.head(key),
       mcp: () => mcp.call("head_object", { key }, 30_000),
+      // The MCP round trip with no tool and no S3 behind it: the stdio + JSON-RPC floor.
+      ping: () => mcp.client.ping({ timeout: 30_000 }),
     };
-    const kinds = ["raw", "lib", "mcp"] as const;
-    log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50`);
+    const kinds = ["raw", "lib", "mcp", "ping"] as const;
+    log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50 (+ MCP ping)`);
     for (const kind of kinds) for (let i = 0; i < 20; i++) await one[kind]();
     const deadline = performance.now() + Math.max(120_000, calls * 200);
     for (let done = 0; done < calls && performance.now() < deadline; ) {

@@ -59,6 +59,8 @@ export interface HeadResult {
   raw: number[];
   lib: number[];
   mcp: number[];
+  /** MCP `ping` round trips over the same session: the transport's own floor */
+  ping: number[];
 }
 
 export interface ColdResult {

@@ -212,14 +212,15 @@ export async function createTempBeside(target: string, dir = path.dirname(target
 export async function writeToTemp(
   tmp: TempFile,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, written: number) => void } = {},
+  options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, written: number) => void; position?: number } = {},
 ): Promise<number> {
+  const start = options.position ?? 0;
   let written = 0;
   for await (const chunk of source) {
     if (options.signal?.aborted) throw cancelledError(options.signal.reason);
     let offset = 0;
     while (offset < chunk.length) {
-      const { bytesWritten } = await tmp.handle.write(chunk, offset, chunk.length - offset, written + offset);
+      const { bytesWritten } = await tmp.handle.write(chunk, offset, chunk.length - offset, start + written + offset);
       offset += bytesWritten;
     }
     written += chunk.length;

@@ -21,6 +21,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { guessContentType } from "./content-type.js";
 import { type StorageError, alreadyExists, cancelledError, fromS3Error, isS3NotFound, throwIfAborted } from "./errors.js";
 import { validateKey } from "./keys.js";
+import { DEFAULT_PART_SIZE, partSizeFor } from "./multipart.js";
 import {
   type ByteRange,
   type GetResult,
@@ -59,15 +60,8 @@ export interface S3StoreConfig {
   client?: S3Client;
 }
 
-export const MIB = 1024 * 1024;
-/** 8 MiB, as the AWS CLI uses: few enough requests, and under single-PUT body limits of small servers. */
-export const DEFAULT_MULTIPART_THRESHOLD = 8 * MIB;
-const MAX_PARTS = 10_000;
-
-/** Part size for `size` bytes: at least 8 MiB, and large enough that 5 TiB stays under 10,000 parts. */
-export function partSizeFor(size: number, minimum = DEFAULT_MULTIPART_THRESHOLD): number {
-  return Math.max(minimum, Math.ceil(size / MAX_PARTS / MIB) * MIB);
-}
+/** Files at least this large go multipart (and their parts are at least this large). */
+export const DEFAULT_MULTIPART_THRESHOLD = DEFAULT_PART_SIZE;
 
 export function createS3Client(config: S3StoreConfig): S3Client {
   const maxSockets = config.maxSockets ?? 64;

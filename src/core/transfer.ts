@@ -6,6 +6,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import pMap from "p-map";
 import { StorageError, cancelledError, fromFsError, q, throwIfAborted } from "./errors.js";
+import { sameBytes } from "./etag.js";
+import { fetchObjectInto } from "./fetch-object.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
 import {
   checkWritableTarget,
@@ -13,11 +15,9 @@ import {
   createTempBeside,
   discardTemp,
   ensureParentInside,
-  md5File,
   resolveLocalPath,
   resolveWriteTarget,
   walkDirectory,
-  writeToTemp,
 } from "./local-fs.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "./store.js";
 
@@ -66,16 +66,6 @@ export function checkMaxWorkers(value: number | undefined): number {
     throw new StorageError("invalid_argument", `max_workers must be an integer from 1 to ${MAX_WORKERS}; got ${value}`);
   }
   return workers;
-}
-
-/** ETags of single-part writes are the MD5 of the bytes; multipart ETags ("…-N") are not. */
-function isPlainMd5(etag: string): boolean {
-  return /^[0-9a-f]{32}$/i.test(etag);
-}
-
-async function sameBytes(file: string, size: number, object: ObjectInfo, signal?: AbortSignal): Promise<boolean> {
-  if (object.size !== size || !isPlainMd5(object.etag)) return false;
-  return (await md5File(file, signal)) === object.etag.toLowerCase();
 }
 
 /** Every object under a prefix, following pages to the end. */
@@ -179,47 +169,21 @@ async function downloadTo(
   target: string,
   dir: string,
   overwrite: boolean,
-  signal: AbortSignal | undefined,
-  onBytes: (bytes: number) => void,
-  onSize?: (size: number) => void,
+  options: { signal?: AbortSignal; knownSize?: number; onBytes: (bytes: number) => void; onSize?: (size: number) => void },
 ): Promise<{ size: number; etag: string }> {
   await ensureParentInside(dir, target);
   await checkWritableTarget(target, overwrite);
-  throwIfAborted(signal);
-  // The temporary file first: once the GET has answered, its body must be read at once, or an
-  // error on it (an abort, a dropped connection) would have no listener and crash the process.
+  throwIfAborted(options.signal);
   const tmp = await createTempBeside(target);
-  let got;
+  let out;
   try {
-    got = await store.get(key, signal ? { signal } : {});
+    out = await fetchObjectInto(store, key, tmp, options);
   } catch (err) {
     await discardTemp(tmp);
     throw err;
   }
-  const { body, info } = got;
-  onSize?.(info.size);
-  let written = 0;
-  try {
-    written = await writeToTemp(tmp, body, {
-      ...(signal ? { signal } : {}),
-      onChunk: (_chunk, total) => onBytes(total),
-    });
-  } catch (err) {
-    body.destroy();
-    await discardTemp(tmp);
-    if (signal?.aborted) throw cancelledError(err);
-    if (err instanceof StorageError) throw err;
-    throw new StorageError("unavailable", `reading ${q(key)} failed before all ${info.size} bytes arrived; repeat the call`, {
-      key,
-      cause: err,
-    });
-  }
-  if (written !== info.size) {
-    await discardTemp(tmp);
-    throw new StorageError("unavailable", `${q(key)} arrived short (${written} of ${info.size} bytes); repeat the call`, { key });
-  }
   await commitTemp(tmp, target, overwrite);
-  return { size: written, etag: info.etag };
+  return out;
 }
 
 export async function downloadFile(
@@ -238,9 +202,11 @@ export async function downloadFile(
     target,
     path.dirname(target),
     options.overwrite ?? false,
-    options.signal,
-    (b) => progress.bytes(key, b),
-    (size) => progress.setBytesTotal(size),
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onBytes: (b) => progress.bytes(key, b),
+      onSize: (size) => progress.setBytesTotal(size),
+    },
   );
   progress.fileDone(key, out.size);
   return { localPath: target, ...out };
@@ -438,7 +404,11 @@ export async function downloadDirectory(
     todo,
     (p) => p.path,
     async (p) => {
-      const out = await downloadTo(store, p.key, p.path, dir, overwrite, options.signal, (b) => progress.bytes(p.key, b));
+      const out = await downloadTo(store, p.key, p.path, dir, overwrite, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        knownSize: p.object.size,
+        onBytes: (b) => progress.bytes(p.key, b),
+      });
       progress.fileDone(p.key, out.size);
       return out.size;
     },
