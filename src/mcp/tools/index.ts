@@ -5,6 +5,7 @@ import { downloadFile } from "./download-file.js";
 import { getObjectBytes } from "./get-object-bytes.js";
 import { headObject } from "./head-object.js";
 import { listObjects } from "./list-objects.js";
+import { presignUrl } from "./presign-url.js";
 import { uploadBytes } from "./upload-bytes.js";
 import { uploadDirectory } from "./upload-directory.js";
 import { uploadFile } from "./upload-file.js";
@@ -19,4 +20,5 @@ export const allTools: ToolDefinition[] = [
   downloadFile,
   downloadDirectory,
   deleteObject,
+  presignUrl,
 ];

@@ -1,0 +1,25 @@
+// Scripting r2-mcp over JSON-RPC with the MCP SDK's client: start the server, upload, list, read.
+// Run: node examples/list-bucket.mjs [store-dir]   (uses the embedded local store)
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { fileURLToPath } from "node:url";
+
+const storeDir = process.argv[2] ?? "./data";
+const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+const client = new Client({ name: "example-script", version: "1.0.0" });
+await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, "--local", storeDir] }));
+
+const put = await client.callTool({
+  name: "upload_bytes",
+  arguments: { key: "notes/hello.txt", data: "hello from a script\n", overwrite: true },
+});
+console.log(put.content[0].text);
+
+const listing = await client.callTool({ name: "list_objects", arguments: { prefix: "notes/" } });
+for (const object of listing.structuredContent.objects) console.log(`${object.key}\t${object.size}`);
+
+const read = await client.callTool({ name: "get_object_bytes", arguments: { key: "notes/hello.txt" } });
+console.log(read.structuredContent.data.trim());
+
+await client.close();
