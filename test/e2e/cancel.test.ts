@@ -1,0 +1,114 @@
+/**
+ * notifications/cancelled over stdio: the SDK client aborts a long call (its request signal),
+ * the server stops the transfer promptly, and leaves no partial local file and no multipart
+ * upload behind. Runs against the built CLI and the suite's fauxqs server on 127.0.0.1.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { ListMultipartUploadsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import pMap from "p-map";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { callOk, killChildren, s3Cli, startCli, type RunningServer } from "./helpers.js";
+
+const MIB = 1024 * 1024;
+
+async function listFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true }).catch(() => [])).map(String);
+}
+
+/**
+ * The abort reaches the server as a notification, after the client has already given up: give it
+ * up to 50 round trips (bounded, no sleeps) to finish cleaning up, then return what is on disk.
+ */
+async function settledFiles(cli: RunningServer, dir: string): Promise<string[]> {
+  let files = await listFiles(dir);
+  for (let i = 0; i < 50 && files.some((f) => f.endsWith(".r2-mcp-part")); i++) {
+    await cli.client.listTools();
+    files = await listFiles(dir);
+  }
+  return files;
+}
+
+describe("cancelling long tools over stdio", () => {
+  let s3: S3TestServer;
+  let tmp: TempDir;
+  let cli: RunningServer;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    tmp = await makeTempDir();
+    const raw = s3.rawClient();
+    await pMap(
+      Array.from({ length: 40 }, (_, i) => i),
+      (i) => raw.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `many/f${String(i).padStart(2, "0")}.bin`, Body: randomBytes(MIB) })),
+      { concurrency: 8 },
+    );
+    await writeFile(path.join(tmp.path, "big.bin"), randomBytes(48 * MIB));
+    cli = await startCli({ ...s3Cli(s3, ["--root", tmp.path]), cwd: tmp.path });
+  });
+
+  afterAll(async () => {
+    await cli?.close();
+    await killChildren();
+    await s3?.close();
+    await tmp?.cleanup();
+  });
+
+  it("download_directory stops, leaving only whole files and no temporary ones", async () => {
+    const target = path.join(tmp.path, "out");
+    const controller = new AbortController();
+    const call = cli.client.callTool(
+      { name: "download_directory", arguments: { prefix: "many/", local_dir: target, max_workers: 1 } },
+      undefined,
+      { signal: controller.signal, onprogress: () => controller.abort() },
+    );
+    await expect(call).rejects.toThrow(/abort/i);
+    const files = await settledFiles(cli, target);
+    expect(files.filter((f) => f.endsWith(".r2-mcp-part"))).toEqual([]);
+    expect(files.length).toBeLessThan(40);
+    for (const f of files) expect((await stat(path.join(target, f))).size).toBe(MIB);
+    // Repeating the call finishes the job: the files already there are identical, so skipped.
+    const again = await callOk<{ downloaded: number; skipped: string[] }>(cli.client, "download_directory", {
+      prefix: "many/",
+      local_dir: target,
+    });
+    expect(again.downloaded + again.skipped.length).toBe(40);
+  });
+
+  it("upload_file of a multipart-sized file stops and aborts its multipart upload", async () => {
+    const controller = new AbortController();
+    const call = cli.client.callTool(
+      { name: "upload_file", arguments: { local_path: path.join(tmp.path, "big.bin"), key: "cancel/big.bin" } },
+      undefined,
+      { signal: controller.signal, onprogress: () => controller.abort() },
+    );
+    await expect(call).rejects.toThrow(/abort/i);
+    const head = await callOk<{ exists: boolean }>(cli.client, "head_object", { key: "cancel/big.bin" });
+    expect(head.exists).toBe(false);
+    // The abort reaches the server asynchronously: wait (bounded) until no upload is in progress.
+    const raw = s3.rawClient();
+    let uploads: unknown[] = [1];
+    for (let i = 0; i < 50 && uploads.length > 0; i++) {
+      await callOk(cli.client, "head_object", { key: "cancel/big.bin" }); // a round trip, not a sleep
+      uploads = (await raw.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? [];
+    }
+    expect(uploads).toEqual([]);
+    expect((await callOk<{ exists: boolean }>(cli.client, "head_object", { key: "cancel/big.bin" })).exists).toBe(false);
+  });
+
+  it("a cancelled download_file leaves nothing at the target", async () => {
+    await mkdir(path.join(tmp.path, "one"), { recursive: true });
+    await callOk(cli.client, "upload_file", { local_path: path.join(tmp.path, "big.bin"), key: "whole/big.bin" });
+    const controller = new AbortController();
+    const call = cli.client.callTool(
+      { name: "download_file", arguments: { key: "whole/big.bin", local_path: path.join(tmp.path, "one", "big.bin") } },
+      undefined,
+      { signal: controller.signal, onprogress: () => controller.abort() },
+    );
+    await expect(call).rejects.toThrow(/abort/i);
+    expect(await settledFiles(cli, path.join(tmp.path, "one"))).toEqual([]);
+  });
+});
