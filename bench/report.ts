@@ -97,7 +97,32 @@ function rssRow(label: string, d: Direction): Row {
   };
 }
 
-export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seconds: number, load: [number, number]): { markdown: string; verdicts: Record<string, boolean> } {
+export interface MachineInfo {
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string | undefined;
+  totalMemoryBytes: number;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    totalMemoryBytes: os.totalmem(),
+  };
+}
+
+export function buildReport(
+  r: BenchResults,
+  flags: Flags,
+  startedAt: Date,
+  seconds: number,
+  load: [number, number],
+  machine: MachineInfo,
+): { markdown: string; verdicts: Record<string, boolean> } {
   const rows: Row[] = [];
   const verdicts: Record<string, boolean> = {};
   const add = (id: string, row: Row) => {
@@ -165,13 +190,13 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
   );
   lines.push("");
   lines.push(
-    `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}; ` +
+    `Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel ?? "cpu"}, ${Math.round(machine.totalMemoryBytes / 2 ** 30)} GiB RAM, ${machine.platform}; ` +
       `server: fauxqs ${fauxqsVersion()} in its own process on 127.0.0.1 (in memory); rclone: ${r.rclone.version ?? r.rclone.hint ?? "—"}; ` +
       `1-min load average ${load[0].toFixed(1)} before, ${load[1].toFixed(1)} after.`,
   );
-  if (Math.max(...load) > os.cpus().length * 0.75) {
+  if (Math.max(...load) > machine.cpus * 0.75) {
     lines.push("");
-    lines.push(`**Warning:** the machine was busy with other work (load average above ${os.cpus().length * 0.75} on ${os.cpus().length} CPUs); absolute numbers are noisy, the interleaved ratios less so.`);
+    lines.push(`**Warning:** the machine was busy with other work (load average above ${machine.cpus * 0.75} on ${machine.cpus} CPUs); absolute numbers are noisy, the interleaved ratios less so.`);
   }
   lines.push("");
   lines.push(markdownTable(header, rows.map((row) => row.cells)));
@@ -188,7 +213,7 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
   const reqTable = requestsTable(r);
   if (reqTable) {
     lines.push("");
-    lines.push("Requests the server saw per file (median run):");
+    lines.push("Requests the server saw per file, and TCP connections it accepted per file (middle run):");
     lines.push("");
     lines.push(reqTable);
   }
@@ -202,7 +227,7 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
   lines.push("");
   lines.push("What each column does:");
   lines.push(`- raw SDK: @aws-sdk/client-s3 with a keep-alive agent; directories: walk + one PutObject per file streamed from disk / ListObjectsV2 + one GetObject per key piped to its file, p-map with concurrency ${flags.concurrency}, no HEAD, no temp file, no fsync. Large file: @aws-sdk/lib-storage Upload (8 MiB parts, queueSize 4) / HEAD + ranged GETs of 8 MiB, 8 in flight, positional writes. The large-file runs happen in a child process (peak RSS column).`);
-  lines.push(`- rclone: \`rclone copy --transfers ${flags.concurrency} --checkers ${flags.concurrency}\` (large file: \`copyto --s3-chunk-size 8M --s3-upload-concurrency 4\` / \`copyto --multi-thread-streams 8\`), remote configured by environment only (provider Other, path style, no bucket check); its time includes process start (~${fmt(r.rclone.spawnMs, 0)} ms for \`rclone version\`).${r.rclone.hint ? ` **${r.rclone.hint}**; its columns are empty.` : ""}`);
+  lines.push(`- rclone: \`rclone copy --transfers ${flags.concurrency} --checkers ${flags.concurrency}\` (large file: \`copyto --s3-upload-cutoff 8M --s3-chunk-size 8M --s3-upload-concurrency 4\` / \`copyto --multi-thread-streams 8\`), remote configured by environment only (provider Other, path style, no bucket check); its time includes process start (~${fmt(r.rclone.spawnMs, 0)} ms for \`rclone version\`).${r.rclone.hint ? ` **${r.rclone.hint}**; its columns are empty.` : ""}`);
   lines.push(`- r2-mcp library: the built dist/index.js, \`R2Client.uploadDirectory/downloadDirectory({ maxWorkers: ${flags.concurrency}, overwrite: true })\`, \`uploadFile/downloadFile\` (the large file in a child process, for its peak RSS).`);
   lines.push(`- r2-mcp MCP: \`node dist/cli.js\` over stdio with the MCP SDK client: upload_directory / download_directory (max_workers ${flags.concurrency}, overwrite true), upload_file / download_file (a fresh server per large-file call; peak RSS is its VmHWM), head_object.`);
   lines.push("- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.");
@@ -218,9 +243,13 @@ export function buildReport(r: BenchResults, flags: Flags, startedAt: Date, seco
       }
     }
   }
+  const warnings = [...new Set((r.mcpServerStderr ?? "").split("\n").filter((l) => /Warning/.test(l) && !/NodeVersionSupport/.test(l)).map((l) => l.replace(/^\(node:\d+\) /, "")))];
+  if (warnings.length) failures.push(`- the r2-mcp server printed on stderr: ${warnings.slice(0, 3).map((w) => `\`${w.slice(0, 160)}\``).join("; ")}`);
+  if (r.distRebuiltDuringRun) failures.push(`- ${r.distRebuiltDuringRun}`);
+  for (const [name, e] of Object.entries(r.caseErrors)) failures.push(`- case ${name} did not complete: ${e}`);
   if (failures.length) {
     lines.push("");
-    lines.push("Failures:");
+    lines.push("Failures and warnings:");
     lines.push(...failures);
   }
   return { markdown: lines.join("\n"), verdicts };
@@ -245,9 +274,9 @@ function requestsTable(r: BenchResults): string | undefined {
         const res = c[dir][m];
         if (!res || res.error || res.runs.length === 0) return "—";
         const run = res.runs[Math.floor(res.runs.length / 2)] as Run;
-        return Object.entries(run.requests)
-          .map(([op, n]) => `${abbreviations[op] ?? op} ${fmt(n / c.files, n / c.files < 10 ? 2 : 0)}`)
-          .join(", ");
+        const perFile = (n: number) => fmt(n / c.files, n / c.files < 10 ? 2 : 0);
+        const ops = Object.entries(run.requests).map(([op, n]) => `${abbreviations[op] ?? op} ${perFile(n)}`);
+        return `${ops.join(", ")}; new TCP connections ${perFile(run.connections)}`;
       });
       rows.push([`${name} ${dir}`, ...cells]);
     }

@@ -6,10 +6,10 @@
  *
  *   npx tsx bench/run.ts [--quick] [--concurrency 16] [--only small,large,huge,head,cold] [--repeats 3]
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -32,7 +32,7 @@ import {
 } from "./raw-sdk.js";
 import { RCLONE_HINT, Rclone, findRclone } from "./rclone.js";
 import { ServerProcess } from "./server.js";
-import { buildReport, fauxqsVersion } from "./report.js";
+import { buildReport, fauxqsVersion, machineInfo, type MachineInfo } from "./report.js";
 import { fmt, fmtBytes, median } from "./stats.js";
 import {
   type BenchResults,
@@ -72,6 +72,7 @@ function parseFlags(argv: string[]): Flags {
       heads: { type: "string" },
       colds: { type: "string" },
       "timeout-s": { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -86,6 +87,8 @@ function parseFlags(argv: string[]): Flags {
         "  --repeats N           runs per transfer measurement, median reported (default 3)",
         "  --small-files N --large-files N --huge-mib N --heads N --colds N   override sizes",
         "  --timeout-s N         per-measurement time bound (default 900)",
+        "  --out FILE            write the results there instead of bench/results.json",
+        "  --report [FILE]       print the table again from a results.json (default bench/results.json); measures nothing",
         "",
       ].join("\n"),
     );
@@ -116,6 +119,7 @@ function parseFlags(argv: string[]): Flags {
     heads: int("heads", values.heads, quick ? 100 : 500, 1, 100_000),
     colds: int("colds", values.colds, quick ? 3 : 10, 1, 100),
     timeoutMs: int("timeout-s", values["timeout-s"], 900, 10, 86_400) * 1000,
+    out: path.resolve(values.out ?? RESULTS),
   };
 }
 
@@ -156,7 +160,7 @@ function log(message: string): void {
 // the benchmark
 
 class Bench {
-  readonly results: BenchResults = { rclone: {} };
+  readonly results: BenchResults = { rclone: {}, caseErrors: {} };
   private mcp: McpSession | undefined;
   private lib!: import("../src/index.js").R2Client;
   private readonly raw: S3Client;
@@ -226,6 +230,7 @@ class Bench {
       serverCpuSeconds: (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1e6,
       clientCpuSeconds: out.clientCpuSeconds ?? (c1.user + c1.system) / 1e6,
       requests: diffRequests(s0.requests, s1.requests),
+      connections: s1.connections - s0.connections,
     };
     if (out.peakRssKiB !== undefined) run.peakRssKiB = out.peakRssKiB;
     return run;
@@ -267,7 +272,7 @@ class Bench {
     }
   }
 
-  // --- data -----------------------------------------------------------------------------------
+  // --- checks ---------------------------------------------------------------------------------
 
   private async verifyUploaded(prefix: string, files: number, bytes: number): Promise<void> {
     const objects = await listAll(this.raw, BUCKET, prefix);
@@ -590,10 +595,29 @@ class Bench {
   }
 
   async close(): Promise<void> {
-    await this.mcp?.close().catch(() => undefined);
+    const mcp = this.mcp;
+    this.mcp = undefined;
+    if (mcp) this.results.mcpServerStderr = mcp.stderr();
+    await mcp?.close().catch(() => undefined);
     await this.lib?.close().catch(() => undefined);
     this.raw.destroy();
   }
+}
+
+/** Which source the measured dist/ was built from: commit and uncommitted changes under src/. */
+function gitState(): { commit?: string; dirtySrc?: string[]; distBuiltAt?: string } {
+  const git = (args: string[]) => spawnSync("git", args, { cwd: REPO, encoding: "utf8" });
+  const commit = git(["rev-parse", "HEAD"]);
+  const status = git(["status", "--porcelain", "--", "src"]);
+  const out: { commit?: string; dirtySrc?: string[]; distBuiltAt?: string } = {};
+  if (commit.status === 0) out.commit = commit.stdout.trim();
+  if (status.status === 0) out.dirtySrc = status.stdout.split("\n").filter(Boolean);
+  try {
+    out.distBuiltAt = statSync(DIST_INDEX).mtime.toISOString();
+  } catch {
+    // reported as missing at start-up
+  }
+  return out;
 }
 
 async function readSamples(file: string, offsets: number[]): Promise<Buffer[]> {
@@ -613,13 +637,32 @@ async function readSamples(file: string, offsets: number[]): Promise<Buffer[]> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** `--report FILE`: prints the table again from a results.json, without measuring anything. */
+async function reprint(file: string): Promise<void> {
+  const saved = JSON.parse(await fs.readFile(file, "utf8")) as {
+    date: string;
+    durationSeconds: number;
+    machine: MachineInfo & { loadAverageBefore: number[]; loadAverageAfter: number[] };
+    flags: Omit<Flags, "only"> & { only: CaseName[] };
+    results: BenchResults;
+  };
+  const flags: Flags = { ...saved.flags, only: new Set(saved.flags.only) };
+  const load: [number, number] = [saved.machine.loadAverageBefore[0] ?? 0, saved.machine.loadAverageAfter[0] ?? 0];
+  const report = buildReport(saved.results, flags, new Date(saved.date), saved.durationSeconds, load, saved.machine);
+  process.stdout.write(`${report.markdown}\n`);
+}
+
 async function main(): Promise<void> {
+  const reportIndex = process.argv.indexOf("--report");
+  if (reportIndex !== -1) return reprint(process.argv[reportIndex + 1] ?? RESULTS);
   const flags = parseFlags(process.argv.slice(2));
   for (const needed of [DIST_INDEX, CLI]) {
     if (!existsSync(needed)) throw new Error(`${needed} is missing: run npm run build first (npm run bench does it)`);
   }
   const startedAt = new Date();
   const loadBefore = os.loadavg();
+  // Others may rebuild dist/ while this runs (npm test builds); the report says so if it happened.
+  const distAtStart = statSync(DIST_INDEX).mtime.toISOString();
   const t0 = performance.now();
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-bench-")));
   let server: ServerProcess | undefined;
@@ -639,36 +682,45 @@ async function main(): Promise<void> {
     bench = new Bench(flags, server, base);
     await bench.init();
     await bench.ceiling();
-    if (flags.only.has("small")) await bench.directories("small", flags.smallFiles, 4 * KIB);
-    if (flags.only.has("large")) await bench.directories("large", flags.largeFiles, 8 * MIB);
-    if (flags.only.has("huge")) await bench.huge();
-    if (flags.only.has("head")) await bench.head();
-    if (flags.only.has("cold")) await bench.cold();
+    const cases: Record<CaseName, () => Promise<void>> = {
+      small: () => bench!.directories("small", flags.smallFiles, 4 * KIB),
+      large: () => bench!.directories("large", flags.largeFiles, 8 * MIB),
+      huge: () => bench!.huge(),
+      head: () => bench!.head(),
+      cold: () => bench!.cold(),
+    };
+    for (const name of CASES) {
+      if (!flags.only.has(name)) continue;
+      // One case failing (e.g. its seed upload) is reported and the others still run.
+      await cases[name]().catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        bench!.results.caseErrors[name] = message;
+        log(`${name} FAILED: ${message}`);
+      });
+    }
 
+    await bench.close();
     const seconds = (performance.now() - t0) / 1000;
-    const report = buildReport(bench.results, flags, startedAt, seconds, [loadBefore[0] ?? 0, os.loadavg()[0] ?? 0]);
+    const machine = machineInfo();
+    const loadAfter = os.loadavg();
+    const distAtEnd = statSync(DIST_INDEX).mtime.toISOString();
+    if (distAtEnd !== distAtStart) bench.results.distRebuiltDuringRun = `dist/ was rebuilt during the run (${distAtStart} → ${distAtEnd}); later cases measured the newer build`;
+    const report = buildReport(bench.results, flags, startedAt, seconds, [loadBefore[0] ?? 0, loadAfter[0] ?? 0], machine);
     process.stdout.write(`\n${report.markdown}\n`);
     const results = {
       date: startedAt.toISOString(),
       durationSeconds: seconds,
-      machine: {
-        node: process.version,
-        platform: `${os.type()} ${os.release()} ${os.arch()}`,
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model,
-        totalMemoryBytes: os.totalmem(),
-        loadAverageBefore: loadBefore,
-        loadAverageAfter: os.loadavg(),
-      },
+      machine: { ...machine, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
       flags: { ...flags, only: [...flags.only] },
+      build: { ...gitState(), distBuiltAtStart: distAtStart },
       server: { name: "fauxqs", version: fauxqsVersion(), address: "127.0.0.1", process: "separate" },
       targets: { ratio: TARGET_RATIO, rssBytes: TARGET_RSS_BYTES, mcpOverheadMs: TARGET_MCP_OVERHEAD_MS },
       verdicts: report.verdicts,
       results: bench.results,
       table: report.markdown,
     };
-    await fs.writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    log(`wrote ${path.relative(process.cwd(), RESULTS)}`);
+    await fs.writeFile(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote ${path.relative(process.cwd(), flags.out)}`);
   } finally {
     await bench?.close().catch(() => undefined);
     await server?.stop().catch(() => undefined);

@@ -24,6 +24,8 @@ export interface Flags {
   heads: number;
   colds: number;
   timeoutMs: number;
+  /** where results.json goes */
+  out: string;
 }
 
 export interface Run {
@@ -36,6 +38,8 @@ export interface Run {
   clientCpuSeconds?: number;
   /** requests the server saw during the run, by S3 operation */
   requests: Record<string, number>;
+  /** TCP connections the server accepted during the run */
+  connections: number;
   peakRssKiB?: number;
 }
 
@@ -80,4 +84,10 @@ export interface BenchResults {
   head?: HeadResult;
   cold?: ColdResult;
   rclone: { version?: string; spawnMs?: number; hint?: string };
+  /** cases that failed as a whole (e.g. their seed upload), with the error */
+  caseErrors: Partial<Record<CaseName, string>>;
+  /** the tail of stderr of the long-lived r2-mcp server (directories, head_object) */
+  mcpServerStderr?: string;
+  /** set when dist/ changed between the start and the end of the run */
+  distRebuiltDuringRun?: string;
 }

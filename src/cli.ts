@@ -6,6 +6,7 @@
 import { ConfigError, HELP, resolveConfig } from "./config.js";
 import { StorageError } from "./core/errors.js";
 import type { ObjectStore } from "./core/store.js";
+import type { Logger } from "./mcp/log.js";
 import { redact, registerSecret } from "./mcp/redact.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
 
@@ -35,6 +36,9 @@ async function main(): Promise<number> {
     import("./mcp/server.js"),
   ]);
   let store: ObjectStore;
+  // Retries and clean-ups of the S3 store reach stderr and the client's log like the rest; the
+  // logger exists once the server does.
+  let log: Logger | undefined;
   if (config.backend.kind === "local") {
     const { LocalStore } = await import("./core/local-store.js");
     store = await LocalStore.open(config.backend.dir);
@@ -49,9 +53,11 @@ async function main(): Promise<number> {
       region: config.backend.region,
       credentials: { accessKeyId: config.backend.accessKeyId, secretAccessKey: config.backend.secretAccessKey },
       maxAttempts: config.maxAttempts,
+      log: (level, message, data) => log?.(level, message, data),
     });
   }
   const { server, context } = createServer(config, store);
+  log = context.log;
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (code: number) => {

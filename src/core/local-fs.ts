@@ -14,26 +14,81 @@ function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 }
 
+/**
+ * Allowed roots (real paths), and real paths inside them that no local path may reach: the local
+ * store's own directory, whose files are objects (reaching them as local files would bypass
+ * --read-only, --allow-prefix and the store's own checks).
+ */
+export type Roots = readonly string[] & { readonly excluded?: readonly string[] };
+
+export function rootsExcluding(roots: readonly string[], excluded: readonly string[]): Roots {
+  return Object.assign([...roots], { excluded: [...excluded] });
+}
+
+/**
+ * Kernel pseudo-filesystems: never data files, and /proc/self/environ holds the server's own
+ * credentials. Refused even when a root contains them (e.g. --root /).
+ */
+const PSEUDO_FILESYSTEMS = ["/proc", "/sys"];
+
+/** Why `real` may not be used as a local path, or undefined when it may. */
+function refusal(real: string, roots: Roots): string | undefined {
+  if (!roots.some((root) => isInside(real, root))) return "outside the allowed roots";
+  if (path.sep === "/" && PSEUDO_FILESYSTEMS.some((dir) => isInside(real, dir))) {
+    return "on a kernel pseudo-filesystem (/proc, /sys), which holds no data files";
+  }
+  const store = roots.excluded?.find((dir) => isInside(real, dir) || isInside(dir, real));
+  if (store !== undefined) {
+    return isInside(real, store)
+      ? `inside the local store's directory ${q(store)} (its files are objects: use the object tools)`
+      : `a directory that contains the local store's directory ${q(store)}`;
+  }
+  return undefined;
+}
+
+function symlinkLoop(p: string, cause?: unknown): StorageError {
+  return new StorageError("invalid_argument", `local path ${q(p)} goes through a symlink loop`, { path: p, cause });
+}
+
 async function realpathOrUndefined(p: string): Promise<string | undefined> {
   try {
     return await fs.realpath(p);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    if (code === "ELOOP") throw symlinkLoop(p, err);
     throw fromFsError(err, p);
   }
 }
 
+async function readlinkOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await fs.readlink(p);
+  } catch {
+    return undefined; // missing, or not a symlink
+  }
+}
+
+/** Links followed while resolving one path, as the kernel's own limit (Linux MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
 /**
- * The real location of `p`: its realpath when it exists, else the realpath of its nearest
- * existing parent joined with the rest. A dangling symlink at `p` resolves to its parent + name.
+ * The real location of `p`: its realpath when it exists, else the real location of its nearest
+ * existing parent joined with the rest. A dangling symlink anywhere on the way is followed to its
+ * target (a write through it would land there), so `root/link/new.txt` with `link` pointing to a
+ * missing directory outside the roots resolves outside the roots.
  */
-export async function realLocation(p: string): Promise<string> {
+export async function realLocation(p: string, linksFollowed = 0): Promise<string> {
   let current = path.resolve(p);
   const rest: string[] = [];
   for (;;) {
     const real = await realpathOrUndefined(current);
     if (real !== undefined) return path.join(real, ...rest);
+    const link = await readlinkOrUndefined(current);
+    if (link !== undefined) {
+      if (linksFollowed >= MAX_LINKS) throw symlinkLoop(p);
+      return path.join(await realLocation(path.resolve(path.dirname(current), link), linksFollowed + 1), ...rest);
+    }
     const parent = path.dirname(current);
     if (parent === current) return path.join(current, ...rest);
     rest.unshift(path.basename(current));
@@ -52,7 +107,7 @@ export async function realRoots(roots: readonly string[]): Promise<string[]> {
  */
 export async function resolveLocalPath(
   p: string,
-  roots: readonly string[] | undefined,
+  roots: Roots | undefined,
   argument: string,
 ): Promise<string> {
   checkPathArgument(p, argument);
@@ -68,7 +123,7 @@ export async function resolveLocalPath(
  */
 export async function resolveWriteTarget(
   p: string,
-  roots: readonly string[] | undefined,
+  roots: Roots | undefined,
   argument: string,
 ): Promise<string> {
   checkPathArgument(p, argument);
@@ -89,11 +144,12 @@ function checkPathArgument(p: string, argument: string): void {
   if (p.includes("\0")) throw new StorageError("invalid_argument", `${argument} must not contain a NUL character`);
 }
 
-export function assertInsideRoots(real: string, roots: readonly string[], argument: string, shown = real): void {
-  if (!roots.some((root) => isInside(real, root))) {
+export function assertInsideRoots(real: string, roots: Roots, argument: string, shown = real): void {
+  const reason = refusal(real, roots);
+  if (reason !== undefined) {
     throw new StorageError(
       "outside_roots",
-      `${argument} ${q(shown)} resolves to ${q(real)}, outside the allowed roots (${roots.map(q).join(", ")}); use a path inside them or start the server with --root`,
+      `${argument} ${q(shown)} resolves to ${q(real)}, ${reason}; the allowed roots are ${roots.map(q).join(", ") || "(none)"}. Use a path inside them or start the server with --root`,
       { path: shown },
     );
   }
@@ -115,7 +171,7 @@ export interface LocalFile {
 
 export interface WalkResult {
   files: LocalFile[];
-  /** Symlinks whose target lies outside the roots (each as the link's own path). */
+  /** Entries (mostly symlinks) whose real location may not be read: outside the roots, on /proc or /sys, or in the local store. */
   outside: string[];
 }
 
@@ -123,7 +179,7 @@ export interface WalkResult {
  * Every regular file under `dir`, following symlinks that stay inside the roots (each real
  * directory visited once, so link cycles end) and collecting those that leave them.
  */
-export async function walkDirectory(dir: string, roots: readonly string[] | undefined): Promise<WalkResult> {
+export async function walkDirectory(dir: string, roots: Roots | undefined): Promise<WalkResult> {
   const files: LocalFile[] = [];
   const outside: string[] = [];
   const visited = new Set<string>();
@@ -145,11 +201,12 @@ export async function walkDirectory(dir: string, roots: readonly string[] | unde
       if (entry.isSymbolicLink()) {
         const target = await realpathOrUndefined(entryPath);
         if (target === undefined) continue; // dangling link: nothing to upload
-        if (roots !== undefined && !roots.some((root) => isInside(target, root))) {
-          outside.push(entryPath);
-          continue;
-        }
         real = target;
+      }
+      // Links leading out of the roots, and plain folders on a pseudo-filesystem (walking / under --root /).
+      if (roots !== undefined && refusal(real, roots) !== undefined) {
+        outside.push(entryPath);
+        continue;
       }
       try {
         stat = await fs.stat(real);
@@ -266,22 +323,69 @@ export async function commitTemp(tmp: TempFile, target: string, overwrite: boole
   }
 }
 
+function redirected(target: string, link: string): StorageError {
+  return new StorageError(
+    "outside_roots",
+    `refusing to write ${q(target)}: ${q(link)} is a symlink, and a write never goes through a symlink; remove it or choose another path`,
+    { path: target },
+  );
+}
+
 /**
- * Creates the parent directories of `target` below `dir` and checks that the parent is exactly
- * where it should be: a symlink planted anywhere below `dir` would make the real parent differ,
- * and the write is refused instead of following it.
+ * Checks, without creating anything, that every existing folder between `dir` and `parent` is a
+ * real directory and not a symlink (a planned write is refused before any byte is written).
+ */
+export async function assertNoSymlinkBelow(dir: string, parent: string, target: string): Promise<void> {
+  if (!isInside(parent, dir)) throw redirected(target, parent);
+  let current = dir;
+  for (const part of path.relative(dir, parent).split(path.sep).filter(Boolean)) {
+    current = path.join(current, part);
+    const stat = await fs.lstat(current).catch(() => undefined);
+    if (stat === undefined) return; // the rest is created by ensureParentInside
+    if (stat.isSymbolicLink()) throw redirected(target, current);
+    if (!stat.isDirectory()) {
+      throw new StorageError("not_a_directory", `a parent of local path ${q(target)} is not a directory: ${q(current)}`, { path: target });
+    }
+  }
+}
+
+/**
+ * Creates the parent directories of `target` below `dir`, one at a time and never through a
+ * symlink: `mkdir -p` would follow a symlink planted below `dir` and create folders wherever it
+ * points before any check could see it. `dir` itself is a real location the caller resolved.
  */
 export async function ensureParentInside(dir: string, target: string): Promise<void> {
   const parent = path.dirname(target);
+  if (!isInside(parent, dir)) throw redirected(target, parent);
   try {
-    await fs.mkdir(parent, { recursive: true });
+    await fs.mkdir(dir, { recursive: true });
   } catch (err) {
-    throw fromFsError(err, parent, "local directory");
+    throw fromFsError(err, dir, "local directory");
   }
+  let current = dir;
+  for (const part of path.relative(dir, parent).split(path.sep).filter(Boolean)) {
+    current = path.join(current, part);
+    let stat = await fs.lstat(current).catch(() => undefined);
+    if (stat === undefined) {
+      try {
+        await fs.mkdir(current); // not recursive: fails on anything (even a symlink) created meanwhile
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fromFsError(err, current, "local directory");
+      }
+      stat = await fs.lstat(current).catch((err: unknown) => {
+        throw fromFsError(err, current, "local directory");
+      });
+    }
+    if (stat.isSymbolicLink()) throw redirected(target, current);
+    if (!stat.isDirectory()) {
+      throw new StorageError("not_a_directory", `a parent of local path ${q(target)} is not a directory: ${q(current)}`, { path: target });
+    }
+  }
+  // Belt and braces: the folder the file lands in is exactly the one planned.
   const realParent = await fs.realpath(parent).catch((err: unknown) => {
     throw fromFsError(err, parent, "local directory");
   });
-  if (realParent !== parent || !isInside(parent, dir)) {
+  if (realParent !== parent) {
     throw new StorageError(
       "outside_roots",
       `refusing to write ${q(target)}: a symlink below ${q(dir)} would redirect it to ${q(realParent)}`,

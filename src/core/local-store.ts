@@ -30,6 +30,9 @@ import {
 
 /** Holds writes in progress; never listed, and no key may use it. */
 const TMP_DIR = ".r2-mcp-tmp";
+/** Content types given at upload that the key's extension would not give; never listed either. */
+const META_DIR = ".r2-mcp-meta";
+const RESERVED = [TMP_DIR, META_DIR];
 
 /** S3 lists keys in UTF-8 byte order; JS string order differs above U+FFFF. */
 function compareKeys(a: string, b: string): number {
@@ -83,10 +86,30 @@ export class LocalStore implements ObjectStore {
     if (reason) {
       throw new StorageError("invalid_argument", `${argument} ${q(key)} cannot be stored in the local store: ${reason}`, { key });
     }
-    if (key === TMP_DIR || key.startsWith(`${TMP_DIR}/`)) {
+    if (RESERVED.some((dir) => key === dir || key.startsWith(`${dir}/`))) {
       throw new StorageError("invalid_argument", `${argument} ${q(key)} is reserved by the local store`, { key });
     }
     return path.join(this.root, ...key.split("/"));
+  }
+
+  /**
+   * The file of an existing `key`, or undefined. A folder on the way that is a symlink (planted in
+   * the store directory) is not followed: reads, HEADs and deletes stay inside the store, as writes do.
+   */
+  private async located(key: string): Promise<string | undefined> {
+    const file = this.pathOf(key);
+    return (await this.isRealDirectory(path.dirname(file))) ? file : undefined;
+  }
+
+  /** True when `dir` exists inside the store and no part of it below the root is a symlink. */
+  private async isRealDirectory(dir: string): Promise<boolean> {
+    try {
+      return (await fs.realpath(dir)) === dir;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") return false;
+      throw fromFsError(err, dir, "local store directory");
+    }
   }
 
   private async etagOf(file: string, stat: { ino: number; size: number; mtimeMs: number }): Promise<string> {
@@ -100,8 +123,34 @@ export class LocalStore implements ObjectStore {
     return etag;
   }
 
-  /** The object at `key`, or undefined; directories and symlinks are not objects. */
-  private async info(key: string, file: string): Promise<ObjectInfo | undefined> {
+  /** One flat file per key, named by the key's hash: no key can collide with another's. */
+  private metaPath(key: string): string {
+    return path.join(this.root, META_DIR, createHash("sha256").update(key).digest("hex"));
+  }
+
+  /** The content type stored with `key`, else the one its extension gives (as S3 defaults it). */
+  private async contentTypeOf(key: string): Promise<string> {
+    const stored = await fs.readFile(this.metaPath(key), "utf8").catch(() => undefined);
+    return stored ?? guessContentType(key);
+  }
+
+  private async saveContentType(key: string, contentType: string | undefined): Promise<void> {
+    const file = this.metaPath(key);
+    if (contentType === undefined || contentType === guessContentType(key)) {
+      await fs.rm(file, { force: true });
+      return;
+    }
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await fs.writeFile(tmp, contentType);
+    await fs.rename(tmp, file);
+  }
+
+  /**
+   * The object at `key`, or undefined; directories and symlinks are not objects. Listings leave
+   * the content type out, as S3's do.
+   */
+  private async info(key: string, file: string, withType = true): Promise<ObjectInfo | undefined> {
     let stat;
     try {
       stat = await fs.lstat(file);
@@ -116,19 +165,20 @@ export class LocalStore implements ObjectStore {
       size: stat.size,
       lastModified: stat.mtime,
       etag: await this.etagOf(file, stat),
-      contentType: guessContentType(key),
+      ...(withType ? { contentType: await this.contentTypeOf(key) } : {}),
     };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    return this.info(key, this.pathOf(key));
+    const file = await this.located(key);
+    return file === undefined ? undefined : this.info(key, file);
   }
 
   async get(key: string, options: TransferOptions & { range?: ByteRange } = {}): Promise<GetResult> {
-    const file = this.pathOf(key);
+    const file = await this.located(key);
     throwIfAborted(options.signal);
-    const info = await this.info(key, file);
-    if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+    const info = file === undefined ? undefined : await this.info(key, file);
+    if (!info || file === undefined) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
     const start = options.range?.offset ?? 0;
     if (options.range && start >= info.size) {
       throw new StorageError("invalid_argument", `the byte range is outside ${q(key)} (offset ${start}, size ${info.size})`, { key });
@@ -144,7 +194,7 @@ export class LocalStore implements ObjectStore {
   async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
     throwIfAborted(options.signal);
-    if (options.mode === "create") {
+    if (options.mode === "create" && (await this.located(key)) !== undefined) {
       const existing = await fs.lstat(target).catch(() => undefined);
       if (existing) throw existing.isFile() ? alreadyExists(key) : this.conflict(key, target);
     }
@@ -180,6 +230,7 @@ export class LocalStore implements ObjectStore {
       await discardTemp(tmp);
       throw await this.commitError(key, target, err);
     }
+    await this.saveContentType(key, options.contentType);
     const etag = hash.digest("hex");
     const stat = await fs.stat(target);
     this.etags.set(target, { stamp: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, etag });
@@ -187,9 +238,9 @@ export class LocalStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<{ existed: boolean }> {
-    const file = this.pathOf(key);
-    const info = await this.info(key, file);
-    if (!info) return { existed: false };
+    const file = await this.located(key);
+    const info = file === undefined ? undefined : await this.info(key, file);
+    if (!info || file === undefined) return { existed: false };
     try {
       await fs.unlink(file);
     } catch (err) {
@@ -197,6 +248,7 @@ export class LocalStore implements ObjectStore {
       throw fromFsError(err, file, "stored object");
     }
     this.etags.delete(file);
+    await fs.rm(this.metaPath(key), { force: true });
     await this.pruneEmptyParents(path.dirname(file));
     return { existed: true };
   }
@@ -205,7 +257,15 @@ export class LocalStore implements ObjectStore {
     const limit = checkListLimit(options.limit);
     const prefix = options.prefix ?? "";
     const after = decodeCursor(this.kind, options);
-    const entries = options.delimiter ? await this.levelEntries(prefix) : await this.allKeys(prefix);
+    // The walks below never enter symlinks (Dirent types are not followed); the folder they
+    // start from must not be one either, or a planted link would list files outside the store.
+    const where = this.split(prefix);
+    const entries =
+      where === undefined || !(await this.isRealDirectory(where.dir))
+        ? []
+        : options.delimiter
+          ? await this.levelEntries(where)
+          : await this.allKeys(where);
     entries.sort((a, b) => compareKeys(a.name, b.name));
     let start = 0;
     if (after !== undefined) {
@@ -220,7 +280,7 @@ export class LocalStore implements ObjectStore {
         continue;
       }
       // A file deleted between the walk and now is simply not listed.
-      const info = await this.info(entry.name, path.join(this.root, ...entry.name.split("/")));
+      const info = await this.info(entry.name, path.join(this.root, ...entry.name.split("/")), false);
       if (info) objects.push(info);
     }
     const result: ListPage = { objects, prefixes };
@@ -241,7 +301,7 @@ export class LocalStore implements ObjectStore {
     // A prefix whose directory part could not be a stored path matches nothing stored here.
     if (dirKey !== "" && unsafePathReason(dirKey.slice(0, -1))) return undefined;
     // Nor does one inside the reserved temp directory: half-written files are not objects.
-    if (dirKey.startsWith(`${TMP_DIR}/`)) return undefined;
+    if (RESERVED.some((dir) => dirKey.startsWith(`${dir}/`))) return undefined;
     return { dir: path.join(this.root, ...dirKey.split("/").filter(Boolean)), dirKey, namePrefix };
   }
 
@@ -256,12 +316,10 @@ export class LocalStore implements ObjectStore {
   }
 
   private skip(dirKey: string, name: string): boolean {
-    return dirKey === "" && name === TMP_DIR;
+    return dirKey === "" && RESERVED.includes(name);
   }
 
-  private async allKeys(prefix: string): Promise<Entry[]> {
-    const where = this.split(prefix);
-    if (!where) return [];
+  private async allKeys(where: { dir: string; dirKey: string; namePrefix: string }): Promise<Entry[]> {
     const out: Entry[] = [];
     const walk = async (dir: string, dirKey: string, filter: string): Promise<void> => {
       for (const entry of await this.readDir(dir)) {
@@ -275,9 +333,7 @@ export class LocalStore implements ObjectStore {
     return out;
   }
 
-  private async levelEntries(prefix: string): Promise<Entry[]> {
-    const where = this.split(prefix);
-    if (!where) return [];
+  private async levelEntries(where: { dir: string; dirKey: string; namePrefix: string }): Promise<Entry[]> {
     const out: Entry[] = [];
     for (const entry of await this.readDir(where.dir)) {
       if (!entry.name.startsWith(where.namePrefix) || this.skip(where.dirKey, entry.name)) continue;

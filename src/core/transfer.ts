@@ -10,6 +10,7 @@ import { sameBytes } from "./etag.js";
 import { fetchObjectInto } from "./fetch-object.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
 import {
+  assertNoSymlinkBelow,
   checkWritableTarget,
   commitTemp,
   createTempBeside,
@@ -195,7 +196,10 @@ export async function downloadFile(
   validateKey(key);
   const target = await resolveWriteTarget(localPath, options.roots, "local_path");
   await checkWritableTarget(target, options.overwrite ?? false, "local_path");
-  const progress = new ProgressTracker(0, 1, options.onProgress);
+  // Asked before any directory is created, so a missing key, bucket or server leaves nothing behind.
+  const info = await store.head(key);
+  if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+  const progress = new ProgressTracker(info.size, 1, options.onProgress);
   const out = await downloadTo(
     store,
     key,
@@ -204,6 +208,7 @@ export async function downloadFile(
     options.overwrite ?? false,
     {
       ...(options.signal ? { signal: options.signal } : {}),
+      knownSize: info.size,
       onBytes: (b) => progress.bytes(key, b),
       onSize: (size) => progress.setBytesTotal(size),
     },
@@ -221,8 +226,10 @@ function conflictError(conflicts: string[], what: string): StorageError {
 }
 
 /**
- * Runs the planned copies with bounded concurrency, stopping at the first hard error. The error
- * says what completed, so the caller (or a repeat of the call) knows where things stand.
+ * Runs the planned copies with bounded concurrency. After the first failure no new copy starts,
+ * but the ones in flight run to their end (each is atomic: a whole object or file, or nothing), so
+ * the error can say exactly which completed, which failed and which never started; repeating the
+ * call then skips the completed ones as identical and finishes the job.
  */
 async function runPlan<T>(
   items: T[],
@@ -232,34 +239,51 @@ async function runPlan<T>(
   signal: AbortSignal | undefined,
 ): Promise<{ items: string[]; bytes: number }> {
   const done: string[] = [];
+  const failed: { item: string; error: StorageError }[] = [];
+  const notStarted: string[] = [];
   let bytes = 0;
-  try {
-    await pMap(
-      items,
-      async (item) => {
-        throwIfAborted(signal);
+  await pMap(
+    items,
+    async (item) => {
+      if (failed.length > 0 || signal?.aborted) {
+        notStarted.push(name(item));
+        return;
+      }
+      try {
         // Not `bytes += await copy(item)`: that reads `bytes` before awaiting and loses the
         // bytes of every copy that finished in between.
         const copied = await copy(item);
         bytes += copied;
         done.push(name(item));
+      } catch (err) {
+        const error = signal?.aborted ? cancelledError(err) : err instanceof StorageError ? err : fromFsError(err, name(item));
+        failed.push({ item: name(item), error });
+      }
+    },
+    { concurrency: workers },
+  );
+  const first = failed[0]?.error;
+  if (first === undefined && !signal?.aborted) return { items: done, bytes };
+  const base = signal?.aborted || first === undefined ? cancelledError(first ?? signal?.reason) : first;
+  const shown = failed.slice(0, 10).map((f) => `${q(f.item)} (${f.error.kind})`).join(", ");
+  const failedText = failed.length > 0 ? `; failed: ${shown}${failed.length > 10 ? ` and ${failed.length - 10} more` : ""}` : "";
+  throw new StorageError(
+    base.kind,
+    `${base.message} (${done.length} of ${items.length} completed${failedText}; ${notStarted.length} not started; repeat the call to finish: completed files are skipped as identical)`,
+    {
+      ...(base.key !== undefined ? { key: base.key } : {}),
+      ...(base.path !== undefined ? { path: base.path } : {}),
+      cause: base.cause ?? base,
+      details: {
+        ...base.details,
+        completed: done,
+        bytes,
+        failed: failed.map((f) => f.item),
+        failures: failed.map((f) => ({ item: f.item, code: f.error.kind, message: f.error.message })),
+        notStarted,
       },
-      { concurrency: workers, stopOnError: true, ...(signal ? { signal } : {}) },
-    );
-  } catch (err) {
-    const base = signal?.aborted ? cancelledError(err) : err instanceof StorageError ? err : fromFsError(err, "");
-    throw new StorageError(
-      base.kind,
-      `${base.message} (${done.length} of ${items.length} completed before this; repeat the call to finish: identical files are skipped)`,
-      {
-        ...(base.key !== undefined ? { key: base.key } : {}),
-        ...(base.path !== undefined ? { path: base.path } : {}),
-        cause: base.cause ?? err,
-        details: { ...base.details, completed: done },
-      },
-    );
-  }
-  return { items: done, bytes };
+    },
+  );
 }
 
 export async function uploadDirectory(
@@ -378,6 +402,25 @@ export async function downloadDirectory(
       "invalid_argument",
       `the bucket holds keys under ${q(directoryPrefix(prefix))} that cannot be written safely inside local_dir: ${listing(unsafe)}; nothing was downloaded. Download the other keys one by one with download_file`,
       { details: { unsafe } },
+    );
+  }
+
+  // A symlink planted anywhere below local_dir is found before anything is written (and before
+  // the conflict check could read through it), so the call stays all-or-nothing.
+  const redirected: string[] = [];
+  for (const p of planned) {
+    try {
+      await assertNoSymlinkBelow(dir, path.dirname(p.path), p.path);
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      redirected.push(p.path);
+    }
+  }
+  if (redirected.length > 0) {
+    throw new StorageError(
+      "outside_roots",
+      `symlinks (or files where folders should be) inside local_dir would redirect these downloads: ${listing(redirected)}; nothing was downloaded. Remove them or choose another local_dir`,
+      { path: localDir, details: { redirected } },
     );
   }
 

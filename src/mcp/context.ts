@@ -4,6 +4,7 @@
  */
 import { StorageError, q } from "../core/errors.js";
 import { validateKey } from "../core/keys.js";
+import { type Roots, rootsExcluding } from "../core/local-fs.js";
 import type { ObjectStore } from "../core/store.js";
 import type { Logger } from "./log.js";
 
@@ -14,6 +15,16 @@ export interface ToolContext {
   /** Real paths of the local roots in force for this call. */
   roots(): Promise<string[]>;
   log: Logger;
+}
+
+/**
+ * The roots a tool's local paths must resolve inside. The local store's own directory is never a
+ * local path, even inside a root: writing files there would create objects behind --read-only and
+ * --allow-prefix, and reading them would copy keys the server does not allow.
+ */
+export async function localRoots(ctx: ToolContext): Promise<Roots> {
+  const roots = await ctx.roots();
+  return ctx.store.kind === "local" ? rootsExcluding(roots, [ctx.store.name]) : roots;
 }
 
 function allowed(ctx: ToolContext, value: string): boolean {
@@ -28,10 +39,27 @@ function refuse(ctx: ToolContext, argument: string, value: string): StorageError
   );
 }
 
+/**
+ * Under an allow-list, "." and ".." segments are refused: S3 keeps "allowed/../secret" as a key of
+ * its own, but a server, gateway or proxy that normalizes URL paths (RFC 3986 dot-segment removal,
+ * as WHATWG URL parsing does) would turn it into "secret", outside every allowed prefix.
+ */
+function assertNoDotSegments(ctx: ToolContext, argument: string, value: string): void {
+  if (ctx.allowPrefixes.length === 0) return;
+  if (value.split("/").some((segment) => segment === "." || segment === "..")) {
+    throw new StorageError(
+      "outside_allowed_prefix",
+      `${argument} ${q(value)} has a "." or ".." segment, which a server or proxy that normalizes paths could resolve outside the allowed prefixes (${ctx.allowPrefixes.map(q).join(", ")}); use a plain key`,
+      { key: value },
+    );
+  }
+}
+
 /** A valid key under an allowed prefix. */
 export function checkKey(ctx: ToolContext, key: string, argument = "key"): string {
   validateKey(key, argument);
   if (!allowed(ctx, key)) throw refuse(ctx, argument, key);
+  assertNoDotSegments(ctx, argument, key);
   return key;
 }
 
@@ -39,5 +67,6 @@ export function checkKey(ctx: ToolContext, key: string, argument = "key"): strin
 export function checkPrefix(ctx: ToolContext, prefix: string, argument = "prefix"): string {
   if (prefix !== "") validateKey(prefix, argument);
   if (!allowed(ctx, prefix)) throw refuse(ctx, argument, prefix);
+  assertNoDotSegments(ctx, argument, prefix);
   return prefix;
 }

@@ -45,20 +45,32 @@ export function createServer(config: ServerConfig, store: ObjectStore): CreatedS
   );
   const log = createLogger(config.logLevel, (params) => server.server.sendLoggingMessage(params));
 
-  // Client roots (when the client offers them and no roots were configured explicitly) replace
-  // the default; they are fetched once and refreshed when the client says they changed.
+  // Client roots replace the default (the working directory), never roots set with --root or
+  // R2_MCP_ROOTS: a client cannot widen what the person who started the server allowed. They are
+  // fetched once and refreshed when the client says they changed. A client that offers roots
+  // but lists none gets no local access.
   let clientRoots: Promise<string[] | undefined> | undefined;
   const configured = realRoots(config.roots);
+  async function fetchClientRoots(): Promise<string[] | undefined> {
+    try {
+      const { roots: listed } = await server.server.listRoots();
+      const paths: string[] = [];
+      for (const root of listed) {
+        try {
+          if (root.uri.startsWith("file://")) paths.push(fileURLToPath(root.uri));
+        } catch {
+          log("warning", "ignoring a client root that is not a local file URI", { uri: root.uri });
+        }
+      }
+      return realRoots(paths);
+    } catch (err) {
+      log("warning", "could not read the client's roots; using the working directory", { error: String(err) });
+      return undefined;
+    }
+  }
   async function roots(): Promise<string[]> {
     if (!config.rootsExplicit && server.server.getClientCapabilities()?.roots) {
-      clientRoots ??= server.server
-        .listRoots()
-        .then((r) => r.roots.filter((root) => root.uri.startsWith("file://")).map((root) => fileURLToPath(root.uri)))
-        .then((paths) => (paths.length > 0 ? realRoots(paths) : undefined))
-        .catch((err: unknown) => {
-          log("warning", "could not read the client's roots; using the configured roots", { error: String(err) });
-          return undefined;
-        });
+      clientRoots ??= fetchClientRoots();
       const fromClient = await clientRoots;
       if (fromClient) return fromClient;
     }

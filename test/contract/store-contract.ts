@@ -135,6 +135,23 @@ export function storeContract(
         }
       });
 
+      it("keeps a content type given at upload, defaults it from the extension, and forgets it on overwrite", async () => {
+        const data = bytesOf("not really a png");
+        await store.put("ct/plot", { kind: "bytes", data }, { mode: "create", contentType: "image/png" });
+        expect((await store.head("ct/plot"))?.contentType).toBe("image/png");
+        expect((await store.get("ct/plot")).info.contentType).toBe("image/png");
+        await store.put("ct/table.csv", { kind: "bytes", data }, { mode: "create" });
+        expect((await store.head("ct/table.csv"))?.contentType).toBe("text/csv; charset=utf-8");
+        await store.put("ct/plot", { kind: "bytes", data }, { mode: "overwrite" });
+        expect((await store.head("ct/plot"))?.contentType).toBe("application/octet-stream");
+        await store.put("ct/plot", { kind: "bytes", data }, { mode: "overwrite", contentType: "image/svg+xml" });
+        await store.delete("ct/plot");
+        await store.put("ct/plot", { kind: "bytes", data }, { mode: "create" });
+        expect((await store.head("ct/plot"))?.contentType).toBe("application/octet-stream");
+        const listed = await store.list({ prefix: "ct/" });
+        expect(listed.objects.map((o) => o.key)).toEqual(["ct/plot", "ct/table.csv"]);
+      });
+
       it("head of a missing key is undefined", async () => {
         expect(await store.head("missing/never-written")).toBeUndefined();
       });

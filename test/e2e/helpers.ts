@@ -138,7 +138,7 @@ export function isLateProgressError(err: Error): boolean {
 }
 
 /** Arguments and environment to serve a fauxqs bucket. */
-export function s3Cli(s3: S3TestServer, extraArgs: string[] = []): { args: string[]; env: Record<string, string> } {
+export function s3Cli(s3: Pick<S3TestServer, "bucket" | "endpoint" | "region">, extraArgs: string[] = []): { args: string[]; env: Record<string, string> } {
   return {
     args: ["--bucket", s3.bucket, "--endpoint", s3.endpoint, "--region", s3.region, ...extraArgs],
     env: baseEnv({ R2_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY }),

@@ -4,6 +4,7 @@
  */
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
+import { StorageError } from "../../core/errors.js";
 import type { ToolContext } from "../context.js";
 import type { ToolExtra } from "../progress.js";
 
@@ -31,6 +32,19 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(too
  */
 export function rangedInt(min: number, max: number, description: string) {
   return z.number().int().meta({ minimum: min, maximum: max }).describe(description);
+}
+
+/**
+ * A content type is sent as an HTTP header: printable ASCII only, so a CR/LF cannot split the
+ * request and no control character reaches the store (both backends refuse the same values).
+ */
+export function checkContentType(value: string | undefined): void {
+  if (value !== undefined && !/^[\x21-\x7e][\x20-\x7e]*$/.test(value)) {
+    throw new StorageError(
+      "invalid_argument",
+      `content_type ${JSON.stringify(value)} is not a media type (printable ASCII without line breaks, e.g. "text/csv"); fix it or leave it out to have it guessed`,
+    );
+  }
 }
 
 export const overwriteField = (what: string) =>

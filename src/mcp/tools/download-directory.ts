@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { downloadDirectory as download } from "../../core/transfer.js";
-import { checkPrefix } from "../context.js";
+import { checkPrefix, localRoots } from "../context.js";
 import { progressReporter } from "../progress.js";
 import { defineTool, overwriteField } from "./define.js";
 import { directoryFail, directoryOk, directoryOutput, dryRunField, maxWorkersField } from "./directory-common.js";
@@ -28,7 +28,7 @@ export const downloadDirectory = defineTool({
         overwrite: args.overwrite,
         maxWorkers: args.max_workers,
         dryRun: args.dry_run,
-        roots: await ctx.roots(),
+        roots: await localRoots(ctx),
         signal: extra.signal,
         ...(onProgress ? { onProgress } : {}),
       });

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { downloadFile as download } from "../../core/transfer.js";
-import { checkKey } from "../context.js";
+import { checkKey, localRoots } from "../context.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes, ok } from "../results.js";
 import { defineTool, keyField, overwriteField } from "./define.js";
@@ -28,7 +28,7 @@ export const downloadFile = defineTool({
     const onProgress = progressReporter(extra);
     const result = await download(ctx.store, key, args.local_path, {
       overwrite: args.overwrite,
-      roots: await ctx.roots(),
+      roots: await localRoots(ctx),
       signal: extra.signal,
       ...(onProgress ? { onProgress } : {}),
     });

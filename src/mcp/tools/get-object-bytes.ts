@@ -55,6 +55,9 @@ export const getObjectBytes = defineTool({
     const ranged = args.offset !== undefined || args.length !== undefined;
     const range = ranged ? { offset: args.offset ?? 0, ...(args.length !== undefined ? { length: args.length } : {}) } : undefined;
     if (range) checkRange(range);
+    if (range?.length !== undefined && range.length > HARD_MAX_BYTES) {
+      throw new StorageError("invalid_argument", `length must be an integer from 1 to ${HARD_MAX_BYTES}; got ${range.length}. Save larger objects with download_file`, { key });
+    }
     if (range?.length !== undefined && range.length > args.max_bytes) {
       throw new StorageError("too_large", `length ${range.length} is over max_bytes ${args.max_bytes}; raise max_bytes (up to ${HARD_MAX_BYTES}) or read smaller ranges`, { key });
     }

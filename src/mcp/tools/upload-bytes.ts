@@ -2,7 +2,7 @@ import * as z from "zod";
 import { StorageError, q } from "../../core/errors.js";
 import { checkKey } from "../context.js";
 import { formatBytes, ok } from "../results.js";
-import { defineTool, keyField, overwriteField } from "./define.js";
+import { checkContentType, defineTool, keyField, overwriteField } from "./define.js";
 
 /** Decoded size cap: a 5 MiB payload in base64 is ~6.7 MiB, inside stdio's 10 MiB message cap. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -41,6 +41,7 @@ export const uploadBytes = defineTool({
   changesBucket: true,
   async handle(args, ctx, extra) {
     const key = checkKey(ctx, args.key);
+    checkContentType(args.content_type);
     // Cheap bound before decoding: base64 is 4/3 the size, UTF-8 at least 1 byte per char.
     if (args.data.length > Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024) {
       throw new StorageError("too_large", `data is over ${formatBytes(MAX_UPLOAD_BYTES)}; write the content to a file and use upload_file`, { key });

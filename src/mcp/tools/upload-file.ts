@@ -1,10 +1,10 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { uploadFile as upload } from "../../core/transfer.js";
-import { checkKey } from "../context.js";
+import { checkKey, localRoots } from "../context.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes, ok } from "../results.js";
-import { defineTool, keyField, overwriteField } from "./define.js";
+import { checkContentType, defineTool, keyField, overwriteField } from "./define.js";
 import { putResultShape } from "./upload-bytes.js";
 
 export const uploadFile = defineTool({
@@ -23,10 +23,11 @@ export const uploadFile = defineTool({
   changesBucket: true,
   async handle(args, ctx, extra) {
     const key = checkKey(ctx, args.key);
+    checkContentType(args.content_type);
     const onProgress = progressReporter(extra);
     const result = await upload(ctx.store, args.local_path, key, {
       overwrite: args.overwrite,
-      roots: await ctx.roots(),
+      roots: await localRoots(ctx),
       signal: extra.signal,
       ...(onProgress ? { onProgress } : {}),
       ...(args.content_type ? { contentType: args.content_type } : {}),

@@ -1,0 +1,110 @@
+/**
+ * Local roots as the MCP client sets them (roots/list, refreshed on notifications/roots/list_changed)
+ * versus --root. Decision (SPEC.md "local roots"): client roots replace the DEFAULT root (the working
+ * directory); roots the user gave with --root / R2_MCP_ROOTS stay in force, so a client can never widen
+ * what the person who started the server allowed.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { localCli, s3Cli } from "../e2e/helpers.js";
+import { type Session, expectError, expectNoSecrets, plant, snapshotAll, startSession, transcript } from "./harness.js";
+
+describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) => {
+  let tmp: TempDir;
+  let s3: S3TestServer | undefined;
+  let raw: S3Client | undefined;
+  let cwd: string;
+  let rootA: string;
+  let rootB: string;
+  /** No --root: the client's roots replace the working directory. */
+  let offered: Session;
+  /** --root rootA: the client's roots (rootB) do not replace it. */
+  let explicit: Session;
+
+  beforeAll(async () => {
+    tmp = await makeTempDir("r2mcp-roots-");
+    cwd = path.join(tmp.path, "cwd");
+    rootA = path.join(tmp.path, "rootA");
+    rootB = path.join(tmp.path, "rootB");
+    await plant(tmp.path, { "cwd/c.txt": "in the working directory", "rootA/a.txt": "in A", "rootB/b.txt": "in B" });
+    await plant(rootA, { "to-b": { link: "../rootB" } });
+    const cli = (extra: string[]) => {
+      const args = ["--log-level", "debug", ...extra];
+      return backend === "s3" ? s3Cli(s3!, args) : localCli(path.join(tmp.path, "store"), args);
+    };
+    if (backend === "s3") {
+      s3 = await startS3Server();
+      raw = s3.rawClient();
+    } else {
+      await mkdir(path.join(tmp.path, "store"));
+    }
+    [offered, explicit] = await Promise.all([
+      startSession({ ...cli([]), cwd, roots: [rootA] }),
+      startSession({ ...cli(["--root", rootA]), cwd, roots: [rootB] }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await offered?.close();
+    await explicit?.close();
+    raw?.destroy();
+    await s3?.close();
+    await tmp?.cleanup();
+  });
+
+  const snapshot = () => snapshotAll(tmp.path, raw && s3 ? { client: raw, server: s3 } : undefined);
+
+  /** A refused call: the code, the path and the roots in the text, still serving, nothing changed. */
+  async function refused(session: Session, tool: string, args: Record<string, unknown>, shown: string, roots: string[]) {
+    const before = await snapshot();
+    const result = await session.call(tool, args);
+    expectError(result, "outside_roots");
+    expect(result.text).toContain(shown);
+    for (const root of roots) expect(result.text).toContain(root);
+    expect((await session.client.listTools()).tools.length).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+  }
+
+  it("uses the client's roots instead of the working directory", async () => {
+    const inCwd = path.join(cwd, "c.txt");
+    await refused(offered, "upload_file", { local_path: inCwd, key: "r/c.txt" }, inCwd, [rootA]);
+    await refused(offered, "download_file", { key: "r/none", local_path: path.join(cwd, "new.txt") }, path.join(cwd, "new.txt"), [rootA]);
+    const ok = await offered.call("upload_file", { local_path: path.join(rootA, "a.txt"), key: "r/a.txt" });
+    expect(ok.isError, ok.text).toBeFalsy();
+  });
+
+  it("does not follow a symlink from one client root into a directory that is not a root", async () => {
+    const viaLink = path.join(rootA, "to-b", "b.txt");
+    await refused(offered, "upload_file", { local_path: viaLink, key: "r/b.txt" }, viaLink, [rootA]);
+  });
+
+  it("refreshes the roots on notifications/roots/list_changed", async () => {
+    await offered.setRoots([rootB]);
+    const inA = path.join(rootA, "a.txt");
+    await refused(offered, "upload_file", { local_path: inA, key: "r/a2.txt" }, inA, [rootB]);
+    const ok = await offered.call("upload_file", { local_path: path.join(rootB, "b.txt"), key: "r/b.txt" });
+    expect(ok.isError, ok.text).toBeFalsy();
+    // Both roots at once, then the first again: every change is picked up.
+    await offered.setRoots([rootA, rootB]);
+    const both = await offered.call("upload_file", { local_path: inA, key: "r/a3.txt" });
+    expect(both.isError, both.text).toBeFalsy();
+    await offered.setRoots([rootA]);
+    const inB = path.join(rootB, "b.txt");
+    await refused(offered, "upload_file", { local_path: inB, key: "r/b2.txt" }, inB, [rootA]);
+  });
+
+  it("keeps roots given with --root when the client offers others", async () => {
+    const inB = path.join(rootB, "b.txt");
+    await refused(explicit, "upload_file", { local_path: inB, key: "r/x.txt" }, inB, [rootA]);
+    const ok = await explicit.call("upload_file", { local_path: path.join(rootA, "a.txt"), key: "r/explicit.txt" });
+    expect(ok.isError, ok.text).toBeFalsy();
+  });
+
+  it("no credential in anything these servers said", () => {
+    expectNoSecrets(transcript);
+  });
+});
