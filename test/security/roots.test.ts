@@ -108,3 +108,31 @@ describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) =>
     expectNoSecrets(transcript);
   });
 });
+
+describe("a client that offers roots but lists none", () => {
+  let tmp: TempDir;
+  let session: Session;
+
+  beforeAll(async () => {
+    tmp = await makeTempDir("r2mcp-noroots-");
+    await plant(tmp.path, { "cwd/c.txt": "in the working directory" });
+    await mkdir(path.join(tmp.path, "store"));
+    session = await startSession({ ...localCli(path.join(tmp.path, "store")), cwd: path.join(tmp.path, "cwd"), roots: [] });
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await tmp?.cleanup();
+  });
+
+  it("gets no local access at all, not the working directory", async () => {
+    const before = await snapshotAll(tmp.path);
+    const result = await session.call("upload_file", { local_path: path.join(tmp.path, "cwd", "c.txt"), key: "c.txt" });
+    expectError(result, "outside_roots");
+    expect(result.text).toContain("(none)");
+    expect(await snapshotAll(tmp.path)).toEqual(before);
+    // Reading the bucket needs no local path and still works.
+    const listed = await session.call("list_objects", {});
+    expect(listed.isError, listed.text).toBeFalsy();
+  });
+});
