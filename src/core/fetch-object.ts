@@ -4,6 +4,7 @@
  * place, so no reader ever sees a partial file.
  */
 import { createHash } from "node:crypto";
+import { getMaxListeners, setMaxListeners } from "node:events";
 import pMap from "p-map";
 import { StorageError, cancelledError, q, throwIfAborted } from "./errors.js";
 import { type TempFile, writeToTemp } from "./local-fs.js";
@@ -89,6 +90,10 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
   // The first failure stops the other ranges too, instead of letting them run to the end.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const concurrency = options.concurrency ?? 8;
+  // Each range in flight, and each attempt of it, listens to this signal.
+  setMaxListeners(concurrency * 8, signal);
+  if (options.signal) setMaxListeners(Math.max(getMaxListeners(options.signal), concurrency * 8), options.signal);
   const offsets: number[] = [];
   for (let offset = 0; offset < size; offset += partSize) offsets.push(offset);
   let etag: string | undefined;
@@ -122,7 +127,7 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
         throw new StorageError("unavailable", `a range of ${q(key)} arrived short (${written} of ${length} bytes); repeat the call`, { key });
       }
     },
-    { concurrency: options.concurrency ?? 8, stopOnError: true, signal },
+    { concurrency, stopOnError: true, signal },
   ).catch((err: unknown) => {
     stop.abort();
     throw interrupted(key, err, options.signal, total, size);

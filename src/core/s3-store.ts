@@ -403,15 +403,17 @@ export class S3Store implements ObjectStore {
     throwIfAborted(options.signal);
     await this.abortLeftoverUploads();
     const create = options.mode === "create";
-    // The conditional write below is what makes a race safe; this check stays so that a server
-    // which ignores If-None-Match still cannot turn a no-overwrite upload into a replacement.
-    const existing = await this.head(key);
-    if (existing && create) throw alreadyExists(key);
-    const replaced = existing !== undefined;
+    // The conditional write below is what makes a race safe; this check stays (here, or in the
+    // caller's listing) so that a server which ignores If-None-Match still cannot turn a
+    // no-overwrite upload into a replacement.
+    const existed = options.existed ?? (await this.head(key)) !== undefined;
+    if (existed && create) throw alreadyExists(key);
+    const replaced = existed;
     const contentType = options.contentType ?? guessContentType(key);
     const condition = create ? { IfNoneMatch: "*" } : {};
     try {
-      if (body.kind === "file" && body.size >= this.multipartThreshold) {
+      // Above the threshold, not at it: a file of exactly one part streams in a single PUT.
+      if (body.kind === "file" && body.size > this.multipartThreshold) {
         return await this.putMultipart(key, body, options, contentType, condition, replaced);
       }
       const size = body.kind === "bytes" ? body.data.byteLength : body.size;

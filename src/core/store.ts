@@ -46,6 +46,11 @@ export interface TransferOptions {
 export interface PutOptions extends TransferOptions {
   mode: PutMode;
   contentType?: string;
+  /**
+   * Whether the key existed when the caller just checked (a directory upload lists the whole
+   * prefix first). Given, the store skips its own existence check: one request less per object.
+   */
+  existed?: boolean;
 }
 
 export interface PutResult {

@@ -2,6 +2,7 @@
  * Moving files between the local disk and a store: single files, and directory transfers planned
  * in full (every destination checked, every key vetted) before the first byte is written.
  */
+import { getMaxListeners, setMaxListeners } from "node:events";
 import fs from "node:fs/promises";
 import path from "node:path";
 import pMap from "p-map";
@@ -242,6 +243,9 @@ async function runPlan<T>(
   const failed: { item: string; error: StorageError }[] = [];
   const notStarted: string[] = [];
   let bytes = 0;
+  // Every copy in flight (and each of its ranges and retries) listens to the one signal: raise
+  // Node's leak warning threshold to what this pool can legitimately add.
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), workers * 32), signal);
   await pMap(
     items,
     async (item) => {
@@ -329,8 +333,13 @@ export async function uploadDirectory(
   const skipped: string[] = [];
   const conflicts: string[] = [];
   let todo = files;
-  if (!overwrite && files.length > 0) {
-    const existing = new Map((await listAll(store, directoryPrefix(prefix), options.signal)).map((o) => [o.key, o]));
+  // One listing answers "does it exist?" for every key (instead of a HEAD per object), and is the
+  // existence check a server ignoring If-None-Match still needs.
+  const existing = new Map<string, ObjectInfo>();
+  if (files.length > 0) {
+    for (const o of await listAll(store, directoryPrefix(prefix), options.signal)) existing.set(o.key, o);
+  }
+  if (!overwrite) {
     todo = [];
     for (const f of files) {
       const object = existing.get(f.key);
@@ -353,7 +362,12 @@ export async function uploadDirectory(
       const out = await store.put(
         f.key,
         { kind: "file", path: f.path, size: f.size },
-        { mode, ...(options.signal ? { signal: options.signal } : {}), onBytes: (b) => progress.bytes(f.key, b) },
+        {
+          mode,
+          existed: existing.has(f.key),
+          ...(options.signal ? { signal: options.signal } : {}),
+          onBytes: (b) => progress.bytes(f.key, b),
+        },
       );
       progress.fileDone(f.key, out.size);
       return out.size;

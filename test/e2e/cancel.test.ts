@@ -79,6 +79,15 @@ describe("cancelling long tools over stdio", () => {
     expect(again.downloaded + again.skipped.length).toBe(40);
   });
 
+  it("many workers sharing one request's cancel signal raise no listener-leak warning", async () => {
+    const target = path.join(tmp.path, "wide");
+    const done = await callOk<{ downloaded: number }>(cli.client, "download_directory", { prefix: "many/", local_dir: target, max_workers: 32 });
+    expect(done.downloaded).toBe(40);
+    const up = await callOk<{ uploaded: number }>(cli.client, "upload_directory", { local_dir: target, prefix: "wide/", max_workers: 32 });
+    expect(up.uploaded).toBe(40);
+    expect(cli.stderr()).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("upload_file of a multipart-sized file stops and aborts its multipart upload", async () => {
     const controller = new AbortController();
     const call = cli.client.callTool(
