@@ -262,28 +262,44 @@ export async function createTempBeside(target: string, dir = path.dirname(target
   }
 }
 
+/** Network chunks are small (16-64 KiB); they are gathered to this size per write. */
+const WRITE_BATCH = 1024 * 1024;
+
 /**
  * Writes every chunk of `source` into the temporary file (plain writes on the handle: a stream
- * over a FileHandle would keep it busy and block close). Returns the bytes written.
+ * over a FileHandle would keep it busy and block close), gathering chunks into large writes.
+ * `onChunk` sees every chunk as it arrives. Returns the bytes written.
  */
 export async function writeToTemp(
   tmp: TempFile,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, written: number) => void; position?: number } = {},
+  options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, received: number) => void; position?: number } = {},
 ): Promise<number> {
-  const start = options.position ?? 0;
-  let written = 0;
-  for await (const chunk of source) {
-    if (options.signal?.aborted) throw cancelledError(options.signal.reason);
+  let position = options.position ?? 0;
+  let received = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
     let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await tmp.handle.write(chunk, offset, chunk.length - offset, start + written + offset);
+    while (offset < data.length) {
+      const { bytesWritten } = await tmp.handle.write(data, offset, data.length - offset, position + offset);
       offset += bytesWritten;
     }
-    written += chunk.length;
-    options.onChunk?.(chunk, written);
+    position += data.length;
+  };
+  for await (const chunk of source) {
+    if (options.signal?.aborted) throw cancelledError(options.signal.reason);
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    received += chunk.length;
+    options.onChunk?.(chunk, received);
+    if (pendingBytes >= WRITE_BATCH) await flush();
   }
-  return written;
+  if (pendingBytes > 0) await flush();
+  return received;
 }
 
 export async function discardTemp(tmp: TempFile): Promise<void> {
