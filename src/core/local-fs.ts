@@ -280,15 +280,18 @@ export async function writeToTemp(
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   const flush = async () => {
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const chunks = pending;
+    const total = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    let offset = 0;
-    while (offset < data.length) {
-      const { bytesWritten } = await tmp.handle.write(data, offset, data.length - offset, position + offset);
-      offset += bytesWritten;
+    // One gathered write, without copying the chunks together; a short write (rare on regular
+    // files) is finished from where it stopped.
+    let done = (await tmp.handle.writev(chunks, position)).bytesWritten;
+    if (done < total) {
+      const rest = Buffer.concat(chunks, total);
+      while (done < total) done += (await tmp.handle.write(rest, done, total - done, position + done)).bytesWritten;
     }
-    position += data.length;
+    position += total;
   };
   for await (const chunk of source) {
     if (options.signal?.aborted) throw cancelledError(options.signal.reason);
