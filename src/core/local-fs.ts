@@ -263,7 +263,7 @@ export async function createTempBeside(target: string, dir = path.dirname(target
 }
 
 /** Network chunks are small (16-64 KiB); they are gathered to this size per write. */
-const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 256 * 1024;
 
 /**
  * Writes every chunk of `source` into the temporary file (plain writes on the handle: a stream

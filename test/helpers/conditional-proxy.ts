@@ -23,6 +23,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
+import { endToEndHeaders } from "./http-headers.js";
 
 export interface ConditionalProxy {
   endpoint: string;
@@ -30,16 +31,6 @@ export interface ConditionalProxy {
   close(): Promise<void>;
 }
 
-// Hop-by-hop headers describe one connection, not the message; Node manages them on each side.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer"]);
-
-function endToEndHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
-}
 
 /** PutObject / CopyObject (PUT without part query) or CompleteMultipartUpload (POST ?uploadId=). */
 function isConditionalCreate(req: http.IncomingMessage): boolean {

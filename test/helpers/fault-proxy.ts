@@ -24,6 +24,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
+import { endToEndHeaders } from "./http-headers.js";
 
 export type S3Operation =
   | "PutObject"
@@ -104,16 +105,6 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-// Hop-by-hop headers describe one connection, not the message; Node manages them on each side.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "trailer"]);
-
-function endToEndHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
-}
 
 function classify(method: string, key: string, query: URLSearchParams): S3Operation {
   if (key === "") {
