@@ -15,6 +15,19 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI_PATH = path.join(REPO_ROOT, "dist", "cli.js");
 export const PACKAGE_JSON = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
 
+/** The tools of SPEC.md "Tools", by name. */
+export const SPEC_TOOLS = [
+  "list_objects",
+  "head_object",
+  "get_object_bytes",
+  "upload_bytes",
+  "upload_file",
+  "upload_directory",
+  "download_file",
+  "download_directory",
+  "delete_object",
+] as const;
+
 /** The error codes of SPEC.md "Errors": every tool error text starts with one of them. */
 export const SPEC_ERROR_CODES = [
   "invalid_argument",

@@ -28,22 +28,13 @@ import {
   s3Cli,
   spawnCli,
   SPEC_ERROR_CODES,
+  SPEC_TOOLS,
   startCli,
   textOf,
   type RunningServer,
 } from "./helpers.js";
 
-const ALL_TOOLS = [
-  "list_objects",
-  "head_object",
-  "get_object_bytes",
-  "upload_bytes",
-  "upload_file",
-  "upload_directory",
-  "download_file",
-  "download_directory",
-  "delete_object",
-];
+const ALL_TOOLS: string[] = [...SPEC_TOOLS];
 /** SPEC.md "Beyond the tools": may be registered next to the nine; nothing else may. */
 const OPTIONAL_TOOLS = ["presign_url"];
 const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "download_file", "download_directory"];

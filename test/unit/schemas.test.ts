@@ -6,6 +6,7 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSchemas, SCHEMAS_DIR } from "../../scripts/gen-schemas.js";
+import { SPEC_TOOLS } from "../e2e/helpers.js";
 
 const HINT = "schemas/ is out of date: run npm run schemas";
 
@@ -26,17 +27,7 @@ describe("schemas/", () => {
 
   it("covers the input and output of every tool of SPEC.md", async () => {
     const names = [...(await generateSchemas()).keys()];
-    const tools = [
-      "list_objects",
-      "head_object",
-      "get_object_bytes",
-      "upload_bytes",
-      "upload_file",
-      "upload_directory",
-      "download_file",
-      "download_directory",
-      "delete_object",
-    ];
+    const tools = SPEC_TOOLS;
     for (const tool of tools) expect(names).toEqual(expect.arrayContaining([`${tool}.input.json`, `${tool}.output.json`]));
     expect(names.filter((n) => n.endsWith(".input.json")).length).toBe(names.filter((n) => n.endsWith(".output.json")).length);
     expect(names).toContain("README.md");
