@@ -72,7 +72,7 @@ export function summarize(profiles: CpuProfile[], top = 25, window?: { startUs: 
       const seen = new Set<string>();
       for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
         const frame = byId.get(id)?.callFrame;
-        if (!frame || !frame.url.includes("/dist/")) continue;
+        if (!frame?.url.includes("/dist/")) continue;
         const fname = frame.functionName || "(anonymous)";
         const fwhere = shortUrl(frame.url, frame.lineNumber);
         const fkey = `${fname}@${fwhere}`;
@@ -87,8 +87,14 @@ export function summarize(profiles: CpuProfile[], top = 25, window?: { startUs: 
   const share = (ms: number) => (totalMs > 0 ? ms / totalMs : 0);
   return {
     totalMs,
-    topSelf: [...self.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((e) => ({ ...e, share: share(e.ms) })),
+    topSelf: [...self.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((e) => ({ ...e, share: share(e.ms) })),
     byPackage: [...pkgs.entries()].map(([pkg, ms]) => ({ pkg, ms, share: share(ms) })).sort((a, b) => b.ms - a.ms),
-    r2mcpInclusive: [...inclusive.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((e) => ({ ...e, share: share(e.ms) })),
+    r2mcpInclusive: [...inclusive.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((e) => ({ ...e, share: share(e.ms) })),
   };
 }

@@ -96,10 +96,9 @@ async function rangedDownload(client, job, signal) {
       starts,
       async (start) => {
         const end = Math.min(start + range, size) - 1;
-        const res = await client.send(
-          new GetObjectCommand({ Bucket: job.bucket, Key: job.key, Range: `bytes=${start}-${end}` }),
-          { abortSignal: signal },
-        );
+        const res = await client.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.key, Range: `bytes=${start}-${end}` }), {
+          abortSignal: signal,
+        });
         let pos = start;
         for await (const chunk of /** @type {AsyncIterable<Buffer>} */ (res.Body)) {
           let off = 0;
@@ -130,7 +129,11 @@ async function lib(job, signal) {
     secretAccessKey: job.secretAccessKey,
     regionName: job.region,
   });
-  const { value: out, seconds, cpuSeconds } = await timed(() =>
+  const {
+    value: out,
+    seconds,
+    cpuSeconds,
+  } = await timed(() =>
     job.mode === "lib-up"
       ? client.uploadFile(job.file, job.key, { overwrite: true, signal })
       : client.downloadFile(job.key, job.file, { overwrite: true, signal }),
@@ -145,9 +148,7 @@ async function main() {
   const signal = AbortSignal.timeout(job.timeoutMs);
   const rssBeforeKiB = Math.round(process.memoryUsage().rss / 1024);
   const result = job.mode.startsWith("raw-") ? await (job.mode === "raw-up" ? rawUp : rawDown)(job, signal) : await lib(job, signal);
-  process.stdout.write(
-    `${JSON.stringify({ ...result, rssBeforeKiB, maxRssKiB: process.resourceUsage().maxRSS, vmHWMKiB: vmHWM() })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ ...result, rssBeforeKiB, maxRssKiB: process.resourceUsage().maxRSS, vmHWMKiB: vmHWM() })}\n`);
 }
 
 main().catch((err) => {

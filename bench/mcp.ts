@@ -44,7 +44,18 @@ function serverEnv(): Record<string, string> {
 export async function startMcp(opts: McpServerOptions): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), opts.cliPath, "--bucket", opts.bucket, "--endpoint", opts.endpoint, "--region", BENCH_REGION, "--root", opts.root],
+    args: [
+      ...(opts.nodeArgs ?? []),
+      opts.cliPath,
+      "--bucket",
+      opts.bucket,
+      "--endpoint",
+      opts.endpoint,
+      "--region",
+      BENCH_REGION,
+      "--root",
+      opts.root,
+    ],
     env: serverEnv(),
     stderr: "pipe",
   });

@@ -11,8 +11,9 @@
  * measured calls (both clocks are CLOCK_MONOTONIC); for head it also profiles the MCP SDK client
  * in this process. The raw profile of the last run (or of the server) is written to a temp file.
  */
-import { Session } from "node:inspector/promises";
+
 import fs from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -36,15 +37,24 @@ function summaryLines(s: ProfileSummary, top: number): string[] {
   return [
     "Self time by package:",
     "",
-    markdownTable(["package", "ms", "share"], s.byPackage.slice(0, 12).map((p) => [p.pkg, fmt(p.ms, 0), pct(p.share)])),
+    markdownTable(
+      ["package", "ms", "share"],
+      s.byPackage.slice(0, 12).map((p) => [p.pkg, fmt(p.ms, 0), pct(p.share)]),
+    ),
     "",
     `Top ${top} functions by self time:`,
     "",
-    markdownTable(["function", "where", "ms", "share"], s.topSelf.map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
+    markdownTable(
+      ["function", "where", "ms", "share"],
+      s.topSelf.map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)]),
+    ),
     "",
     "r2-mcp functions by inclusive time (self + callees; async continuations are not attributed to their caller):",
     "",
-    markdownTable(["function", "where", "ms", "share"], s.r2mcpInclusive.slice(0, 15).map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)])),
+    markdownTable(
+      ["function", "where", "ms", "share"],
+      s.r2mcpInclusive.slice(0, 15).map((f) => [f.name, f.where, fmt(f.ms, 0), pct(f.share)]),
+    ),
     "",
   ];
 }
@@ -71,7 +81,8 @@ async function main(): Promise<void> {
   if (direction !== "upload" && direction !== "download") throw new Error("--direction upload|download");
   const tool = kind === "head" ? "mcp" : values.tool;
   if (tool !== "lib" && tool !== "raw" && tool !== "mcp") throw new Error("--tool lib|raw|mcp");
-  if (tool === "raw" && kind === "huge") throw new Error("the raw large-file transfer lives in huge-worker.mjs; profile it with node --cpu-prof");
+  if (tool === "raw" && kind === "huge")
+    throw new Error("the raw large-file transfer lives in huge-worker.mjs; profile it with node --cpu-prof");
   const runs = kind === "head" ? 1 : Number(values.runs);
   const concurrency = Number(values.concurrency);
   const top = Number(values.top);
@@ -117,9 +128,12 @@ async function main(): Promise<void> {
         for (let c = 0; c < Number(values.calls); c++) await mcp?.call("head_object", { key: seed }, 30_000);
       } else if (tool === "mcp" && mcp) {
         const t = 600_000;
-        if (kind === "huge" && direction === "upload") await mcp.call("upload_file", { local_path: source, key: `${prefix}huge.bin`, overwrite: true }, t);
-        else if (kind === "huge") await mcp.call("download_file", { key: seed, local_path: path.join(target, "huge.bin"), overwrite: true }, t);
-        else if (direction === "upload") await mcp.call("upload_directory", { local_dir: source, prefix, overwrite: true, max_workers: concurrency }, t);
+        if (kind === "huge" && direction === "upload")
+          await mcp.call("upload_file", { local_path: source, key: `${prefix}huge.bin`, overwrite: true }, t);
+        else if (kind === "huge")
+          await mcp.call("download_file", { key: seed, local_path: path.join(target, "huge.bin"), overwrite: true }, t);
+        else if (direction === "upload")
+          await mcp.call("upload_directory", { local_dir: source, prefix, overwrite: true, max_workers: concurrency }, t);
         else await mcp.call("download_directory", { prefix: seed, local_dir: target, overwrite: true, max_workers: concurrency }, t);
       } else if (kind === "huge") {
         if (direction === "upload") await lib.uploadFile(source, `${prefix}huge.bin`, { overwrite: true, signal });
@@ -159,13 +173,18 @@ async function main(): Promise<void> {
     }
     const label = `${kind}${kind === "head" ? "" : ` ${direction}`}, ${{ lib: "r2-mcp library", raw: "raw SDK", mcp: "r2-mcp over MCP" }[tool]}`;
     const lines = [`## CPU profile: ${label}, ${runs} run(s), concurrency ${concurrency}`, ""];
-    lines.push(`wall per run: ${walls.map((w) => w.toFixed(2)).join(", ")} s; this process's CPU per run: ${cpus.map((c) => c.toFixed(2)).join(", ")} s`, "");
+    lines.push(
+      `wall per run: ${walls.map((w) => w.toFixed(2)).join(", ")} s; this process's CPU per run: ${cpus.map((c) => c.toFixed(2)).join(", ")} s`,
+      "",
+    );
     const here = summarize(profiles, top);
     if (tool === "mcp" && mcp) {
       await mcp.close();
       mcp = undefined;
       const names = (await fs.readdir(profDir)).filter((f) => f.endsWith(".cpuprofile"));
-      const serverProfiles = await Promise.all(names.map(async (f) => JSON.parse(await fs.readFile(path.join(profDir, f), "utf8")) as CpuProfile));
+      const serverProfiles = await Promise.all(
+        names.map(async (f) => JSON.parse(await fs.readFile(path.join(profDir, f), "utf8")) as CpuProfile),
+      );
       const per = kind === "head" ? Number(values.calls) : runs;
       const srvParts = windows.map((w) => summarize(serverProfiles, top, w));
       const srv = summarize(serverProfiles, top, { startUs: windows[0]?.startUs ?? 0, endUs: windows[windows.length - 1]?.endUs ?? 0 });

@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import { Agent as HttpAgent } from "node:http";
 import path from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   DeleteObjectsCommand,
@@ -178,11 +178,31 @@ export async function measureServerCeiling(
   const { signal } = opts;
   // Round 0 warms up both processes (JIT, sockets) and is not counted.
   for (let r = 0; r <= opts.repeats; r++) {
-    const put4k = await rate(smallKeys, 64, async (Key) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: small }))), signal);
-    const get4k = await rate(smallKeys, 64, async (Key) => drain((await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body), signal);
+    const put4k = await rate(
+      smallKeys,
+      64,
+      async (Key) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: small }))),
+      signal,
+    );
+    const get4k = await rate(
+      smallKeys,
+      64,
+      async (Key) => drain((await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body),
+      signal,
+    );
     const head = await rate(smallKeys, 64, (Key) => rawHead(client, bucket, Key), signal);
-    const put8m = await rate(largeKeys, opts.concurrency, async (Key) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: large }))), signal);
-    const get8m = await rate(largeKeys, opts.concurrency, async (Key) => drain((await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body), signal);
+    const put8m = await rate(
+      largeKeys,
+      opts.concurrency,
+      async (Key) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: large }))),
+      signal,
+    );
+    const get8m = await rate(
+      largeKeys,
+      opts.concurrency,
+      async (Key) => drain((await client.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body),
+      signal,
+    );
     if (r === 0) continue;
     best.put4kPerSec = Math.max(best.put4kPerSec, put4k);
     best.get4kPerSec = Math.max(best.get4kPerSec, get4k);

@@ -92,7 +92,20 @@ function rssRow(label: string, d: Direction): Row {
   if (lib === undefined || !(lib < TARGET_RSS_BYTES / 1e6)) misses.push(`library ${fmt(lib, 0)} MB`);
   if (mcp === undefined || !(mcp < TARGET_RSS_BYTES / 1e6)) misses.push(`MCP server ${fmt(mcp, 0)} MB`);
   return {
-    cells: [label, cell(d.raw, mb(d.raw), 0), d.rclone?.error?.startsWith("rclone not installed") ? "not installed" : "not measured", cell(d.lib, lib, 0), cell(d.mcp, mcp, 0), "", "", "", "", "", "< 150 MB", misses.length ? `MISSED: ${misses.join("; ")}` : "met"],
+    cells: [
+      label,
+      cell(d.raw, mb(d.raw), 0),
+      d.rclone?.error?.startsWith("rclone not installed") ? "not installed" : "not measured",
+      cell(d.lib, lib, 0),
+      cell(d.mcp, mcp, 0),
+      "",
+      "",
+      "",
+      "",
+      "",
+      "< 150 MB",
+      misses.length ? `MISSED: ${misses.join("; ")}` : "met",
+    ],
     verdict: { met: misses.length === 0, text: misses.join("; ") },
   };
 }
@@ -154,20 +167,72 @@ export function buildReport(
     const met = overhead < TARGET_MCP_OVERHEAD_MS;
     const n = h.mcp.length;
     add("head.p50", {
-      cells: [`head_object p50, ${n} calls (ms)`, fmt(p50.raw, 2), "—", fmt(p50.lib, 2), fmt(p50.mcp, 2), "", "", "", "", "", `MCP − SDK < ${TARGET_MCP_OVERHEAD_MS} ms`, `${met ? "met" : "MISSED"}: ${signed(overhead)} ms (MCP − library ${signed(p50.mcp - p50.lib)} ms)`],
+      cells: [
+        `head_object p50, ${n} calls (ms)`,
+        fmt(p50.raw, 2),
+        "—",
+        fmt(p50.lib, 2),
+        fmt(p50.mcp, 2),
+        "",
+        "",
+        "",
+        "",
+        "",
+        `MCP − SDK < ${TARGET_MCP_OVERHEAD_MS} ms`,
+        `${met ? "met" : "MISSED"}: ${signed(overhead)} ms (MCP − library ${signed(p50.mcp - p50.lib)} ms)`,
+      ],
       verdict: { met, text: `${signed(overhead)} ms` },
     });
     rows.push({
-      cells: [`head_object p99, ${n} calls (ms)`, fmt(p99.raw, 2), "—", fmt(p99.lib, 2), fmt(p99.mcp, 2), "", "", "", "", "", "—", `${signed(p99.mcp - p99.raw)} ms`],
+      cells: [
+        `head_object p99, ${n} calls (ms)`,
+        fmt(p99.raw, 2),
+        "—",
+        fmt(p99.lib, 2),
+        fmt(p99.mcp, 2),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "—",
+        `${signed(p99.mcp - p99.raw)} ms`,
+      ],
     });
     rows.push({
-      cells: [`MCP ping round trip (no tool, no S3) p50 / p99 (ms)`, "—", "—", "—", `${fmt(percentile(h.ping, 50), 2)} / ${fmt(percentile(h.ping, 99), 2)}`, "", "", "", "", "", "—", "the stdio + JSON-RPC floor"],
+      cells: [
+        `MCP ping round trip (no tool, no S3) p50 / p99 (ms)`,
+        "—",
+        "—",
+        "—",
+        `${fmt(percentile(h.ping, 50), 2)} / ${fmt(percentile(h.ping, 99), 2)}`,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "—",
+        "the stdio + JSON-RPC floor",
+      ],
     });
   }
   if (r.cold) {
     const c = r.cold;
     rows.push({
-      cells: [`cold start: spawn → tools/list, median of ${c.toolsList.length} (ms)`, "—", "—", "—", fmt(median(c.toolsList), 0), "", "", "", "", "", "—", `(bare \`node -e 0\`: ${fmt(median(c.bareNode), 0)} ms; initialize: ${fmt(median(c.initialize), 0)} ms)`],
+      cells: [
+        `cold start: spawn → tools/list, median of ${c.toolsList.length} (ms)`,
+        "—",
+        "—",
+        "—",
+        fmt(median(c.toolsList), 0),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "—",
+        `(bare \`node -e 0\`: ${fmt(median(c.bareNode), 0)} ms; initialize: ${fmt(median(c.initialize), 0)} ms)`,
+      ],
     });
   }
   const header = [
@@ -196,12 +261,21 @@ export function buildReport(
   );
   if (Math.max(...load) > machine.cpus * 0.75) {
     lines.push("");
-    lines.push(`**Warning:** the machine was busy with other work (load average above ${machine.cpus * 0.75} on ${machine.cpus} CPUs); absolute numbers are noisy, the interleaved ratios less so.`);
+    lines.push(
+      `**Warning:** the machine was busy with other work (load average above ${machine.cpus * 0.75} on ${machine.cpus} CPUs); absolute numbers are noisy, the interleaved ratios less so.`,
+    );
   }
   lines.push("");
-  lines.push(markdownTable(header, rows.map((row) => row.cells)));
+  lines.push(
+    markdownTable(
+      header,
+      rows.map((row) => row.cells),
+    ),
+  );
   lines.push("");
-  lines.push("Throughput is higher-is-better; ratios are r2-mcp ÷ baseline. \"server CPU\" is the S3 server's CPU time ÷ wall time during the run (one event loop: ~100% means the server is saturated); a row is **server-bound** when both the raw SDK and r2-mcp keep it ≥ 85% busy, so the ratio there says more about the server than the client.");
+  lines.push(
+    'Throughput is higher-is-better; ratios are r2-mcp ÷ baseline. "server CPU" is the S3 server\'s CPU time ÷ wall time during the run (one event loop: ~100% means the server is saturated); a row is **server-bound** when both the raw SDK and r2-mcp keep it ≥ 85% busy, so the ratio there says more about the server than the client.',
+  );
   if (r.ceiling) {
     const c = r.ceiling;
     lines.push("");
@@ -220,17 +294,29 @@ export function buildReport(
   const cpuTable = clientCpuTable(r);
   if (cpuTable) {
     lines.push("");
-    lines.push("Client CPU time per run, seconds (median; the process doing the transfer: this one for raw/library directories, the worker for the large file, the r2-mcp server for MCP; rclone not measured):");
+    lines.push(
+      "Client CPU time per run, seconds (median; the process doing the transfer: this one for raw/library directories, the worker for the large file, the r2-mcp server for MCP; rclone not measured):",
+    );
     lines.push("");
     lines.push(cpuTable);
   }
   lines.push("");
   lines.push("What each column does:");
-  lines.push(`- raw SDK: @aws-sdk/client-s3 with a keep-alive agent; directories: walk + one PutObject per file streamed from disk / ListObjectsV2 + one GetObject per key piped to its file, p-map with concurrency ${flags.concurrency}, no HEAD, no temp file, no fsync. Large file: @aws-sdk/lib-storage Upload (8 MiB parts, queueSize 4) / HEAD + ranged GETs of 8 MiB, 8 in flight, positional writes. The large-file runs happen in a child process (peak RSS column).`);
-  lines.push(`- rclone: \`rclone copy --transfers ${flags.concurrency} --checkers ${flags.concurrency}\` (large file: \`copyto --s3-upload-cutoff 8M --s3-chunk-size 8M --s3-upload-concurrency 4\` / \`copyto --multi-thread-streams 8\`), remote configured by environment only (provider Other, path style, no bucket check); its time includes process start (~${fmt(r.rclone.spawnMs, 0)} ms for \`rclone version\`).${r.rclone.hint ? ` **${r.rclone.hint}**; its columns are empty.` : ""}`);
-  lines.push(`- r2-mcp library: the built dist/index.js, \`R2Client.uploadDirectory/downloadDirectory({ maxWorkers: ${flags.concurrency}, overwrite: true })\`, \`uploadFile/downloadFile\` (the large file in a child process, for its peak RSS).`);
-  lines.push(`- r2-mcp MCP: \`node dist/cli.js\` over stdio with the MCP SDK client: upload_directory / download_directory (max_workers ${flags.concurrency}, overwrite true), upload_file / download_file (a fresh server per large-file call; peak RSS is its VmHWM), head_object.`);
-  lines.push("- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.");
+  lines.push(
+    `- raw SDK: @aws-sdk/client-s3 with a keep-alive agent; directories: walk + one PutObject per file streamed from disk / ListObjectsV2 + one GetObject per key piped to its file, p-map with concurrency ${flags.concurrency}, no HEAD, no temp file, no fsync. Large file: @aws-sdk/lib-storage Upload (8 MiB parts, queueSize 4) / HEAD + ranged GETs of 8 MiB, 8 in flight, positional writes. The large-file runs happen in a child process (peak RSS column).`,
+  );
+  lines.push(
+    `- rclone: \`rclone copy --transfers ${flags.concurrency} --checkers ${flags.concurrency}\` (large file: \`copyto --s3-upload-cutoff 8M --s3-chunk-size 8M --s3-upload-concurrency 4\` / \`copyto --multi-thread-streams 8\`), remote configured by environment only (provider Other, path style, no bucket check); its time includes process start (~${fmt(r.rclone.spawnMs, 0)} ms for \`rclone version\`).${r.rclone.hint ? ` **${r.rclone.hint}**; its columns are empty.` : ""}`,
+  );
+  lines.push(
+    `- r2-mcp library: the built dist/index.js, \`R2Client.uploadDirectory/downloadDirectory({ maxWorkers: ${flags.concurrency}, overwrite: true })\`, \`uploadFile/downloadFile\` (the large file in a child process, for its peak RSS).`,
+  );
+  lines.push(
+    `- r2-mcp MCP: \`node dist/cli.js\` over stdio with the MCP SDK client: upload_directory / download_directory (max_workers ${flags.concurrency}, overwrite true), upload_file / download_file (a fresh server per large-file call; peak RSS is its VmHWM), head_object.`,
+  );
+  lines.push(
+    "- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.",
+  );
   lines.push("- cold start: spawn of `node dist/cli.js` → initialize → tools/list answered.");
   const failures: string[] = [];
   for (const name of ["small", "large", "huge"] as const) {
@@ -243,8 +329,21 @@ export function buildReport(
       }
     }
   }
-  const warnings = [...new Set((r.mcpServerStderr ?? "").split("\n").filter((l) => /Warning/.test(l) && !/NodeVersionSupport/.test(l)).map((l) => l.replace(/^\(node:\d+\) /, "")))];
-  if (warnings.length) failures.push(`- the r2-mcp server printed on stderr: ${warnings.slice(0, 3).map((w) => `\`${w.slice(0, 160)}\``).join("; ")}`);
+  const warnings = [
+    ...new Set(
+      (r.mcpServerStderr ?? "")
+        .split("\n")
+        .filter((l) => /Warning/.test(l) && !/NodeVersionSupport/.test(l))
+        .map((l) => l.replace(/^\(node:\d+\) /, "")),
+    ),
+  ];
+  if (warnings.length)
+    failures.push(
+      `- the r2-mcp server printed on stderr: ${warnings
+        .slice(0, 3)
+        .map((w) => `\`${w.slice(0, 160)}\``)
+        .join("; ")}`,
+    );
   if (r.distRebuiltDuringRun) failures.push(`- ${r.distRebuiltDuringRun}`);
   for (const [name, e] of Object.entries(r.caseErrors)) failures.push(`- case ${name} did not complete: ${e}`);
   if (failures.length) {
@@ -292,8 +391,18 @@ function clientCpuTable(r: BenchResults): string | undefined {
     for (const dir of ["upload", "download"] as const) {
       rows.push([
         `${name} ${dir}`,
-        ...METHODS.filter((m) => m !== "rclone").map((m) => fmt(medianOf(c[dir][m], (run) => run.clientCpuSeconds ?? Number.NaN), 2)),
-        ...METHODS.filter((m) => m !== "rclone").map((m) => fmt(medianOf(c[dir][m], (run) => run.seconds), 2)),
+        ...METHODS.filter((m) => m !== "rclone").map((m) =>
+          fmt(
+            medianOf(c[dir][m], (run) => run.clientCpuSeconds ?? Number.NaN),
+            2,
+          ),
+        ),
+        ...METHODS.filter((m) => m !== "rclone").map((m) =>
+          fmt(
+            medianOf(c[dir][m], (run) => run.seconds),
+            2,
+          ),
+        ),
       ]);
     }
   }

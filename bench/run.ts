@@ -30,9 +30,9 @@ import {
   rawUploadDirectory,
   walkFiles,
 } from "./raw-sdk.js";
-import { RCLONE_HINT, Rclone, findRclone } from "./rclone.js";
+import { findRclone, RCLONE_HINT, Rclone } from "./rclone.js";
+import { buildReport, fauxqsVersion, type MachineInfo, machineInfo } from "./report.js";
 import { ServerProcess } from "./server.js";
-import { buildReport, fauxqsVersion, machineInfo, type MachineInfo } from "./report.js";
 import { fmt, fmtBytes, median } from "./stats.js";
 import {
   type BenchResults,
@@ -103,8 +103,12 @@ function parseFlags(argv: string[]): Flags {
   const quick = values.quick ?? false;
   let only = new Set<CaseName>(CASES);
   if (values.only !== undefined) {
-    const names = values.only.split(",").map((s) => s.trim()).filter(Boolean);
-    for (const n of names) if (!(CASES as readonly string[]).includes(n)) throw new Error(`--only: unknown case ${n}; use ${CASES.join(",")}`);
+    const names = values.only
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const n of names)
+      if (!(CASES as readonly string[]).includes(n)) throw new Error(`--only: unknown case ${n}; use ${CASES.join(",")}`);
     only = new Set(names as CaseName[]);
   }
   return {
@@ -263,7 +267,9 @@ class Bench {
         try {
           const run = await once(method, rep);
           slot.runs.push(run);
-          log(`${label} ${method} #${rep + 1}: ${run.seconds.toFixed(3)} s, server CPU ${fmt((run.serverCpuSeconds / run.seconds) * 100, 0)}%`);
+          log(
+            `${label} ${method} #${rep + 1}: ${run.seconds.toFixed(3)} s, server CPU ${fmt((run.serverCpuSeconds / run.seconds) * 100, 0)}%`,
+          );
         } catch (err) {
           slot.error = err instanceof Error ? err.message : String(err);
           log(`${label} ${method} #${rep + 1} FAILED: ${slot.error}`);
@@ -333,7 +339,10 @@ class Bench {
           };
         }
         case "rclone":
-          await this.rclone?.run(["copy", "--transfers", String(n), "--checkers", String(n), dir, `bench:${BUCKET}/${prefix}`], this.flags.timeoutMs);
+          await this.rclone?.run(
+            ["copy", "--transfers", String(n), "--checkers", String(n), dir, `bench:${BUCKET}/${prefix}`],
+            this.flags.timeoutMs,
+          );
           return { files, bytes };
       }
     };
@@ -347,7 +356,11 @@ class Bench {
         }
         case "mcp": {
           const before = cpuSecondsOfPid(mcp.pid);
-          const r = await mcp.call("download_directory", { prefix, local_dir: target, overwrite: true, max_workers: n }, this.flags.timeoutMs);
+          const r = await mcp.call(
+            "download_directory",
+            { prefix, local_dir: target, overwrite: true, max_workers: n },
+            this.flags.timeoutMs,
+          );
           const after = cpuSecondsOfPid(mcp.pid);
           return {
             files: Number(r.downloaded),
@@ -356,7 +369,10 @@ class Bench {
           };
         }
         case "rclone":
-          await this.rclone?.run(["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${prefix}`, target], this.flags.timeoutMs);
+          await this.rclone?.run(
+            ["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${prefix}`, target],
+            this.flags.timeoutMs,
+          );
           return { files, bytes };
       }
     };
@@ -488,7 +504,17 @@ class Bench {
             case "rclone":
               await this.rclone?.run(
                 // fauxqs refuses single bodies over 11 MiB: go multipart from 8 MiB like the others.
-                ["copyto", "--s3-upload-cutoff", "8M", "--s3-chunk-size", "8M", "--s3-upload-concurrency", "4", file, `bench:${BUCKET}/${key}`],
+                [
+                  "copyto",
+                  "--s3-upload-cutoff",
+                  "8M",
+                  "--s3-chunk-size",
+                  "8M",
+                  "--s3-upload-concurrency",
+                  "4",
+                  file,
+                  `bench:${BUCKET}/${key}`,
+                ],
                 this.flags.timeoutMs,
               );
               return { files: 1, bytes: size };
@@ -704,7 +730,8 @@ async function main(): Promise<void> {
     const machine = machineInfo();
     const loadAfter = os.loadavg();
     const distAtEnd = statSync(DIST_INDEX).mtime.toISOString();
-    if (distAtEnd !== distAtStart) bench.results.distRebuiltDuringRun = `dist/ was rebuilt during the run (${distAtStart} → ${distAtEnd}); later cases measured the newer build`;
+    if (distAtEnd !== distAtStart)
+      bench.results.distRebuiltDuringRun = `dist/ was rebuilt during the run (${distAtStart} → ${distAtEnd}); later cases measured the newer build`;
     const report = buildReport(bench.results, flags, startedAt, seconds, [loadBefore[0] ?? 0, loadAfter[0] ?? 0], machine);
     process.stdout.write(`\n${report.markdown}\n`);
     const results = {

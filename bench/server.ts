@@ -65,4 +65,3 @@ export class ServerProcess {
     clearTimeout(timer);
   }
 }
-

@@ -1,8 +1,9 @@
 // Scripting r2-mcp over JSON-RPC with the MCP SDK's client: start the server, upload, list, read.
 // Run: node examples/list-bucket.mjs [store-dir]   (uses the embedded local store)
+
+import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { fileURLToPath } from "node:url";
 
 const storeDir = process.argv[2] ?? "./data";
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));

@@ -11,7 +11,7 @@ import { redact, registerSecret } from "./mcp/redact.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
 
 async function main(): Promise<number> {
-  let action;
+  let action: ReturnType<typeof resolveConfig>;
   try {
     action = resolveConfig(process.argv.slice(2), process.env, process.cwd());
   } catch (err) {
@@ -72,7 +72,8 @@ async function main(): Promise<number> {
   // The client closing stdin ends the session.
   process.stdin.on("end", () => void shutdown(0));
   await server.connect(transport);
-  const where = config.backend.kind === "local" ? `local store ${config.backend.dir}` : `bucket ${config.backend.bucket} at ${config.backend.endpoint}`;
+  const where =
+    config.backend.kind === "local" ? `local store ${config.backend.dir}` : `bucket ${config.backend.bucket} at ${config.backend.endpoint}`;
   context.log("info", `serving ${where}${config.readOnly ? " (read-only)" : ""}`);
   return -1;
 }

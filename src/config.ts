@@ -124,9 +124,7 @@ function resolveBackend(
 
   const bucket = flags.bucket ?? firstSet(env, ENV.bucket)?.value;
   if (!bucket) {
-    throw new ConfigError(
-      `no bucket: set ${places("--bucket", ENV.bucket)} (or use --local DIR for an embedded store without an account)`,
-    );
+    throw new ConfigError(`no bucket: set ${places("--bucket", ENV.bucket)} (or use --local DIR for an embedded store without an account)`);
   }
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new ConfigError(
@@ -160,28 +158,32 @@ function resolveBackend(
   return { kind: "s3", bucket, endpoint, region, accessKeyId: accessKey.value, secretAccessKey: secretKey.value };
 }
 
+function parseCliArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+      bucket: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      local: { type: "string" },
+      root: { type: "string", multiple: true },
+      "read-only": { type: "boolean" },
+      "allow-prefix": { type: "string", multiple: true },
+      "log-level": { type: "string" },
+      "max-attempts": { type: "string" },
+    },
+  });
+}
+
 /** Pure: argv (without node and script), environment and working directory in, action out. */
 export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): CliAction {
-  let parsed;
+  let parsed: ReturnType<typeof parseCliArgs>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-        bucket: { type: "string" },
-        endpoint: { type: "string" },
-        region: { type: "string" },
-        local: { type: "string" },
-        root: { type: "string", multiple: true },
-        "read-only": { type: "boolean" },
-        "allow-prefix": { type: "string", multiple: true },
-        "log-level": { type: "string" },
-        "max-attempts": { type: "string" },
-      },
-    });
+    parsed = parseCliArgs(argv);
   } catch (err) {
     throw new ConfigError(`${(err as Error).message.split("\n")[0]}; see r2-mcp --help`);
   }
@@ -216,7 +218,9 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, c
   const attemptsText = v["max-attempts"] ?? firstSet(env, ["R2_MCP_MAX_ATTEMPTS"])?.value ?? "5";
   const maxAttempts = Number(attemptsText);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
-    throw new ConfigError(`max attempts must be an integer from 1 to 20; got ${JSON.stringify(attemptsText)} (--max-attempts, R2_MCP_MAX_ATTEMPTS)`);
+    throw new ConfigError(
+      `max attempts must be an integer from 1 to 20; got ${JSON.stringify(attemptsText)} (--max-attempts, R2_MCP_MAX_ATTEMPTS)`,
+    );
   }
 
   return {

@@ -4,16 +4,16 @@
  * stable r2-mcp code.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { StorageError, q } from "./errors.js";
+import { q, StorageError } from "./errors.js";
 import { validateKey } from "./keys.js";
 import { S3Store } from "./s3-store.js";
 import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "./store.js";
 import {
   type DirectoryTransferResult,
-  type TransferProgress,
   downloadDirectory,
   downloadFile,
   listAll,
+  type TransferProgress,
   uploadDirectory,
   uploadFile,
 } from "./transfer.js";
@@ -83,8 +83,7 @@ export class R2Client {
       );
     }
     const regionName = options.regionName ?? "auto";
-    const region =
-      regionName === "auto" ? (firstSet(env, ["R2_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]) ?? "auto") : regionName;
+    const region = regionName === "auto" ? (firstSet(env, ["R2_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]) ?? "auto") : regionName;
     this.store = new S3Store({
       bucket,
       region,

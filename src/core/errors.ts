@@ -120,7 +120,14 @@ const NETWORK_CODES = new Set([
   "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
-const THROTTLING_NAMES = new Set(["SlowDown", "TooManyRequests", "TooManyRequestsException", "Throttling", "ThrottlingException", "RequestLimitExceeded"]);
+const THROTTLING_NAMES = new Set([
+  "SlowDown",
+  "TooManyRequests",
+  "TooManyRequestsException",
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+]);
 
 /** The status code and error name of an AWS SDK v3 service error, when it is one. */
 export function s3ErrorInfo(err: unknown): { status?: number; name?: string } {
@@ -144,11 +151,7 @@ export function isS3PreconditionFailed(err: unknown): boolean {
   const { status, name } = s3ErrorInfo(err);
   // 409 ConditionalRequestConflict: another conditional write to the same key was in flight
   // (AWS documents it for concurrent If-None-Match writes); for a create it means someone else won.
-  return (
-    status === 412 ||
-    name === "PreconditionFailed" ||
-    name === "ConditionalRequestConflict"
-  );
+  return status === 412 || name === "PreconditionFailed" || name === "ConditionalRequestConflict";
 }
 
 /**

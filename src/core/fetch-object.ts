@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
 import pMap from "p-map";
-import { StorageError, cancelledError, q, throwIfAborted } from "./errors.js";
+import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
 import { type TempFile, writeToTemp } from "./local-fs.js";
 import { DEFAULT_PART_SIZE } from "./multipart.js";
 import type { GetResult, ObjectStore } from "./store.js";
@@ -39,7 +39,6 @@ export async function fetchObjectInto(
   tmp: TempFile,
   options: FetchOptions = {},
 ): Promise<{ size: number; etag: string }> {
-  const { signal } = options;
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   const threshold = options.rangeThreshold ?? 2 * partSize;
   let size = options.knownSize;
@@ -124,7 +123,9 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
         throw interrupted(key, err, signal, total, size);
       }
       if (written !== length) {
-        throw new StorageError("unavailable", `a range of ${q(key)} arrived short (${written} of ${length} bytes); repeat the call`, { key });
+        throw new StorageError("unavailable", `a range of ${q(key)} arrived short (${written} of ${length} bytes); repeat the call`, {
+          key,
+        });
       }
     },
     { concurrency, stopOnError: true, signal },

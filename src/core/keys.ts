@@ -3,7 +3,7 @@
  * directory it is meant for. Keys read from a bucket are untrusted input.
  */
 import path from "node:path";
-import { StorageError, q } from "./errors.js";
+import { q, StorageError } from "./errors.js";
 
 export const MAX_KEY_BYTES = 1024;
 
@@ -21,7 +21,7 @@ export function validateKey(key: string, argument = "key"): string {
   const bytes = Buffer.byteLength(key, "utf8");
   if (bytes > MAX_KEY_BYTES) {
     throw new StorageError("invalid_argument", `${argument} is ${bytes} bytes of UTF-8; the limit is ${MAX_KEY_BYTES}`, {
-      key: key.slice(0, 64) + "…",
+      key: `${key.slice(0, 64)}…`,
     });
   }
   return key;

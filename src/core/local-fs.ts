@@ -4,10 +4,10 @@
  * directory walk that refuses symlinks leading out of the roots.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, constants as fsConstants } from "node:fs";
+import { createReadStream, type Dirent, constants as fsConstants, type Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { StorageError, cancelledError, fromFsError, q } from "./errors.js";
+import { cancelledError, fromFsError, q, StorageError } from "./errors.js";
 import { localRelativeToKeyPart } from "./keys.js";
 
 function isInside(child: string, parent: string): boolean {
@@ -105,11 +105,7 @@ export async function realRoots(roots: readonly string[]): Promise<string[]> {
  * Resolves a caller-supplied local path and checks it lies inside one of the roots after following
  * symlinks. `roots` undefined means unrestricted (the library used from a script).
  */
-export async function resolveLocalPath(
-  p: string,
-  roots: Roots | undefined,
-  argument: string,
-): Promise<string> {
+export async function resolveLocalPath(p: string, roots: Roots | undefined, argument: string): Promise<string> {
   checkPathArgument(p, argument);
   const real = await realLocation(p);
   if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
@@ -121,11 +117,7 @@ export async function resolveLocalPath(
  * its own name is not, so a symlink already at the target is refused or (with overwrite) replaced
  * itself, never written through.
  */
-export async function resolveWriteTarget(
-  p: string,
-  roots: Roots | undefined,
-  argument: string,
-): Promise<string> {
+export async function resolveWriteTarget(p: string, roots: Roots | undefined, argument: string): Promise<string> {
   checkPathArgument(p, argument);
   const absolute = path.resolve(p);
   const parent = path.dirname(absolute);
@@ -187,7 +179,7 @@ export async function walkDirectory(dir: string, roots: Roots | undefined): Prom
   async function visit(realDir: string, relative: string): Promise<void> {
     if (visited.has(realDir)) return;
     visited.add(realDir);
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await fs.readdir(realDir, { withFileTypes: true });
     } catch (err) {
@@ -197,7 +189,7 @@ export async function walkDirectory(dir: string, roots: Roots | undefined): Prom
       const entryPath = path.join(realDir, entry.name);
       const entryRelative = relative ? `${relative}/${entry.name}` : entry.name;
       let real = entryPath;
-      let stat;
+      let stat: Stats;
       if (entry.isSymbolicLink()) {
         const target = await realpathOrUndefined(entryPath);
         if (target === undefined) continue; // dangling link: nothing to upload
@@ -226,7 +218,7 @@ export async function walkDirectory(dir: string, roots: Roots | undefined): Prom
 
 /** Refuses to write to `target` when something is there and overwrite is off. */
 export async function checkWritableTarget(target: string, overwrite: boolean, argument = "local path"): Promise<boolean> {
-  let stat;
+  let stat: Stats;
   try {
     stat = await fs.lstat(target);
   } catch (err) {

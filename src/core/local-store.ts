@@ -4,16 +4,19 @@
  * not-found, no-overwrite) are those of S3, held by the same contract suite.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, type Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { guessContentType } from "./content-type.js";
-import { StorageError, alreadyExists, cancelledError, fromFsError, q, throwIfAborted } from "./errors.js";
+import { alreadyExists, cancelledError, fromFsError, q, StorageError, throwIfAborted } from "./errors.js";
 import { unsafePathReason, validateKey } from "./keys.js";
 import { commitTemp, createTempBeside, discardTemp, ensureParentInside, writeToTemp } from "./local-fs.js";
 import {
   type ByteRange,
+  checkListLimit,
+  decodeCursor,
+  encodeCursor,
   type GetResult,
   type ListOptions,
   type ListPage,
@@ -23,9 +26,6 @@ import {
   type PutOptions,
   type PutResult,
   type TransferOptions,
-  checkListLimit,
-  decodeCursor,
-  encodeCursor,
 } from "./store.js";
 
 /** Holds writes in progress; never listed, and no key may use it. */
@@ -151,7 +151,7 @@ export class LocalStore implements ObjectStore {
    * the content type out, as S3's do.
    */
   private async info(key: string, file: string, withType = true): Promise<ObjectInfo | undefined> {
-    let stat;
+    let stat: Stats;
     try {
       stat = await fs.lstat(file);
     } catch (err) {
@@ -269,7 +269,7 @@ export class LocalStore implements ObjectStore {
     entries.sort((a, b) => compareKeys(a.name, b.name));
     let start = 0;
     if (after !== undefined) {
-      while (start < entries.length && compareKeys(entries[start]!.name, after) <= 0) start++;
+      while (start < entries.length && compareKeys((entries[start] as Entry).name, after) <= 0) start++;
     }
     const page = entries.slice(start, start + limit);
     const objects: ObjectInfo[] = [];

@@ -12,6 +12,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -24,8 +25,6 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { guessContentType } from "./content-type.js";
 import {
-  type S3ErrorContext,
-  StorageError,
   alreadyExists,
   attemptsOf,
   bucketNotFound,
@@ -35,6 +34,8 @@ import {
   isS3PreconditionFailed,
   q,
   retryKind,
+  type S3ErrorContext,
+  StorageError,
   s3ErrorInfo,
   throwIfAborted,
 } from "./errors.js";
@@ -43,19 +44,19 @@ import { validateKey } from "./keys.js";
 import { DEFAULT_PART_SIZE, partSizeFor } from "./multipart.js";
 import {
   type ByteRange,
+  checkListLimit,
+  decodeCursor,
+  encodeCursor,
   type GetResult,
   type ListOptions,
   type ListPage,
+  normalizeEtag,
   type ObjectInfo,
   type ObjectStore,
   type PutBody,
   type PutOptions,
   type PutResult,
   type TransferOptions,
-  checkListLimit,
-  decodeCursor,
-  encodeCursor,
-  normalizeEtag,
 } from "./store.js";
 
 /** Where the store reports retries and clean-ups (e.g. the MCP server's logger). Never given secrets or headers. */
@@ -346,7 +347,9 @@ export class S3Store implements ObjectStore {
               yield chunk as Buffer;
             }
             if (position >= end) return;
-            throw Object.assign(new Error(`the body of ${q(key)} ended at byte ${position} of ${end}`), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+            throw Object.assign(new Error(`the body of ${q(key)} ended at byte ${position} of ${end}`), {
+              code: "ERR_STREAM_PREMATURE_CLOSE",
+            });
           } catch (err) {
             body.destroy();
             const kind = retryKind(err);
@@ -373,7 +376,7 @@ export class S3Store implements ObjectStore {
   private async resume(key: string, position: number, end: number, etag: string, signal?: AbortSignal): Promise<Readable> {
     const changed = (cause?: unknown) =>
       new StorageError("unavailable", `${q(key)} changed while it was being read; repeat the call`, { key, cause });
-    let out;
+    let out: GetObjectCommandOutput;
     try {
       out = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${position}-${end - 1}`, IfMatch: etag }),
@@ -421,7 +424,7 @@ export class S3Store implements ObjectStore {
       if (body.kind === "file") return await this.putFileBody(key, body, input, options, replaced);
       const data = Buffer.from(body.data.buffer, body.data.byteOffset, body.data.byteLength);
       const md5 = createHash("md5").update(data).digest();
-      let out;
+      let out: { ETag?: string | undefined };
       try {
         // A buffer: the SDK itself repeats this request on throttling and transient failures.
         out = await this.client.send(
@@ -429,7 +432,12 @@ export class S3Store implements ObjectStore {
           options.signal ? { abortSignal: options.signal } : {},
         );
       } catch (err) {
-        const own = await this.ownEarlierWrite(key, err, attemptsOf(err), (info) => info.size === size && info.etag === md5.toString("hex"));
+        const own = await this.ownEarlierWrite(
+          key,
+          err,
+          attemptsOf(err),
+          (info) => info.size === size && info.etag === md5.toString("hex"),
+        );
         if (!own) throw err;
         out = { ETag: own.etag };
       }
@@ -497,7 +505,12 @@ export class S3Store implements ObjectStore {
         );
         this.bucketKnown = true;
         if (attempt > 1) {
-          this.log?.("info", `PutObject succeeded after ${attempt} attempts`, { operation: "PutObject", bucket: this.bucket, key, attempts: attempt });
+          this.log?.("info", `PutObject succeeded after ${attempt} attempts`, {
+            operation: "PutObject",
+            bucket: this.bucket,
+            key,
+            attempts: attempt,
+          });
         }
         return { key, size: file.size, etag: normalizeEtag(out.ETag), replaced };
       } catch (err) {

@@ -33,9 +33,7 @@ export interface ListPage {
 /** "create" writes only when the key is absent (conditional / exclusive); "overwrite" replaces. */
 export type PutMode = "create" | "overwrite";
 
-export type PutBody =
-  | { kind: "bytes"; data: Uint8Array }
-  | { kind: "file"; path: string; size: number };
+export type PutBody = { kind: "bytes"; data: Uint8Array } | { kind: "file"; path: string; size: number };
 
 export interface TransferOptions {
   signal?: AbortSignal;

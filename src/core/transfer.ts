@@ -3,10 +3,11 @@
  * in full (every destination checked, every key vetted) before the first byte is written.
  */
 import { getMaxListeners, setMaxListeners } from "node:events";
+import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import pMap from "p-map";
-import { StorageError, cancelledError, fromFsError, q, throwIfAborted } from "./errors.js";
+import { cancelledError, fromFsError, q, StorageError, throwIfAborted } from "./errors.js";
 import { sameBytes } from "./etag.js";
 import { fetchObjectInto } from "./fetch-object.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
@@ -122,7 +123,7 @@ class ProgressTracker {
 }
 
 async function statFileArgument(real: string, shown: string, argument: string) {
-  let stat;
+  let stat: Stats;
   try {
     stat = await fs.stat(real);
   } catch (err) {
@@ -177,7 +178,7 @@ async function downloadTo(
   await checkWritableTarget(target, overwrite);
   throwIfAborted(options.signal);
   const tmp = await createTempBeside(target);
-  let out;
+  let out: { size: number; etag: string };
   try {
     out = await fetchObjectInto(store, key, tmp, options);
   } catch (err) {
@@ -201,19 +202,12 @@ export async function downloadFile(
   const info = await store.head(key);
   if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
   const progress = new ProgressTracker(info.size, 1, options.onProgress);
-  const out = await downloadTo(
-    store,
-    key,
-    target,
-    path.dirname(target),
-    options.overwrite ?? false,
-    {
-      ...(options.signal ? { signal: options.signal } : {}),
-      knownSize: info.size,
-      onBytes: (b) => progress.bytes(key, b),
-      onSize: (size) => progress.setBytesTotal(size),
-    },
-  );
+  const out = await downloadTo(store, key, target, path.dirname(target), options.overwrite ?? false, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    knownSize: info.size,
+    onBytes: (b) => progress.bytes(key, b),
+    onSize: (size) => progress.setBytesTotal(size),
+  });
   progress.fileDone(key, out.size);
   return { localPath: target, ...out };
 }
@@ -269,7 +263,10 @@ async function runPlan<T>(
   const first = failed[0]?.error;
   if (first === undefined && !signal?.aborted) return { items: done, bytes };
   const base = signal?.aborted || first === undefined ? cancelledError(first ?? signal?.reason) : first;
-  const shown = failed.slice(0, 10).map((f) => `${q(f.item)} (${f.error.kind})`).join(", ");
+  const shown = failed
+    .slice(0, 10)
+    .map((f) => `${q(f.item)} (${f.error.kind})`)
+    .join(", ");
   const failedText = failed.length > 0 ? `; failed: ${shown}${failed.length > 10 ? ` and ${failed.length - 10} more` : ""}` : "";
   throw new StorageError(
     base.kind,
@@ -325,9 +322,13 @@ export async function uploadDirectory(
     }
   }
   if (invalid.length > 0) {
-    throw new StorageError("invalid_argument", `these files would make keys over 1024 bytes or not valid UTF-8: ${listing(invalid)}; nothing was uploaded`, {
-      details: { invalid },
-    });
+    throw new StorageError(
+      "invalid_argument",
+      `these files would make keys over 1024 bytes or not valid UTF-8: ${listing(invalid)}; nothing was uploaded`,
+      {
+        details: { invalid },
+      },
+    );
   }
 
   const skipped: string[] = [];

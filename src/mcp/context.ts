@@ -2,7 +2,7 @@
  * What every tool handler gets: the store, the policy (read-only, allowed prefixes), the local
  * roots in force, and a logger.
  */
-import { StorageError, q } from "../core/errors.js";
+import { q, StorageError } from "../core/errors.js";
 import { validateKey } from "../core/keys.js";
 import { type Roots, rootsExcluding } from "../core/local-fs.js";
 import type { ObjectStore } from "../core/store.js";

@@ -2,10 +2,10 @@
  * Objects as MCP resources: the template r2://{bucket}/{+key} ({+key} keeps the "/" in keys), a
  * listing of the first page of objects, and reads with the same size cap as get_object_bytes.
  */
-import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StorageError, q } from "../core/errors.js";
+import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { q, StorageError } from "../core/errors.js";
 import { checkKey, checkPrefix, type ToolContext } from "./context.js";
-import { errorText, asStorageError } from "./results.js";
+import { asStorageError, errorText } from "./results.js";
 import { DEFAULT_MAX_BYTES } from "./tools/get-object-bytes.js";
 
 const LISTED = 200;
@@ -76,9 +76,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
           text = undefined;
         }
         return {
-          contents: [
-            text !== undefined ? { uri: uri.href, mimeType, text } : { uri: uri.href, mimeType, blob: bytes.toString("base64") },
-          ],
+          contents: [text !== undefined ? { uri: uri.href, mimeType, text } : { uri: uri.href, mimeType, blob: bytes.toString("base64") }],
         };
       } catch (err) {
         // Resource reads fail as JSON-RPC errors; the message keeps the stable code first.

@@ -1,7 +1,7 @@
 /** The ObjectStore contract on the local directory backend, plus what only a filesystem can get wrong. */
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore } from "../../src/core/local-store.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import { listPages, readAll, rejectionOf, storeContract } from "./store-contract.js";

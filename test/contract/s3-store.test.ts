@@ -4,14 +4,15 @@
  * concurrent-create race) it goes through the conditional proxy: a test stand-in for R2's
  * If-None-Match: *, nothing else.
  */
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3-store.js";
-import { startConditionalProxy, type ConditionalProxy } from "../helpers/conditional-proxy.js";
-import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { md5Hex, readAll, rejectionOf, storeContract } from "./store-contract.js";
 
@@ -90,18 +91,14 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     expect(await getText(direct, "ignored/probe")).toBe("two");
 
     await direct.put("ignored/keep.txt", { kind: "bytes", data: Buffer.from("original") }, { mode: "create" });
-    const err = await rejectionOf(
-      direct.put("ignored/keep.txt", { kind: "bytes", data: Buffer.from("intruder") }, { mode: "create" }),
-    );
+    const err = await rejectionOf(direct.put("ignored/keep.txt", { kind: "bytes", data: Buffer.from("intruder") }, { mode: "create" }));
     expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "ignored/keep.txt" });
     expect(await getText(direct, "ignored/keep.txt")).toBe("original");
 
     // The same for a file that goes multipart.
     const file = path.join(tmp.path, "big.bin");
     await writeFile(file, randomBytes(6 * MIB));
-    const fileErr = await rejectionOf(
-      direct.put("ignored/keep.txt", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }),
-    );
+    const fileErr = await rejectionOf(direct.put("ignored/keep.txt", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }));
     expect(fileErr.kind).toBe("already_exists");
     expect(await getText(direct, "ignored/keep.txt")).toBe("original");
   });
@@ -130,9 +127,7 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     const store = storeWithIntruder("PutObjectCommand", "the other writer");
     try {
       const refusedBefore = proxy.stats.preconditionFailed;
-      const err = await rejectionOf(
-        store.put("window/single.txt", { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }),
-      );
+      const err = await rejectionOf(store.put("window/single.txt", { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }));
       expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/single.txt" });
       expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
       expect(await getText(direct, "window/single.txt")).toBe("the other writer");
@@ -147,9 +142,7 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     await writeFile(file, randomBytes(6 * MIB));
     try {
       const refusedBefore = proxy.stats.preconditionFailed;
-      const err = await rejectionOf(
-        store.put("window/multi.bin", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }),
-      );
+      const err = await rejectionOf(store.put("window/multi.bin", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }));
       expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/multi.bin" });
       expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
       expect(await getText(direct, "window/multi.bin")).toBe("the other writer");

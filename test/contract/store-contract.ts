@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import pMap from "p-map";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import type { ListOptions, ObjectStore } from "../../src/core/store.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
@@ -83,11 +83,7 @@ export interface ContractOptions {
   serverDeviations?: { listOrder?: string };
 }
 
-export function storeContract(
-  name: string,
-  setup: () => Promise<ContractSetup>,
-  options: ContractOptions = {},
-): void {
+export function storeContract(name: string, setup: () => Promise<ContractSetup>, options: ContractOptions = {}): void {
   const listOrderDeviation = options.serverDeviations?.listOrder;
   describe(`ObjectStore contract: ${name}`, () => {
     let ctx: ContractSetup;
@@ -100,8 +96,7 @@ export function storeContract(
       const result = await store.get(key, range ? { range } : {});
       return { ...result, data: await readAll(result.body) };
     };
-    const putMany = (keys: readonly string[]) =>
-      pMap(keys, (key) => put(key, `body of ${key}`), { concurrency: 32 });
+    const putMany = (keys: readonly string[]) => pMap(keys, (key) => put(key, `body of ${key}`), { concurrency: 32 });
 
     beforeAll(async () => {
       ctx = await setup();
@@ -277,9 +272,7 @@ export function storeContract(
         expect(head?.etag).toBe(result.etag);
         expect((await getBytes("file/large.bin")).data.equals(data)).toBe(true);
 
-        const err = await rejectionOf(
-          store.put("file/large.bin", { kind: "file", path: file, size: data.length }, { mode: "create" }),
-        );
+        const err = await rejectionOf(store.put("file/large.bin", { kind: "file", path: file, size: data.length }, { mode: "create" }));
         expect(err.kind).toBe("already_exists");
         expect((await store.head("file/large.bin"))?.etag).toBe(result.etag);
       }, 60_000);
@@ -346,14 +339,14 @@ export function storeContract(
       it.skipIf(listOrderDeviation !== undefined)(
         `lists in UTF-8 byte order (not UTF-16 or locale order)${listOrderDeviation ? ` [skipped: ${listOrderDeviation}]` : ""}`,
         async () => {
-        // U+FF5E is 3 bytes of UTF-8 and sorts before the 4-byte emoji there, but after it in UTF-16;
-        // upper case sorts before lower case, "_" between them, "~" after both.
-        const keys = ["O/b", "O/B", "O/a", "O/_x", "O/~", "O/é", "O/\uFF5E", "O/😀", "O/a-b", "O/a!b", "O/a0"];
-        await putMany(keys);
-        const expected = byteOrder(keys);
-        expect(expected).not.toEqual([...keys].sort()); // the case really tells the orders apart
-        expect((await listPages(store, { prefix: "O/" })).keys).toEqual(expected);
-        expect((await listPages(store, { prefix: "O/", limit: 2 })).keys).toEqual(expected);
+          // U+FF5E is 3 bytes of UTF-8 and sorts before the 4-byte emoji there, but after it in UTF-16;
+          // upper case sorts before lower case, "_" between them, "~" after both.
+          const keys = ["O/b", "O/B", "O/a", "O/_x", "O/~", "O/é", "O/\uFF5E", "O/😀", "O/a-b", "O/a!b", "O/a0"];
+          await putMany(keys);
+          const expected = byteOrder(keys);
+          expect(expected).not.toEqual([...keys].sort()); // the case really tells the orders apart
+          expect((await listPages(store, { prefix: "O/" })).keys).toEqual(expected);
+          expect((await listPages(store, { prefix: "O/", limit: 2 })).keys).toEqual(expected);
         },
       );
 

@@ -8,10 +8,10 @@ import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import pMap from "p-map";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { startDurableS3Server, type DurableS3Server } from "../helpers/durable-s3.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { callOk, killChildren, s3Cli, startCli, type RunningServer } from "./helpers.js";
+import { callOk, killChildren, type RunningServer, s3Cli, startCli } from "./helpers.js";
 
 const MIB = 1024 * 1024;
 
@@ -81,7 +81,11 @@ describe("cancelling long tools over stdio", () => {
 
   it("many workers sharing one request's cancel signal raise no listener-leak warning", async () => {
     const target = path.join(tmp.path, "wide");
-    const done = await callOk<{ downloaded: number }>(cli.client, "download_directory", { prefix: "many/", local_dir: target, max_workers: 32 });
+    const done = await callOk<{ downloaded: number }>(cli.client, "download_directory", {
+      prefix: "many/",
+      local_dir: target,
+      max_workers: 32,
+    });
     expect(done.downloaded).toBe(40);
     const up = await callOk<{ uploaded: number }>(cli.client, "upload_directory", { local_dir: target, prefix: "wide/", max_workers: 32 });
     expect(up.uploaded).toBe(40);

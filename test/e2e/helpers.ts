@@ -2,14 +2,14 @@
  * End-to-end helpers: start the BUILT CLI (dist/cli.js) as a child process and talk to it with
  * the MCP SDK's own Client over stdio, exactly as an assistant's host would.
  */
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult, JSONRPCMessage, ProgressNotification } from "@modelcontextprotocol/sdk/types.js";
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type S3TestServer } from "../helpers/s3-server.js";
+import { type S3TestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI_PATH = path.join(REPO_ROOT, "dist", "cli.js");
@@ -151,7 +151,10 @@ export function isLateProgressError(err: Error): boolean {
 }
 
 /** Arguments and environment to serve a fauxqs bucket. */
-export function s3Cli(s3: Pick<S3TestServer, "bucket" | "endpoint" | "region">, extraArgs: string[] = []): { args: string[]; env: Record<string, string> } {
+export function s3Cli(
+  s3: Pick<S3TestServer, "bucket" | "endpoint" | "region">,
+  extraArgs: string[] = [],
+): { args: string[]; env: Record<string, string> } {
   return {
     args: ["--bucket", s3.bucket, "--endpoint", s3.endpoint, "--region", s3.region, ...extraArgs],
     env: baseEnv({ R2_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY }),
@@ -250,7 +253,11 @@ export async function callOk<T = Record<string, unknown>>(client: Client, name: 
 }
 
 /** Calls a tool that must fail and returns the result; its text must start with a SPEC error code. */
-export async function callError(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { text: string }> {
+export async function callError(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult & { text: string }> {
   const result = await call(client, name, args);
   if (!result.isError) throw new Error(`${name} was expected to fail but returned ${JSON.stringify(result.structuredContent)}`);
   const text = textOf(result);

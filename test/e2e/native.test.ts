@@ -9,11 +9,23 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { startConditionalProxy, type ConditionalProxy } from "../helpers/conditional-proxy.js";
-import { TEST_SECRET_ACCESS_KEY, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
+import { type S3TestServer, startS3Server, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { CLI_PATH, REPO_ROOT, call, callError, callOk, killChildren, localCli, s3Cli, startCli, textOf, type RunningServer } from "./helpers.js";
+import {
+  CLI_PATH,
+  call,
+  callError,
+  callOk,
+  killChildren,
+  localCli,
+  REPO_ROOT,
+  type RunningServer,
+  s3Cli,
+  startCli,
+  textOf,
+} from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -107,7 +119,11 @@ describe("native MCP features over S3", () => {
     const templates = await cli.client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toEqual(["r2://{bucket}/{+key}"]);
     await callOk(cli.client, "upload_bytes", { key: "res/dir with space/ü.json", data: '{"a":1}' });
-    await callOk(cli.client, "upload_bytes", { key: "res/blob.bin", data: Buffer.from([0xff, 0x00, 0x80]).toString("base64"), encoding: "base64" });
+    await callOk(cli.client, "upload_bytes", {
+      key: "res/blob.bin",
+      data: Buffer.from([0xff, 0x00, 0x80]).toString("base64"),
+      encoding: "base64",
+    });
     await callOk(cli.client, "upload_bytes", { key: "res/big.txt", data: "x".repeat(64 * 1024 + 1) });
     const listed = await cli.client.listResources();
     const uri = listed.resources.find((r) => r.name === "res/dir with space/ü.json")?.uri;
@@ -210,17 +226,38 @@ describe("the published MCP inspector CLI", () => {
   // inspector-cli 1.x looks for "../package.json" relative to the working directory before
   // importing its own; run it from a folder whose parent has one (the repo's test/).
   const inspector = (args: string[]) =>
-    run(process.execPath, [path.join(REPO_ROOT, "node_modules/@modelcontextprotocol/inspector-cli/build/cli.js"), "--cli", process.execPath, CLI_PATH, "--local", path.join(tmp.path, "store"), ...args], {
-      cwd: path.join(REPO_ROOT, "test"),
-      timeout: 60_000,
-    });
+    run(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, "node_modules/@modelcontextprotocol/inspector-cli/build/cli.js"),
+        "--cli",
+        process.execPath,
+        CLI_PATH,
+        "--local",
+        path.join(tmp.path, "store"),
+        ...args,
+      ],
+      {
+        cwd: path.join(REPO_ROOT, "test"),
+        timeout: 60_000,
+      },
+    );
 
   it("lists the tools and calls one through it", async () => {
     const listed = await inspector(["--method", "tools/list"]);
     const tools = (JSON.parse(listed.stdout.slice(listed.stdout.indexOf("{"))) as { tools: { name: string }[] }).tools.map((t) => t.name);
     expect(tools).toEqual(expect.arrayContaining(["list_objects", "upload_bytes", "download_directory"]));
 
-    const called = await inspector(["--method", "tools/call", "--tool-name", "upload_bytes", "--tool-arg", "key=hello.txt", "--tool-arg", "data=hi"]);
+    const called = await inspector([
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "upload_bytes",
+      "--tool-arg",
+      "key=hello.txt",
+      "--tool-arg",
+      "data=hi",
+    ]);
     const result = JSON.parse(called.stdout.slice(called.stdout.indexOf("{"))) as { structuredContent: { key: string; size: number } };
     expect(result.structuredContent).toMatchObject({ key: "hello.txt", size: 2 });
   });

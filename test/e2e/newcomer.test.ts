@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { callOk, localCli, startCli, textOf, call, type RunningServer } from "./helpers.js";
+import { call, callOk, localCli, type RunningServer, startCli, textOf } from "./helpers.js";
 
 const EXPERIMENT: Record<string, string | Buffer> = {
   "notes.md": "# first run\nlearning rate 3e-4, looks stable\n",
@@ -46,9 +46,14 @@ describe("a newcomer's first session with --local", () => {
 
   it("uploads a folder, browses it, reads a file, downloads it elsewhere, deletes one object", async () => {
     const { client } = server;
-    const keys = Object.keys(EXPERIMENT).map((k) => `runs/first/${k}`).sort();
+    const keys = Object.keys(EXPERIMENT)
+      .map((k) => `runs/first/${k}`)
+      .sort();
 
-    const uploaded = await callOk<{ uploaded: number; keys: string[] }>(client, "upload_directory", { local_dir: "experiment", prefix: "runs/first" });
+    const uploaded = await callOk<{ uploaded: number; keys: string[] }>(client, "upload_directory", {
+      local_dir: "experiment",
+      prefix: "runs/first",
+    });
     expect(uploaded.uploaded).toBe(4);
     expect([...uploaded.keys].sort()).toEqual(keys);
 
@@ -60,14 +65,20 @@ describe("a newcomer's first session with --local", () => {
     expect(topLevel).toEqual({ objects: [], prefixes: ["runs/"] });
     const oneLevel = await call(client, "list_objects", { prefix: "runs/first/", recursive: false });
     expect(oneLevel.structuredContent).toMatchObject({ prefixes: ["runs/first/results/"] });
-    expect((oneLevel.structuredContent as unknown as Listing).objects.map((o) => o.key)).toEqual(["runs/first/config.json", "runs/first/notes.md"]);
+    expect((oneLevel.structuredContent as unknown as Listing).objects.map((o) => o.key)).toEqual([
+      "runs/first/config.json",
+      "runs/first/notes.md",
+    ]);
     expect(textOf(oneLevel)).toContain("runs/first/results/");
 
     const notes = await call(client, "get_object_bytes", { key: "runs/first/notes.md" });
     expect(notes.structuredContent).toMatchObject({ encoding: "utf8", data: EXPERIMENT["notes.md"] });
     expect(textOf(notes)).toContain("learning rate 3e-4");
 
-    const downloaded = await callOk<{ downloaded: number }>(client, "download_directory", { prefix: "runs/first", local_dir: "copy/of/first" });
+    const downloaded = await callOk<{ downloaded: number }>(client, "download_directory", {
+      prefix: "runs/first",
+      local_dir: "copy/of/first",
+    });
     expect(downloaded.downloaded).toBe(4);
     expect(await snapshotTree(path.join(tmp.path, "copy", "of", "first"))).toEqual(await snapshotTree(path.join(tmp.path, "experiment")));
 

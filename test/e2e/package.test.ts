@@ -10,9 +10,9 @@ import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { PACKAGE_JSON, REPO_ROOT, assertBuilt } from "./helpers.js";
+import { assertBuilt, PACKAGE_JSON, REPO_ROOT } from "./helpers.js";
 
 const run = promisify(execFile);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -42,11 +42,12 @@ describe("npm pack", () => {
     await tmp?.cleanup();
   });
 
-  it("ships only the built files, the schemas, the README and package.json", async () => {
+  it("ships only the built files, the schemas, the README, the LICENSE and package.json", async () => {
     const files = JSON.parse(await readFile(path.join(tmp.path, "files.json"), "utf8")) as string[];
     expect(files).toContain("dist/cli.js");
     expect(files).toContain("dist/index.js");
     expect(files).toContain("README.md");
+    expect(files).toContain("LICENSE");
     expect(files).toContain("schemas/list_objects.input.json");
     const stray = files.filter((f) => !/^(dist\/|schemas\/|README\.md$|package\.json$|LICENSE)/.test(f));
     expect(stray).toEqual([]);

@@ -9,11 +9,11 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { LATEST_PROTOCOL_VERSION, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type S3TestServer } from "../helpers/s3-server.js";
+import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import {
   baseEnv,
@@ -24,14 +24,14 @@ import {
   killChildren,
   localCli,
   PACKAGE_JSON,
+  type RunningServer,
   runCli,
-  s3Cli,
-  spawnCli,
   SPEC_ERROR_CODES,
   SPEC_TOOLS,
+  s3Cli,
+  spawnCli,
   startCli,
   textOf,
-  type RunningServer,
 } from "./helpers.js";
 
 const ALL_TOOLS: string[] = [...SPEC_TOOLS];
@@ -41,10 +41,7 @@ const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "downl
 const READ_ONLY_TOOLS = ["list_objects", "head_object", "get_object_bytes", "presign_url"];
 
 /** A 1×1 transparent PNG. */
-const PNG_1X1 = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-  "base64",
-);
+const PNG_1X1 = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 const md5 = (data: string | Buffer) => createHash("md5").update(data).digest("hex");
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -119,7 +116,7 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
     await mkdir(root);
     await mkdir(outside);
     const extra = ["--root", root, "--log-level", "info"];
-    let cli;
+    let cli: ReturnType<typeof s3Cli>;
     if (backend === "s3") {
       s3 = await startS3Server();
       cli = s3Cli(s3, extra);
@@ -153,7 +150,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
     const keys: string[] = [];
     let cursor: string | undefined;
     do {
-      const page: ListResult = await callOk<ListResult>(server.client, "list_objects", { prefix, limit: 1000, ...(cursor ? { cursor } : {}) });
+      const page: ListResult = await callOk<ListResult>(server.client, "list_objects", {
+        prefix,
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
       keys.push(...page.objects.map((o) => o.key));
       cursor = page.next_cursor;
     } while (cursor);
@@ -245,7 +246,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const page: ListResult = await callOk<ListResult>(server.client, "list_objects", { prefix: "many/", limit: 37, ...(cursor ? { cursor } : {}) });
+        const page: ListResult = await callOk<ListResult>(server.client, "list_objects", {
+          prefix: "many/",
+          limit: 37,
+          ...(cursor ? { cursor } : {}),
+        });
         expect(page.objects.length).toBeLessThanOrEqual(37);
         keys.push(...page.objects.map((o) => o.key));
         cursor = page.next_cursor;
@@ -267,7 +272,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       await callOk(server.client, "upload_directory", { local_dir: dir, prefix: "levels" });
 
       const deep = await callOk<ListResult>(server.client, "list_objects", { prefix: "levels/" });
-      expect(deep.objects.map((o) => o.key)).toEqual(Object.keys(files).map((k) => `levels/${k}`).sort());
+      expect(deep.objects.map((o) => o.key)).toEqual(
+        Object.keys(files)
+          .map((k) => `levels/${k}`)
+          .sort(),
+      );
       expect(deep.prefixes).toEqual([]);
       const b = deep.objects.find((o) => o.key === "levels/b.txt")!;
       expect(b.size).toBe(2);
@@ -339,7 +348,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
     beforeAll(async () => {
       await callOk(server.client, "upload_bytes", { key: "get/text.txt", data: "héllo wörld ✓\n" });
       await callOk(server.client, "upload_bytes", { key: "get/digits.txt", data: "0123456789" });
-      await callOk(server.client, "upload_bytes", { key: "get/blob.bin", data: Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]).toString("base64"), encoding: "base64" });
+      await callOk(server.client, "upload_bytes", {
+        key: "get/blob.bin",
+        data: Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]).toString("base64"),
+        encoding: "base64",
+      });
       await callOk(server.client, "upload_bytes", { key: "get/pixel.png", data: PNG_1X1.toString("base64"), encoding: "base64" });
     });
 
@@ -427,7 +440,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       expect(await getText("ub/text.txt")).toBe("plain text ✓");
 
       const bytes = Buffer.from([0, 1, 2, 250, 251, 252]);
-      const bin = await callOk<PutResult>(server.client, "upload_bytes", { key: "ub/data.bin", data: bytes.toString("base64"), encoding: "base64" });
+      const bin = await callOk<PutResult>(server.client, "upload_bytes", {
+        key: "ub/data.bin",
+        data: bytes.toString("base64"),
+        encoding: "base64",
+      });
       expect(bin).toEqual({ key: "ub/data.bin", size: 6, etag: md5(bytes), replaced: false });
       const back = await callOk<GetResult>(server.client, "get_object_bytes", { key: "ub/data.bin" });
       expect(Buffer.from(back.data, "base64").equals(bytes)).toBe(true);
@@ -490,7 +507,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       expect(err.text).toContain("overwrite: true");
       expect(await getText("uf/report.txt")).toBe("report v1");
 
-      const relative = await callOk<PutResult>(server.client, "upload_file", { local_path: "uf/other.txt", key: "uf/report.txt", overwrite: true });
+      const relative = await callOk<PutResult>(server.client, "upload_file", {
+        local_path: "uf/other.txt",
+        key: "uf/report.txt",
+        overwrite: true,
+      });
       expect(relative.replaced).toBe(true);
       expect(await getText("uf/report.txt")).toBe("report v2");
     });
@@ -510,8 +531,8 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       const err = await callError(server.client, "upload_file", { local_path: "/etc/passwd", key: "uf/passwd" });
       expect(err.text).toMatch(/^outside_roots: /);
       await writeFile(path.join(outside, "secret.txt"), "not yours");
-      const escape = await callError(server.client, "upload_file", { local_path: "../outside/secret.txt", key: "uf/secret.txt" });
-      expect(escape.text).toMatch(/^outside_roots: /);
+      const escaped = await callError(server.client, "upload_file", { local_path: "../outside/secret.txt", key: "uf/secret.txt" });
+      expect(escaped.text).toMatch(/^outside_roots: /);
       expect((await callOk(server.client, "head_object", { key: "uf/passwd" })).exists).toBe(false);
       expect((await callOk(server.client, "head_object", { key: "uf/secret.txt" })).exists).toBe(false);
     });
@@ -523,7 +544,9 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       "sub/with space.txt": "spaced out",
       "sub/deeper/ünïcødé 文件.bin": Buffer.from([1, 2, 3, 4, 5]),
     };
-    const treeKeys = Object.keys(tree).map((k) => `ud/${k}`).sort();
+    const treeKeys = Object.keys(tree)
+      .map((k) => `ud/${k}`)
+      .sort();
 
     it("uploads a nested tree with unicode and space names, keys joined with /", async () => {
       const dir = await localDir("ud-src", tree);
@@ -537,7 +560,10 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
     });
 
     it("skips destinations that already hold identical bytes", async () => {
-      const again = await callOk<UploadDirResult>(server.client, "upload_directory", { local_dir: path.join(root, "ud-src"), prefix: "ud/" });
+      const again = await callOk<UploadDirResult>(server.client, "upload_directory", {
+        local_dir: path.join(root, "ud-src"),
+        prefix: "ud/",
+      });
       expect(again).toMatchObject({ uploaded: 0, bytes: 0, keys: [], conflicts: [] });
       expect([...again.skipped].sort()).toEqual(treeKeys);
     });
@@ -636,7 +662,10 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       const got = await callOk<Record<string, unknown>>(server.client, "download_file", { key: "df/data.csv", local_path: target });
       expect(got).toEqual({ local_path: target, size: 8, etag: md5("a,b\n1,2\n") });
       expect(await readFile(target, "utf8")).toBe("a,b\n1,2\n");
-      const relative = await callOk<Record<string, unknown>>(server.client, "download_file", { key: "df/data.csv", local_path: "df/relative.csv" });
+      const relative = await callOk<Record<string, unknown>>(server.client, "download_file", {
+        key: "df/data.csv",
+        local_path: "df/relative.csv",
+      });
       expect(relative.local_path).toBe(path.join(root, "df", "relative.csv"));
       expect(await readFile(path.join(root, "df", "relative.csv"), "utf8")).toBe("a,b\n1,2\n");
     });
@@ -649,7 +678,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       expect(err.text).toContain("overwrite: true");
       expect(await readFile(target, "utf8")).toBe("precious local edits");
 
-      const replaced = await callOk<Record<string, unknown>>(server.client, "download_file", { key: "df/other.csv", local_path: target, overwrite: true });
+      const replaced = await callOk<Record<string, unknown>>(server.client, "download_file", {
+        key: "df/other.csv",
+        local_path: target,
+        overwrite: true,
+      });
       expect(replaced.size).toBe(5);
       expect(await readFile(target, "utf8")).toBe("other");
     });
@@ -694,7 +727,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       const got = await callOk<DownloadDirResult>(server.client, "download_directory", { prefix: "dd", local_dir: target });
       expect(got).toMatchObject({ downloaded: 4, conflicts: [], skipped: [], dry_run: false });
       expect(got.bytes).toBe(7 + 16 + 2 + 5);
-      expect([...got.files].sort()).toEqual(Object.keys(tree).map((k) => path.join(target, k)).sort());
+      expect([...got.files].sort()).toEqual(
+        Object.keys(tree)
+          .map((k) => path.join(target, k))
+          .sort(),
+      );
       expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
     });
 
@@ -717,7 +754,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
       expect(dry).toMatchObject({ downloaded: 0, planned: 1, conflicts: [edited], dry_run: true });
       expect(await snapshotTree(target)).toEqual(before);
 
-      const forced = await callOk<DownloadDirResult>(server.client, "download_directory", { prefix: "dd", local_dir: target, overwrite: true });
+      const forced = await callOk<DownloadDirResult>(server.client, "download_directory", {
+        prefix: "dd",
+        local_dir: target,
+        overwrite: true,
+      });
       expect(forced.downloaded).toBe(2);
       expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
     });
@@ -731,7 +772,11 @@ describe.each(["local", "s3"] as const)("tools over stdio, %s backend", (backend
 
     it("refuses max_workers out of range, a file as local_dir, and a directory outside the roots", async () => {
       for (const max_workers of [0, 65]) {
-        const err = await callError(server.client, "download_directory", { prefix: "dd", local_dir: path.join(root, "dd-out", "w"), max_workers });
+        const err = await callError(server.client, "download_directory", {
+          prefix: "dd",
+          local_dir: path.join(root, "dd-out", "w"),
+          max_workers,
+        });
         expect(err.text).toMatch(/^invalid_argument: /);
       }
       const file = path.join(root, "dd-out", "a-file");
@@ -939,6 +984,11 @@ describe("the r2-mcp process", () => {
     }
     expect(stderr).toMatch(/^r2-mcp info: serving local store /m);
     expect(stderr).toMatch(/^r2-mcp info: uploaded bytes /m);
-    expect(stderr.split("\n").filter((l) => l !== "").every((l) => l.startsWith("r2-mcp "))).toBe(true);
+    expect(
+      stderr
+        .split("\n")
+        .filter((l) => l !== "")
+        .every((l) => l.startsWith("r2-mcp ")),
+    ).toBe(true);
   });
 });

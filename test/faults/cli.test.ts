@@ -10,9 +10,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, callError, callOk, killChildren, startCli, type RunningServer } from "../e2e/helpers.js";
+import { baseEnv, callError, callOk, killChildren, type RunningServer, startCli } from "../e2e/helpers.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
-import { closedPort, startFaultRig, type FaultRig } from "./setup.js";
+import { closedPort, type FaultRig, startFaultRig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -61,19 +61,30 @@ describe("faults through the MCP server", () => {
     const broken = rig.proxy.inject({ op: "PutObject", key: "cli/c.txt", fault: { kind: "respond", status: 500, code: "InternalError" } });
 
     const failed = await callError(server.client, "upload_directory", { local_dir: dir, prefix: "cli", max_workers: 1 });
-    expect(failed.text).toMatch(/^unavailable: .*"cli\/c.txt".*after 2 attempts.*\(2 of 5 completed; failed: "cli\/c.txt" \(unavailable\); 2 not started; repeat the call/);
+    expect(failed.text).toMatch(
+      /^unavailable: .*"cli\/c.txt".*after 2 attempts.*\(2 of 5 completed; failed: "cli\/c.txt" \(unavailable\); 2 not started; repeat the call/,
+    );
     expect(failed.structuredContent).toMatchObject({ uploaded: 2, keys: ["cli/a.txt", "cli/b.txt"], error: { code: "unavailable" } });
     const listed = await raw.send(new ListObjectsV2Command({ Bucket: rig.server.bucket, Prefix: "cli/" }));
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(["cli/a.txt", "cli/b.txt"]);
     expect(rig.proxy.attempts({ op: "PutObject", key: "cli/c.txt" })).toHaveLength(2);
 
     broken.remove();
-    const again = await callOk<{ uploaded: number; keys: string[]; skipped: string[]; conflicts: string[] }>(server.client, "upload_directory", {
-      local_dir: dir,
-      prefix: "cli",
-      max_workers: 1,
+    const again = await callOk<{ uploaded: number; keys: string[]; skipped: string[]; conflicts: string[] }>(
+      server.client,
+      "upload_directory",
+      {
+        local_dir: dir,
+        prefix: "cli",
+        max_workers: 1,
+      },
+    );
+    expect(again).toMatchObject({
+      uploaded: 3,
+      keys: ["cli/c.txt", "cli/d.txt", "cli/e.txt"],
+      skipped: ["cli/a.txt", "cli/b.txt"],
+      conflicts: [],
     });
-    expect(again).toMatchObject({ uploaded: 3, keys: ["cli/c.txt", "cli/d.txt", "cli/e.txt"], skipped: ["cli/a.txt", "cli/b.txt"], conflicts: [] });
   });
 
   it("503 SlowDown once: upload_bytes succeeds on the second attempt (--max-attempts 2)", async () => {
@@ -87,7 +98,9 @@ describe("faults through the MCP server", () => {
   it("wrong bucket: head_object is bucket_not_found (not exists:false), and so is a listing", async () => {
     const server = await cli({ bucket: "no-such-bucket" });
     const head = await callError(server.client, "head_object", { key: "a.txt" });
-    expect(head.text).toMatch(/^bucket_not_found: bucket "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+; check the bucket name \(--bucket \/ R2_BUCKET\)/);
+    expect(head.text).toMatch(
+      /^bucket_not_found: bucket "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+; check the bucket name \(--bucket \/ R2_BUCKET\)/,
+    );
     const list = await callError(server.client, "list_objects", {});
     expect(list.text).toMatch(/^bucket_not_found: /);
   });
@@ -105,7 +118,11 @@ describe("faults through the MCP server", () => {
     const port = await closedPort();
     const server = await cli({ endpoint: `http://127.0.0.1:${port}` });
     const list = await callError(server.client, "list_objects", {});
-    expect(list.text).toMatch(new RegExp(`^unavailable: the storage endpoint at http://127\\.0\\.0\\.1:${port} did not answer LIST.*after 2 attempts \\(ECONNREFUSED\\)`));
+    expect(list.text).toMatch(
+      new RegExp(
+        `^unavailable: the storage endpoint at http://127\\.0\\.0\\.1:${port} did not answer LIST.*after 2 attempts \\(ECONNREFUSED\\)`,
+      ),
+    );
     const head = await callError(server.client, "head_object", { key: "a.txt" });
     expect(head.text).toMatch(/^unavailable: /);
   });

@@ -11,7 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadDirectory, uploadDirectory } from "../../src/core/transfer.js";
 import { snapshotTree } from "../helpers/tmp.js";
-import { failure, md5, partFiles, startFaultRig, type FaultRig } from "./setup.js";
+import { type FaultRig, failure, md5, partFiles, startFaultRig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -54,7 +54,11 @@ describe("upload_directory under faults", () => {
     const store = rig.store({ maxAttempts: 2 });
     const dir = await localTree("up-fail");
     const keys = names.map((n) => `updir/${relative(n)}`);
-    const broken = rig.proxy.inject({ op: "PutObject", key: "updir/f3.bin", fault: { kind: "respond", status: 500, code: "InternalError" } });
+    const broken = rig.proxy.inject({
+      op: "PutObject",
+      key: "updir/f3.bin",
+      fault: { kind: "respond", status: 500, code: "InternalError" },
+    });
     // f2 is still being written when f3 gives up.
     rig.proxy.inject({ op: "PutObject", key: "updir/f2.bin", times: 1, fault: { kind: "delay", ms: 300 } });
 
@@ -66,7 +70,11 @@ describe("upload_directory under faults", () => {
     expect(failed).toEqual(["updir/f3.bin"]);
     // A partition of the plan: nothing lost, nothing counted twice.
     expect(sorted([...completed, ...failed, ...notStarted])).toEqual(sorted(keys));
-    expect(err.message).toMatch(new RegExp(`${completed.length} of 8 completed; failed: "updir/f3.bin" \\(unavailable\\); ${notStarted.length} not started; repeat the call`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `${completed.length} of 8 completed; failed: "updir/f3.bin" \\(unavailable\\); ${notStarted.length} not started; repeat the call`,
+      ),
+    );
     // Exactly the completed keys exist, each byte for byte: nothing was still being written.
     const afterFailure = await bucketTree("updir/");
     expect(sorted(Object.keys(afterFailure))).toEqual(sorted(completed));
@@ -87,7 +95,12 @@ describe("upload_directory under faults", () => {
     const dir = await localTree("up-cut");
     const cutOnce = new Set<string>();
     const firstPut = (key: string) => !cutOnce.has(key) && cutOnce.add(key).has(key);
-    rig.proxy.inject({ op: "PutObject", key: /^upcut\//, test: (r) => firstPut(r.key), fault: { kind: "drop-request-body", afterBytes: 1000 } });
+    rig.proxy.inject({
+      op: "PutObject",
+      key: /^upcut\//,
+      test: (r) => firstPut(r.key),
+      fault: { kind: "drop-request-body", afterBytes: 1000 },
+    });
     const result = await uploadDirectory(store, dir, "upcut", { maxWorkers: 4 });
     expect(result.transferred).toBe(names.length);
     expect(rig.proxy.count({ op: "PutObject", key: /^upcut\// })).toBe(2 * names.length);
@@ -97,7 +110,8 @@ describe("upload_directory under faults", () => {
 
 describe("download_directory under faults", () => {
   it("an object cut mid-body every time: exactly the completed files exist, no temporary file; the same call again finishes", async () => {
-    for (const n of names) await raw.send(new PutObjectCommand({ Bucket: rig.server.bucket, Key: `dndir/${relative(n)}`, Body: contents.get(n) }));
+    for (const n of names)
+      await raw.send(new PutObjectCommand({ Bucket: rig.server.bucket, Key: `dndir/${relative(n)}`, Body: contents.get(n) }));
     const store = rig.store({ maxAttempts: 2 });
     const out = path.join(rig.tmp.path, "dn-fail");
     const broken = rig.proxy.inject({ op: "GetObject", key: "dndir/f5.bin", fault: { kind: "drop-response-body", afterBytes: 1000 } });

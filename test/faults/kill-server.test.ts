@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3-store.js";
 import { downloadDirectory, uploadFile } from "../../src/core/transfer.js";
 import { readAll } from "../contract/store-contract.js";
+import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { startDurableS3Server, type DurableS3Server } from "../helpers/durable-s3.js";
-import { MIB, captureLog, failure, md5, partFiles, storeConfig } from "./setup.js";
+import { captureLog, failure, MIB, md5, partFiles, storeConfig } from "./setup.js";
 
 let server: DurableS3Server;
 let raw: S3Client;
@@ -58,7 +58,9 @@ describe("the server dies in the middle of a transfer", () => {
       const { completed, failed, notStarted } = err.details as { completed: string[]; failed: string[]; notStarted: string[] };
       expect(failed.length).toBeGreaterThan(0);
       expect([...completed, ...failed, ...notStarted].sort()).toEqual(names.map((n) => path.join(out, n)));
-      const files = Object.entries(await snapshotTree(out)).filter(([, v]) => v !== "dir").map(([p]) => path.join(out, p));
+      const files = Object.entries(await snapshotTree(out))
+        .filter(([, v]) => v !== "dir")
+        .map(([p]) => path.join(out, p));
       expect(files.sort()).toEqual([...completed].sort());
       for (const p of completed) expect(md5(await readFile(p))).toBe(md5(contents.get(path.basename(p))!));
       expect(await partFiles(out)).toEqual([]);
@@ -92,7 +94,9 @@ describe("the server dies in the middle of a transfer", () => {
       );
       await killed;
       expect(err.kind).toBe("unavailable");
-      expect(err.message).toMatch(/check the endpoint URL.*multipart upload could not be aborted either; it is aborted before this connection's next upload/);
+      expect(err.message).toMatch(
+        /check the endpoint URL.*multipart upload could not be aborted either; it is aborted before this connection's next upload/,
+      );
       const uploadId = err.details?.uploadId;
       expect(typeof uploadId).toBe("string");
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3-store.js";
 import { downloadDirectory, downloadFile, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
 import { TEST_ACCESS_KEY_ID } from "../helpers/s3-server.js";
-import { captureLog, closedPort, failure, startFaultRig, storeConfig, type FaultRig } from "./setup.js";
+import { captureLog, closedPort, type FaultRig, failure, startFaultRig, storeConfig } from "./setup.js";
 
 let rig: FaultRig;
 let localFile: string;
@@ -95,7 +95,9 @@ describe("unreachable endpoint", () => {
         const err = await failure(run());
         expect.soft(err.kind, name).toBe("unavailable");
         expect.soft(err.message, name).toContain(`http://127.0.0.1:${port}`);
-        expect.soft(err.message, name).toMatch(/after 2 attempts \(ECONNREFUSED\); check the endpoint URL \(--endpoint \/ R2_ENDPOINT_URL\)/);
+        expect
+          .soft(err.message, name)
+          .toMatch(/after 2 attempts \(ECONNREFUSED\); check the endpoint URL \(--endpoint \/ R2_ENDPOINT_URL\)/);
       }
       // The SDK reported each failed request with its attempt count.
       const failed = entries.filter((e) => e.message.includes("failed after 2 attempts (ECONNREFUSED)"));

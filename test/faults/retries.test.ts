@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3-store.js";
 import { uploadFile } from "../../src/core/transfer.js";
 import { readAll } from "../contract/store-contract.js";
-import { MIB, captureLog, failure, md5, startFaultRig, storeConfig, type FaultRig } from "./setup.js";
+import { captureLog, type FaultRig, failure, MIB, md5, startFaultRig, storeConfig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -55,7 +55,9 @@ describe("throttling and server errors are retried with the SDK's strategy", () 
     expect(slow.hits).toBe(2);
     expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2, 3]);
     expect(await stored(key)).toEqual(data);
-    expect(entries).toContainEqual(expect.objectContaining({ message: "PutObject succeeded after 3 attempts", data: expect.objectContaining({ key, attempts: 3 }) }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ message: "PutObject succeeded after 3 attempts", data: expect.objectContaining({ key, attempts: 3 }) }),
+    );
   });
 
   it("SlowDown that does not stop: throttled once the attempts run out, saying what to do", async () => {
@@ -82,7 +84,12 @@ describe("throttling and server errors are retried with the SDK's strategy", () 
     const store = rig.store();
     const prefix = `status-${status}/`;
     await raw.send(new PutObjectCommand({ Bucket: rig.server.bucket, Key: `${prefix}a`, Body: "a" }));
-    rig.proxy.inject({ op: "ListObjectsV2", test: (r) => r.query.get("prefix") === prefix, times: 1, fault: { kind: "respond", status, code } });
+    rig.proxy.inject({
+      op: "ListObjectsV2",
+      test: (r) => r.query.get("prefix") === prefix,
+      times: 1,
+      fault: { kind: "respond", status, code },
+    });
     const page = await store.list({ prefix });
     expect(page.objects.map((o) => o.key)).toEqual([`${prefix}a`]);
     expect(rig.proxy.attempts({ op: "ListObjectsV2", test: (r) => r.query.get("prefix") === prefix })).toEqual([1, 2]);

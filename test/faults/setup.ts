@@ -8,10 +8,10 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { S3Store, type S3StoreConfig, type StoreLog } from "../../src/core/s3-store.js";
-import { startConditionalProxy, type ConditionalProxy } from "../helpers/conditional-proxy.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
+import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
+import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { startDurableS3Server, type DurableS3Server } from "../helpers/durable-s3.js";
 
 export const MIB = 1024 * 1024;
 
@@ -100,7 +100,9 @@ export async function partFiles(dir: string): Promise<string[]> {
 }
 
 /** The settled outcome of a promise that must fail. */
-export async function failure(promise: Promise<unknown>): Promise<Error & { kind?: string; code?: string; details?: Record<string, unknown>; key?: string }> {
+export async function failure(
+  promise: Promise<unknown>,
+): Promise<Error & { kind?: string; code?: string; details?: Record<string, unknown>; key?: string }> {
   try {
     await promise;
   } catch (err) {

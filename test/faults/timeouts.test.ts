@@ -4,7 +4,7 @@
  * (1 s here) ends the attempt; nothing in these tests sleeps.
  */
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { fetchObjectInto } from "../../src/core/fetch-object.js";
 import { createTempBeside, discardTemp } from "../../src/core/local-fs.js";
 import { downloadFile } from "../../src/core/transfer.js";
 import { readAll } from "../contract/store-contract.js";
-import { captureLog, failure, md5, partFiles, startFaultRig, type FaultRig } from "./setup.js";
+import { captureLog, type FaultRig, failure, md5, partFiles, startFaultRig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -120,11 +120,22 @@ describe("downloads cut or stalled mid-body", () => {
     const key = "cut/ranged.bin";
     await seed(key, data);
     // Ranges of 256 KiB: the second one is cut after 1000 bytes.
-    rig.proxy.inject({ op: "GetObject", key, test: (r) => r.range === "bytes=262144-524287", times: 1, fault: { kind: "drop-response-body", afterBytes: 1000 } });
+    rig.proxy.inject({
+      op: "GetObject",
+      key,
+      test: (r) => r.range === "bytes=262144-524287",
+      times: 1,
+      fault: { kind: "drop-response-body", afterBytes: 1000 },
+    });
     const target = path.join(rig.tmp.path, "ranged.bin");
     const tmp = await createTempBeside(target);
     try {
-      const got = await fetchObjectInto(store, key, tmp, { knownSize: data.length, rangeThreshold: 256 * 1024, partSize: 256 * 1024, concurrency: 2 });
+      const got = await fetchObjectInto(store, key, tmp, {
+        knownSize: data.length,
+        rangeThreshold: 256 * 1024,
+        partSize: 256 * 1024,
+        concurrency: 2,
+      });
       expect(got.size).toBe(data.length);
       await tmp.handle.sync();
       expect(md5(await readFile(tmp.path))).toBe(md5(data));

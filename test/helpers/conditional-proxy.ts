@@ -19,9 +19,10 @@
  *    Known gap: fauxqs answers 413 to a body over 11 MiB and closes before reading it; through the
  *    proxy that reaches the client as a reset connection, not as the 413.
  */
+
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { endToEndHeaders } from "./http-headers.js";
 
@@ -30,7 +31,6 @@ export interface ConditionalProxy {
   stats: { preconditionFailed: number; forwarded: number };
   close(): Promise<void>;
 }
-
 
 /** PutObject / CopyObject (PUT without part query) or CompleteMultipartUpload (POST ?uploadId=). */
 function isConditionalCreate(req: http.IncomingMessage): boolean {
@@ -83,14 +83,11 @@ export async function startConditionalProxy(upstreamEndpoint: string): Promise<C
   /** Unsigned HEAD of the object upstream: true if it exists (200), false otherwise. */
   function existsUpstream(rawPath: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const head = http.request(
-        { host: upstream.hostname, port: upstream.port, path: rawPath, method: "HEAD", agent },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode === 200));
-          res.on("error", reject);
-        },
-      );
+      const head = http.request({ host: upstream.hostname, port: upstream.port, path: rawPath, method: "HEAD", agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode === 200));
+        res.on("error", reject);
+      });
       head.on("error", reject);
       head.end();
     });

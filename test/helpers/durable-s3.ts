@@ -9,10 +9,10 @@
  * object. Its S3Store class is not in the package's exports map, hence the relative import.
  */
 import type { AddressInfo } from "node:net";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { buildApp } from "fauxqs";
 import { S3Store as FauxqsStorage } from "../../node_modules/fauxqs/dist/s3/s3Store.js";
-import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, makeS3Client } from "./s3-server.js";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { makeS3Client, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
 
 export interface OpenUpload {
   key: string;

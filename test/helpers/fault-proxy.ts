@@ -20,9 +20,10 @@
  * InvalidAccessKeyId, as R2 and S3 do. That is a test double for auth only; the signature itself
  * is not verified.
  */
+
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { endToEndHeaders } from "./http-headers.js";
 
@@ -104,7 +105,6 @@ export interface FaultProxy {
   attempts(filter?: RequestFilter): (number | undefined)[];
   close(): Promise<void>;
 }
-
 
 function classify(method: string, key: string, query: URLSearchParams): S3Operation {
   if (key === "") {
@@ -216,7 +216,7 @@ export async function startFaultProxy(upstreamEndpoint: string, options: { acces
   function forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    relay: "all" | "none" | { afterBytes: number; then: "drop" | "stall" } = "all",
+    relay: "all" | "none" | { afterBytes: number; after: "drop" | "stall" } = "all",
   ): Promise<void> {
     const upReq = http.request({
       host: upstream.hostname,
@@ -248,10 +248,10 @@ export async function startFaultProxy(upstreamEndpoint: string, options: { acces
           upRes.off("data", onData);
           upRes.destroy();
           // Once the bytes relayed so far are handed to the kernel, so the client gets exactly
-          // `afterBytes` of the body; then "drop" cuts the connection and "stall" keeps it open
+          // `afterBytes` of the body; after "drop" cuts the connection and "stall" keeps it open
           // and silent until the client gives up (or close()).
           res.write(last, () => {
-            if (relay.then === "drop") cut(req, res);
+            if (relay.after === "drop") cut(req, res);
             resolve();
           });
         };
@@ -322,9 +322,9 @@ export async function startFaultProxy(upstreamEndpoint: string, options: { acces
       case "drop-response":
         return forward(req, res, "none");
       case "drop-response-body":
-        return forward(req, res, { afterBytes: fault.afterBytes, then: "drop" });
+        return forward(req, res, { afterBytes: fault.afterBytes, after: "drop" });
       case "stall-response-body":
-        return forward(req, res, { afterBytes: fault.afterBytes, then: "stall" });
+        return forward(req, res, { afterBytes: fault.afterBytes, after: "stall" });
       case "hang":
         // Read the request so the client is waiting for an answer, then never give one.
         await drain(req);

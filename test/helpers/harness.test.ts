@@ -1,8 +1,8 @@
 /** Proves the test helpers work against the real local S3 server (fauxqs) and the proxy. */
-import http from "node:http";
+
 import { mkdir, symlink, writeFile } from "node:fs/promises";
+import http from "node:http";
 import path from "node:path";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -11,18 +11,21 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { makeS3Client, startS3Server, type S3TestServer } from "./s3-server.js";
-import { startConditionalProxy, type ConditionalProxy } from "./conditional-proxy.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConditionalProxy, startConditionalProxy } from "./conditional-proxy.js";
+import { makeS3Client, type S3TestServer, startS3Server } from "./s3-server.js";
 import { makeTempDir, snapshotTree } from "./tmp.js";
 
 /** Resolves to the rejection reason; fails the test if the promise fulfils. */
-async function rejectionOf(p: Promise<unknown>): Promise<any> {
+type Rejection = Error & { Code?: string; $metadata: { httpStatusCode?: number; attempts?: number } };
+
+async function rejectionOf(p: Promise<unknown>): Promise<Rejection> {
   return p.then(
     () => expect.fail("expected the request to fail"),
-    (err: unknown) => err,
+    (err: unknown) => err as Rejection,
   );
 }
 
@@ -137,9 +140,7 @@ describe("conditional proxy (test stand-in for If-None-Match: *)", () => {
     const Bucket = server.bucket;
     const Key = "race/target";
     const results = await Promise.allSettled(
-      Array.from({ length: 16 }, (_, i) =>
-        viaProxy.send(new PutObjectCommand({ Bucket, Key, Body: `writer-${i}`, IfNoneMatch: "*" })),
-      ),
+      Array.from({ length: 16 }, (_, i) => viaProxy.send(new PutObjectCommand({ Bucket, Key, Body: `writer-${i}`, IfNoneMatch: "*" }))),
     );
     const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
     const losers = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -221,8 +222,8 @@ describe("tmp helpers", () => {
       await symlink("top.txt", path.join(tmp.path, "link"));
       const before = await snapshotTree(tmp.path);
       expect(Object.keys(before).sort()).toEqual(["link", "sub", "sub/deeper", "sub/deeper/file.bin", "top.txt"]);
-      expect(before["sub"]).toBe("dir");
-      expect(before["link"]).toBe("symlink:top.txt");
+      expect(before.sub).toBe("dir");
+      expect(before.link).toBe("symlink:top.txt");
       expect(await snapshotTree(tmp.path)).toEqual(before);
 
       await writeFile(path.join(tmp.path, "sub/deeper/file.bin"), Buffer.from([1, 2, 3, 5]));

@@ -16,7 +16,7 @@
  * state and open no outbound connections.
  */
 import type { AddressInfo } from "node:net";
-import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { buildApp } from "fauxqs";
 
 /** Made-up credentials: fauxqs accepts anything; these exist so tests can check they never leak. */

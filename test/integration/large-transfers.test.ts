@@ -4,14 +4,14 @@
  * progress, and cancellation that leaves no partial file and no multipart upload behind.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, readdir, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import { MIB } from "../../src/core/multipart.js";
 import { S3Store } from "../../src/core/s3-store.js";
-import { downloadDirectory, downloadFile, uploadDirectory, uploadFile, type TransferProgress } from "../../src/core/transfer.js";
-import { startDurableS3Server, type DurableS3Server } from "../helpers/durable-s3.js";
+import { downloadDirectory, downloadFile, type TransferProgress, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");

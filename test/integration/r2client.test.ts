@@ -7,13 +7,13 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pMap from "p-map";
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { R2Client, type R2ClientOptions } from "../../src/core/client.js";
 import { StorageError } from "../../src/core/errors.js";
 import { LocalStore } from "../../src/core/local-store.js";
 import { S3Store } from "../../src/core/s3-store.js";
 import type { TransferProgress } from "../../src/core/transfer.js";
-import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 
 const MIB = 1024 * 1024;
@@ -122,12 +122,8 @@ function clientSuite(name: string, setup: () => Promise<ClientBackend>): void {
         await client.uploadBytes(data, "get/all.bin");
         expect((await client.getObjectBytes("get/all.bin")).equals(data)).toBe(true);
         expect((await client.getObjectBytes("get/all.bin", { range: { offset: 250 } })).equals(data.subarray(250))).toBe(true);
-        expect(
-          (await client.getObjectBytes("get/all.bin", { range: { offset: 2, length: 3 } })).equals(data.subarray(2, 5)),
-        ).toBe(true);
-        expect(
-          (await client.getObjectBytes("get/all.bin", { range: { offset: 254, length: 10 } })).equals(data.subarray(254)),
-        ).toBe(true);
+        expect((await client.getObjectBytes("get/all.bin", { range: { offset: 2, length: 3 } })).equals(data.subarray(2, 5))).toBe(true);
+        expect((await client.getObjectBytes("get/all.bin", { range: { offset: 254, length: 10 } })).equals(data.subarray(254))).toBe(true);
         for (const range of [{ offset: 256 }, { offset: -1 }, { offset: 0, length: 0 }, { offset: 1.5 }]) {
           expect((await rejectionOf(client.getObjectBytes("get/all.bin", { range }))).kind).toBe("invalid_argument");
         }
@@ -340,9 +336,7 @@ function clientSuite(name: string, setup: () => Promise<ClientBackend>): void {
         expect(await readdir(dir)).toEqual(["blob.bin"]);
 
         // An already aborted signal: the same.
-        const pre = await rejectionOf(
-          client.downloadFile("df/blob.bin", path.join(dir, "pre.bin"), { signal: AbortSignal.abort() }),
-        );
+        const pre = await rejectionOf(client.downloadFile("df/blob.bin", path.join(dir, "pre.bin"), { signal: AbortSignal.abort() }));
         expect(pre.kind).toBe("cancelled");
         expect(await readdir(dir)).toEqual(["blob.bin"]);
       });
@@ -530,9 +524,7 @@ describe("R2Client construction", () => {
     const regionOf = (c: R2Client) => (c.store as S3Store).client.config.region();
     expect(await regionOf(new R2Client({ ...base, env: {} }))).toBe("auto");
     expect(await regionOf(new R2Client({ ...base, env: { AWS_REGION: "eu-west-1", R2_REGION_NAME: "weur" } }))).toBe("weur");
-    expect(await regionOf(new R2Client({ ...base, regionName: "us-east-2", env: { R2_REGION_NAME: "weur" } }))).toBe(
-      "us-east-2",
-    );
+    expect(await regionOf(new R2Client({ ...base, regionName: "us-east-2", env: { R2_REGION_NAME: "weur" } }))).toBe("us-east-2");
   });
 });
 

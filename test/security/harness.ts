@@ -17,9 +17,9 @@ import {
   LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { expect } from "vitest";
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type S3TestServer } from "../helpers/s3-server.js";
+import { assertBuilt, CLI_PATH, type SPEC_ERROR_CODES, textOf } from "../e2e/helpers.js";
+import { type S3TestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { snapshotTree } from "../helpers/tmp.js";
-import { assertBuilt, CLI_PATH, SPEC_ERROR_CODES, textOf } from "../e2e/helpers.js";
 
 export type Backend = "local" | "s3";
 export type SpecErrorCode = (typeof SPEC_ERROR_CODES)[number];

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore, R2Client, StorageError } from "../../src/index.js";
-import { startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type S3TestServer } from "../helpers/s3-server.js";
+import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { plant, plantObjects, snapshotAll } from "./harness.js";
 

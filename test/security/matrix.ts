@@ -13,17 +13,17 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { localCli, s3Cli } from "../e2e/helpers.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import {
   type Backend,
   type ExpectedCode,
-  type Session,
   expectError,
   expectNoSecrets,
   plant,
   plantObjects,
+  type Session,
   snapshotAll,
   startSession,
   transcript,
@@ -57,63 +57,256 @@ interface AttackCase {
 }
 
 const tool = (name: string, args: Record<string, unknown>) => ({ tool: name, args });
-const longKey = "k/" + "x".repeat(1023); // 1025 bytes
+const longKey = `k/${"x".repeat(1023)}`; // 1025 bytes
 const euroKey = "€".repeat(342); // 342 characters, 1026 bytes of UTF-8
 const forgedCursor = Buffer.from(JSON.stringify({ v: 1, s: "elsewhere", p: "", d: "", t: "seed/a.txt" })).toString("base64url");
 
 const CASES: AttackCase[] = [
   // ── local paths outside the roots ──────────────────────────────────────────────────────────
-  { name: "upload_file: absolute path outside the roots", call: (w) => tool("upload_file", { local_path: path.join(w.outside, "secret.txt"), key: "t/x" }), code: "outside_roots", mentions: (w) => [path.join(w.outside, "secret.txt"), w.root] },
-  { name: "upload_file: ../ traversal out of the root", call: () => tool("upload_file", { local_path: "../outside/secret.txt", key: "t/x" }), code: "outside_roots", mentions: (w) => ["../outside/secret.txt", w.root] },
-  { name: "upload_file: symlinked file pointing outside", call: () => tool("upload_file", { local_path: "link-file-out", key: "t/x" }), code: "outside_roots" },
-  { name: "upload_file: through a symlinked directory pointing outside", call: () => tool("upload_file", { local_path: "link-out/secret.txt", key: "t/x" }), code: "outside_roots" },
-  { name: "upload_file: dangling symlink whose target is outside", call: () => tool("upload_file", { local_path: "dangling", key: "t/x" }), code: "outside_roots" },
-  { name: "upload_file: /proc/self/environ (the server's credentials)", call: () => tool("upload_file", { local_path: "/proc/self/environ", key: "t/x" }), code: "outside_roots" },
-  { name: "upload_file: NUL in the path", call: () => tool("upload_file", { local_path: "data/a.txt\0.png", key: "t/x" }), code: "invalid_argument" },
+  {
+    name: "upload_file: absolute path outside the roots",
+    call: (w) => tool("upload_file", { local_path: path.join(w.outside, "secret.txt"), key: "t/x" }),
+    code: "outside_roots",
+    mentions: (w) => [path.join(w.outside, "secret.txt"), w.root],
+  },
+  {
+    name: "upload_file: ../ traversal out of the root",
+    call: () => tool("upload_file", { local_path: "../outside/secret.txt", key: "t/x" }),
+    code: "outside_roots",
+    mentions: (w) => ["../outside/secret.txt", w.root],
+  },
+  {
+    name: "upload_file: symlinked file pointing outside",
+    call: () => tool("upload_file", { local_path: "link-file-out", key: "t/x" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_file: through a symlinked directory pointing outside",
+    call: () => tool("upload_file", { local_path: "link-out/secret.txt", key: "t/x" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_file: dangling symlink whose target is outside",
+    call: () => tool("upload_file", { local_path: "dangling", key: "t/x" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_file: /proc/self/environ (the server's credentials)",
+    call: () => tool("upload_file", { local_path: "/proc/self/environ", key: "t/x" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_file: NUL in the path",
+    call: () => tool("upload_file", { local_path: "data/a.txt\0.png", key: "t/x" }),
+    code: "invalid_argument",
+  },
   { name: "upload_file: empty path", call: () => tool("upload_file", { local_path: "", key: "t/x" }), code: "invalid_argument" },
-  { name: "upload_file: a FIFO (would block forever)", call: () => tool("upload_file", { local_path: "fifo", key: "t/x" }), code: "invalid_argument" },
+  {
+    name: "upload_file: a FIFO (would block forever)",
+    call: () => tool("upload_file", { local_path: "fifo", key: "t/x" }),
+    code: "invalid_argument",
+  },
   { name: "upload_file: a directory", call: () => tool("upload_file", { local_path: "data", key: "t/x" }), code: "invalid_argument" },
-  { name: "upload_file: a missing file", call: () => tool("upload_file", { local_path: "data/missing.txt", key: "t/x" }), code: "not_found" },
-  { name: "upload_file: onto an existing key", call: () => tool("upload_file", { local_path: "data/a.txt", key: "seed/a.txt" }), code: "already_exists" },
-  { name: "upload_directory: a directory outside the roots", call: (w) => tool("upload_directory", { local_dir: w.outside, prefix: "t/" }), code: "outside_roots", mentions: (w) => [w.outside] },
-  { name: "upload_directory: a symlink to a directory outside", call: () => tool("upload_directory", { local_dir: "link-out", prefix: "t/" }), code: "outside_roots" },
-  { name: "upload_directory: holding a symlink that leads outside (nothing uploaded)", call: () => tool("upload_directory", { local_dir: "escape-dir", prefix: "t/" }), code: "outside_roots", mentions: () => ["evil"] },
-  { name: "upload_directory: a file as local_dir", call: () => tool("upload_directory", { local_dir: "a-file.txt", prefix: "t/" }), code: "not_a_directory" },
-  { name: "download_file: absolute path outside the roots", call: (w) => tool("download_file", { key: "seed/a.txt", local_path: path.join(w.outside, "stolen.txt") }), code: "outside_roots", mentions: (w) => [path.join(w.outside, "stolen.txt"), w.root] },
-  { name: "download_file: ../ traversal out of the root", call: () => tool("download_file", { key: "seed/a.txt", local_path: "../outside/stolen.txt" }), code: "outside_roots" },
-  { name: "download_file: through a symlinked directory pointing outside", call: () => tool("download_file", { key: "seed/a.txt", local_path: "link-out/stolen.txt" }), code: "outside_roots" },
-  { name: "download_file: below a dangling symlink to a missing directory outside", call: () => tool("download_file", { key: "seed/a.txt", local_path: "dangling/x/stolen.txt" }), code: "outside_roots" },
-  { name: "download_file: onto a symlink to an outside file (never written through)", call: () => tool("download_file", { key: "seed/a.txt", local_path: "link-file-out" }), code: "already_exists" },
-  { name: "download_file: below a symlink planted inside a download folder", call: () => tool("download_file", { key: "seed/a.txt", local_path: "dl/sub/stolen.txt" }), code: "outside_roots" },
-  { name: "download_file: onto an existing file", call: () => tool("download_file", { key: "seed/a.txt", local_path: "data/a.txt" }), code: "already_exists" },
-  { name: "download_file: onto a directory", call: () => tool("download_file", { key: "seed/a.txt", local_path: "data" }), code: "invalid_argument" },
-  { name: "download_file: NUL in the path", call: () => tool("download_file", { key: "seed/a.txt", local_path: "x\0y.txt" }), code: "invalid_argument" },
-  { name: "download_directory: a directory outside the roots", call: (w) => tool("download_directory", { prefix: "seed/", local_dir: path.join(w.outside, "dd") }), code: "outside_roots" },
-  { name: "download_directory: a symlink to a directory outside", call: () => tool("download_directory", { prefix: "seed/", local_dir: "link-out" }), code: "outside_roots" },
-  { name: "download_directory: a dangling symlink to a missing directory outside", call: () => tool("download_directory", { prefix: "seed/", local_dir: "dangling" }), code: "outside_roots" },
-  { name: "download_directory: planted symlink in local_dir, key one level below it", call: () => tool("download_directory", { prefix: "symdl/", local_dir: "dl" }), code: "outside_roots", mentions: () => ["sub"] },
-  { name: "download_directory: planted symlink in local_dir, key two levels below it (mkdir -p)", call: () => tool("download_directory", { prefix: "symdeep/", local_dir: "dl" }), code: "outside_roots" },
-  { name: "download_directory: a file as local_dir", call: () => tool("download_directory", { prefix: "seed/", local_dir: "a-file.txt" }), code: "not_a_directory" },
+  {
+    name: "upload_file: a missing file",
+    call: () => tool("upload_file", { local_path: "data/missing.txt", key: "t/x" }),
+    code: "not_found",
+  },
+  {
+    name: "upload_file: onto an existing key",
+    call: () => tool("upload_file", { local_path: "data/a.txt", key: "seed/a.txt" }),
+    code: "already_exists",
+  },
+  {
+    name: "upload_directory: a directory outside the roots",
+    call: (w) => tool("upload_directory", { local_dir: w.outside, prefix: "t/" }),
+    code: "outside_roots",
+    mentions: (w) => [w.outside],
+  },
+  {
+    name: "upload_directory: a symlink to a directory outside",
+    call: () => tool("upload_directory", { local_dir: "link-out", prefix: "t/" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_directory: holding a symlink that leads outside (nothing uploaded)",
+    call: () => tool("upload_directory", { local_dir: "escape-dir", prefix: "t/" }),
+    code: "outside_roots",
+    mentions: () => ["evil"],
+  },
+  {
+    name: "upload_directory: a file as local_dir",
+    call: () => tool("upload_directory", { local_dir: "a-file.txt", prefix: "t/" }),
+    code: "not_a_directory",
+  },
+  {
+    name: "download_file: absolute path outside the roots",
+    call: (w) => tool("download_file", { key: "seed/a.txt", local_path: path.join(w.outside, "stolen.txt") }),
+    code: "outside_roots",
+    mentions: (w) => [path.join(w.outside, "stolen.txt"), w.root],
+  },
+  {
+    name: "download_file: ../ traversal out of the root",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "../outside/stolen.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_file: through a symlinked directory pointing outside",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "link-out/stolen.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_file: below a dangling symlink to a missing directory outside",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "dangling/x/stolen.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_file: onto a symlink to an outside file (never written through)",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "link-file-out" }),
+    code: "already_exists",
+  },
+  {
+    name: "download_file: below a symlink planted inside a download folder",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "dl/sub/stolen.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_file: onto an existing file",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "data/a.txt" }),
+    code: "already_exists",
+  },
+  {
+    name: "download_file: onto a directory",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "data" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "download_file: NUL in the path",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "x\0y.txt" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "download_directory: a directory outside the roots",
+    call: (w) => tool("download_directory", { prefix: "seed/", local_dir: path.join(w.outside, "dd") }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: a symlink to a directory outside",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "link-out" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: a dangling symlink to a missing directory outside",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "dangling" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: planted symlink in local_dir, key one level below it",
+    call: () => tool("download_directory", { prefix: "symdl/", local_dir: "dl" }),
+    code: "outside_roots",
+    mentions: () => ["sub"],
+  },
+  {
+    name: "download_directory: planted symlink in local_dir, key two levels below it (mkdir -p)",
+    call: () => tool("download_directory", { prefix: "symdeep/", local_dir: "dl" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: a file as local_dir",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "a-file.txt" }),
+    code: "not_a_directory",
+  },
 
   // ── the local store's own directory is not a local path (local store only) ───────────────
-  { name: "upload_file: a file inside the local store's directory", only: "local", call: () => tool("upload_file", { local_path: "store/private/y.txt", key: "t/leak.txt" }), code: "outside_roots", mentions: () => ["local store"] },
-  { name: "upload_directory: a folder that contains the local store", only: "local", call: () => tool("upload_directory", { local_dir: ".", prefix: "t/" }), code: "outside_roots" },
-  { name: "upload_directory: a symlink into the local store", only: "local", call: () => tool("upload_directory", { local_dir: "store-link-dir", prefix: "t/" }), code: "outside_roots" },
-  { name: "download_file: into the local store's directory (an object behind the tools)", only: "local", call: () => tool("download_file", { key: "seed/a.txt", local_path: "store/injected.txt" }), code: "outside_roots" },
-  { name: "download_directory: into the local store's directory", only: "local", call: () => tool("download_directory", { prefix: "seed/", local_dir: "store/injected" }), code: "outside_roots" },
+  {
+    name: "upload_file: a file inside the local store's directory",
+    only: "local",
+    call: () => tool("upload_file", { local_path: "store/private/y.txt", key: "t/leak.txt" }),
+    code: "outside_roots",
+    mentions: () => ["local store"],
+  },
+  {
+    name: "upload_directory: a folder that contains the local store",
+    only: "local",
+    call: () => tool("upload_directory", { local_dir: ".", prefix: "t/" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_directory: a symlink into the local store",
+    only: "local",
+    call: () => tool("upload_directory", { local_dir: "store-link-dir", prefix: "t/" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_file: into the local store's directory (an object behind the tools)",
+    only: "local",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "store/injected.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: into the local store's directory",
+    only: "local",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "store/injected" }),
+    code: "outside_roots",
+  },
 
   // ── a symlink planted inside the local store's directory (local store only) ──────────────
-  { name: "get_object_bytes: a key through a symlink planted in the store", only: "local", call: () => tool("get_object_bytes", { key: "lnk/secret.txt" }), code: "not_found" },
-  { name: "delete_object: a key through a symlink planted in the store (outside file kept)", only: "local", call: () => tool("delete_object", { key: "lnk/secret.txt", missing_ok: false }), code: "not_found" },
-  { name: "upload_bytes: a key through a symlink planted in the store", only: "local", call: () => tool("upload_bytes", { key: "lnk/new.txt", data: "x" }), code: "outside_roots" },
-  { name: "upload_bytes: a key under a symlink planted in the store (mkdir -p)", only: "local", call: () => tool("upload_bytes", { key: "lnk/deeper/new.txt", data: "x" }), code: "outside_roots" },
+  {
+    name: "get_object_bytes: a key through a symlink planted in the store",
+    only: "local",
+    call: () => tool("get_object_bytes", { key: "lnk/secret.txt" }),
+    code: "not_found",
+  },
+  {
+    name: "delete_object: a key through a symlink planted in the store (outside file kept)",
+    only: "local",
+    call: () => tool("delete_object", { key: "lnk/secret.txt", missing_ok: false }),
+    code: "not_found",
+  },
+  {
+    name: "upload_bytes: a key through a symlink planted in the store",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "lnk/new.txt", data: "x" }),
+    code: "outside_roots",
+  },
+  {
+    name: "upload_bytes: a key under a symlink planted in the store (mkdir -p)",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "lnk/deeper/new.txt", data: "x" }),
+    code: "outside_roots",
+  },
 
   // ── keys the local store cannot hold as files (local store only; legal keys on S3) ───────
-  { name: "upload_bytes: a .. segment in the key (local store)", only: "local", call: () => tool("upload_bytes", { key: "seed/../../outside/x", data: "x" }), code: "invalid_argument" },
-  { name: "upload_bytes: a leading / in the key (local store)", only: "local", call: () => tool("upload_bytes", { key: "/etc/x", data: "x" }), code: "invalid_argument" },
-  { name: "upload_bytes: a backslash in the key (local store)", only: "local", call: () => tool("upload_bytes", { key: "seed\\..\\x", data: "x" }), code: "invalid_argument" },
-  { name: "upload_bytes: an empty segment in the key (local store)", only: "local", call: () => tool("upload_bytes", { key: "seed//x", data: "x" }), code: "invalid_argument" },
-  { name: "upload_bytes: the store's reserved temp folder", only: "local", call: () => tool("upload_bytes", { key: ".r2-mcp-tmp/x", data: "x" }), code: "invalid_argument" },
+  {
+    name: "upload_bytes: a .. segment in the key (local store)",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "seed/../../outside/x", data: "x" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: a leading / in the key (local store)",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "/etc/x", data: "x" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: a backslash in the key (local store)",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "seed\\..\\x", data: "x" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: an empty segment in the key (local store)",
+    only: "local",
+    call: () => tool("upload_bytes", { key: "seed//x", data: "x" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: the store's reserved temp folder",
+    only: "local",
+    call: () => tool("upload_bytes", { key: ".r2-mcp-tmp/x", data: "x" }),
+    code: "invalid_argument",
+  },
 
   // ── untrusted keys in the bucket (S3 only: the local store cannot hold them) ─────────────
   ...(
@@ -137,72 +330,288 @@ const CASES: AttackCase[] = [
       mentions: () => [prefix],
     }),
   ),
-  { name: "download_directory: one hostile key among good ones writes nothing at all", only: "s3", call: () => tool("download_directory", { prefix: "h8/", local_dir: "hostile-dl" }), code: "invalid_argument", mentions: () => ["h8/../escape.txt"] },
-  { name: "download_directory: the whole bucket, hostile keys included", only: "s3", call: () => tool("download_directory", { prefix: "", local_dir: "hostile-dl" }), code: "invalid_argument", mentions: () => ["/abs/passwd"] },
+  {
+    name: "download_directory: one hostile key among good ones writes nothing at all",
+    only: "s3",
+    call: () => tool("download_directory", { prefix: "h8/", local_dir: "hostile-dl" }),
+    code: "invalid_argument",
+    mentions: () => ["h8/../escape.txt"],
+  },
+  {
+    name: "download_directory: the whole bucket, hostile keys included",
+    only: "s3",
+    call: () => tool("download_directory", { prefix: "", local_dir: "hostile-dl" }),
+    code: "invalid_argument",
+    mentions: () => ["/abs/passwd"],
+  },
 
   // ── keys, numbers and payloads out of shape ──────────────────────────────────────────────
   { name: "head_object: empty key", call: () => tool("head_object", { key: "" }), code: "invalid_argument" },
-  { name: "get_object_bytes: key over 1024 bytes", call: () => tool("get_object_bytes", { key: longKey }), code: "invalid_argument", mentions: () => ["1025 bytes"] },
-  { name: "upload_bytes: 342-character key of 1026 bytes of UTF-8", call: () => tool("upload_bytes", { key: euroKey, data: "x" }), code: "invalid_argument", mentions: () => ["1026 bytes"] },
+  {
+    name: "get_object_bytes: key over 1024 bytes",
+    call: () => tool("get_object_bytes", { key: longKey }),
+    code: "invalid_argument",
+    mentions: () => ["1025 bytes"],
+  },
+  {
+    name: "upload_bytes: 342-character key of 1026 bytes of UTF-8",
+    call: () => tool("upload_bytes", { key: euroKey, data: "x" }),
+    code: "invalid_argument",
+    mentions: () => ["1026 bytes"],
+  },
   { name: "upload_bytes: NUL in the key", call: () => tool("upload_bytes", { key: "t/a\0b", data: "x" }), code: "invalid_argument" },
-  { name: "upload_bytes: lone surrogate in the key", call: () => tool("upload_bytes", { key: "t/\ud800", data: "x" }), code: "invalid_argument" },
+  {
+    name: "upload_bytes: lone surrogate in the key",
+    call: () => tool("upload_bytes", { key: "t/\ud800", data: "x" }),
+    code: "invalid_argument",
+  },
   { name: "list_objects: limit 0", call: () => tool("list_objects", { limit: 0 }), code: "invalid_argument" },
   { name: "list_objects: limit 1001", call: () => tool("list_objects", { limit: 1001 }), code: "invalid_argument" },
   { name: "list_objects: forged cursor", call: () => tool("list_objects", { cursor: forgedCursor }), code: "invalid_argument" },
-  { name: "list_objects: cursor that is not base64 JSON", call: () => tool("list_objects", { cursor: "../../etc/passwd" }), code: "invalid_argument" },
-  { name: "upload_directory: max_workers 0", call: () => tool("upload_directory", { local_dir: "data", prefix: "t/", max_workers: 0 }), code: "invalid_argument" },
-  { name: "download_directory: max_workers 65", call: () => tool("download_directory", { prefix: "seed/", local_dir: "dd", max_workers: 65 }), code: "invalid_argument" },
-  { name: "get_object_bytes: max_bytes over the 4 MiB hard cap", call: () => tool("get_object_bytes", { key: "seed/a.txt", max_bytes: 4 * MIB + 1 }), code: "invalid_argument" },
-  { name: "get_object_bytes: negative offset", call: () => tool("get_object_bytes", { key: "seed/a.txt", offset: -1 }), code: "invalid_argument" },
+  {
+    name: "list_objects: cursor that is not base64 JSON",
+    call: () => tool("list_objects", { cursor: "../../etc/passwd" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_directory: max_workers 0",
+    call: () => tool("upload_directory", { local_dir: "data", prefix: "t/", max_workers: 0 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "download_directory: max_workers 65",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "dd", max_workers: 65 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "get_object_bytes: max_bytes over the 4 MiB hard cap",
+    call: () => tool("get_object_bytes", { key: "seed/a.txt", max_bytes: 4 * MIB + 1 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "get_object_bytes: negative offset",
+    call: () => tool("get_object_bytes", { key: "seed/a.txt", offset: -1 }),
+    code: "invalid_argument",
+  },
   { name: "get_object_bytes: length 0", call: () => tool("get_object_bytes", { key: "seed/a.txt", length: 0 }), code: "invalid_argument" },
-  { name: "get_object_bytes: length over the 4 MiB hard cap", call: () => tool("get_object_bytes", { key: "seed/a.txt", length: 4 * MIB + 1 }), code: "invalid_argument" },
-  { name: "get_object_bytes: offset past the end", call: () => tool("get_object_bytes", { key: "seed/a.txt", offset: 1000 }), code: "invalid_argument" },
-  { name: "get_object_bytes: object over max_bytes without a range", call: () => tool("get_object_bytes", { key: "seed/big.bin" }), code: "too_large", mentions: () => ["download_file"] },
-  { name: "upload_bytes: base64 that does not decode", call: () => tool("upload_bytes", { key: "t/b64", data: "@@@@", encoding: "base64" }), code: "invalid_argument" },
-  { name: "upload_bytes: base64 with broken padding", call: () => tool("upload_bytes", { key: "t/b64", data: "abc", encoding: "base64" }), code: "invalid_argument" },
-  { name: "upload_bytes: data over the 5 MiB cap", call: () => tool("upload_bytes", { key: "t/huge", data: "x".repeat(5 * MIB + 1) }), code: "too_large", mentions: () => ["upload_file"] },
-  { name: "upload_bytes: CR/LF in content_type (header injection)", call: () => tool("upload_bytes", { key: "t/ct", data: "x", content_type: "text/plain\r\nx-amz-acl: public-read" }), code: "invalid_argument" },
-  { name: "upload_file: control character in content_type", call: () => tool("upload_file", { local_path: "data/a.txt", key: "t/ct", content_type: "text/plain\u0000" }), code: "invalid_argument" },
-  { name: "upload_bytes: existing key without overwrite", call: () => tool("upload_bytes", { key: "seed/a.txt", data: "replaced?" }), code: "already_exists" },
-  { name: "delete_object: missing key with missing_ok false", call: () => tool("delete_object", { key: "t/never", missing_ok: false }), code: "not_found" },
+  {
+    name: "get_object_bytes: length over the 4 MiB hard cap",
+    call: () => tool("get_object_bytes", { key: "seed/a.txt", length: 4 * MIB + 1 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "get_object_bytes: offset past the end",
+    call: () => tool("get_object_bytes", { key: "seed/a.txt", offset: 1000 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "get_object_bytes: object over max_bytes without a range",
+    call: () => tool("get_object_bytes", { key: "seed/big.bin" }),
+    code: "too_large",
+    mentions: () => ["download_file"],
+  },
+  {
+    name: "upload_bytes: base64 that does not decode",
+    call: () => tool("upload_bytes", { key: "t/b64", data: "@@@@", encoding: "base64" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: base64 with broken padding",
+    call: () => tool("upload_bytes", { key: "t/b64", data: "abc", encoding: "base64" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: data over the 5 MiB cap",
+    call: () => tool("upload_bytes", { key: "t/huge", data: "x".repeat(5 * MIB + 1) }),
+    code: "too_large",
+    mentions: () => ["upload_file"],
+  },
+  {
+    name: "upload_bytes: CR/LF in content_type (header injection)",
+    call: () => tool("upload_bytes", { key: "t/ct", data: "x", content_type: "text/plain\r\nx-amz-acl: public-read" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_file: control character in content_type",
+    call: () => tool("upload_file", { local_path: "data/a.txt", key: "t/ct", content_type: "text/plain\u0000" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_bytes: existing key without overwrite",
+    call: () => tool("upload_bytes", { key: "seed/a.txt", data: "replaced?" }),
+    code: "already_exists",
+  },
+  {
+    name: "delete_object: missing key with missing_ok false",
+    call: () => tool("delete_object", { key: "t/never", missing_ok: false }),
+    code: "not_found",
+  },
   { name: "head_object: key of the wrong type", call: () => tool("head_object", { key: 5 }), code: "sdk" },
   { name: "head_object: unknown argument", call: () => tool("head_object", { key: "seed/a.txt", bucket: "other" }), code: "sdk" },
   { name: "list_objects: fractional limit", call: () => tool("list_objects", { limit: 1.5 }), code: "sdk" },
   { name: "upload_bytes: missing data", call: () => tool("upload_bytes", { key: "t/x" }), code: "sdk" },
   { name: "an unknown tool", call: () => tool("rm_rf", { path: "/" }), code: "sdk" },
   { name: "presign_url: expires_in 0", call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 0 }), code: "invalid_argument" },
-  { name: "presign_url: expires_in over 7 days", call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 604_801 }), code: "invalid_argument" },
+  {
+    name: "presign_url: expires_in over 7 days",
+    call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 604_801 }),
+    code: "invalid_argument",
+  },
   { name: "presign_url: on the local store", only: "local", call: () => tool("presign_url", { key: "seed/a.txt" }), code: "unsupported" },
 
   // ── --allow-prefix allowed/ ──────────────────────────────────────────────────────────────
-  { name: "list_objects: the whole bucket", server: "allow", call: () => tool("list_objects", { prefix: "" }), code: "outside_allowed_prefix" },
-  { name: "list_objects: another prefix", server: "allow", call: () => tool("list_objects", { prefix: "private/" }), code: "outside_allowed_prefix" },
-  { name: "list_objects: a shorter prefix that covers more", server: "allow", call: () => tool("list_objects", { prefix: "allowe", recursive: false }), code: "outside_allowed_prefix" },
-  { name: "head_object: outside the allowed prefix", server: "allow", call: () => tool("head_object", { key: "private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "get_object_bytes: outside the allowed prefix", server: "allow", call: () => tool("get_object_bytes", { key: "private/y.txt" }), code: "outside_allowed_prefix", mentions: () => ["private/y.txt", "allowed/"] },
-  { name: "get_object_bytes: allowed/../ dot segments", server: "allow", call: () => tool("get_object_bytes", { key: "allowed/../private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "upload_bytes: outside the allowed prefix", server: "allow", call: () => tool("upload_bytes", { key: "private/new.txt", data: "x" }), code: "outside_allowed_prefix" },
-  { name: "upload_bytes: allowed/./ dot segment", server: "allow", call: () => tool("upload_bytes", { key: "allowed/./x", data: "x" }), code: "outside_allowed_prefix" },
-  { name: "upload_file: outside the allowed prefix", server: "allow", call: () => tool("upload_file", { local_path: "data/a.txt", key: "private/z.txt" }), code: "outside_allowed_prefix" },
-  { name: "upload_directory: outside the allowed prefix", server: "allow", call: () => tool("upload_directory", { local_dir: "data", prefix: "private/" }), code: "outside_allowed_prefix" },
-  { name: "download_file: outside the allowed prefix", server: "allow", call: () => tool("download_file", { key: "private/y.txt", local_path: "got.txt" }), code: "outside_allowed_prefix" },
-  { name: "download_directory: outside the allowed prefix", server: "allow", call: () => tool("download_directory", { prefix: "private/", local_dir: "got" }), code: "outside_allowed_prefix" },
-  { name: "download_directory: allowed/.. as the prefix", server: "allow", call: () => tool("download_directory", { prefix: "allowed/..", local_dir: "got" }), code: "outside_allowed_prefix" },
-  { name: "delete_object: outside the allowed prefix", server: "allow", call: () => tool("delete_object", { key: "private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "delete_object: allowed/../ dot segments", server: "allow", call: () => tool("delete_object", { key: "allowed/../private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "presign_url: outside the allowed prefix", server: "allow", call: () => tool("presign_url", { key: "private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "presign_url: allowed/../ dot segments", server: "allow", call: () => tool("presign_url", { key: "allowed/../private/y.txt" }), code: "outside_allowed_prefix" },
-  { name: "resources/read: outside the allowed prefix", server: "allow", call: (w) => ({ resource: `r2://${w.bucket}/private/y.txt` }), code: "outside_allowed_prefix" },
-  { name: "upload_file: a disallowed key's file in the local store", server: "allow", only: "local", call: () => tool("upload_file", { local_path: "store/private/y.txt", key: "allowed/leak.txt" }), code: "outside_roots" },
+  {
+    name: "list_objects: the whole bucket",
+    server: "allow",
+    call: () => tool("list_objects", { prefix: "" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "list_objects: another prefix",
+    server: "allow",
+    call: () => tool("list_objects", { prefix: "private/" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "list_objects: a shorter prefix that covers more",
+    server: "allow",
+    call: () => tool("list_objects", { prefix: "allowe", recursive: false }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "head_object: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("head_object", { key: "private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "get_object_bytes: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("get_object_bytes", { key: "private/y.txt" }),
+    code: "outside_allowed_prefix",
+    mentions: () => ["private/y.txt", "allowed/"],
+  },
+  {
+    name: "get_object_bytes: allowed/../ dot segments",
+    server: "allow",
+    call: () => tool("get_object_bytes", { key: "allowed/../private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "upload_bytes: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("upload_bytes", { key: "private/new.txt", data: "x" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "upload_bytes: allowed/./ dot segment",
+    server: "allow",
+    call: () => tool("upload_bytes", { key: "allowed/./x", data: "x" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "upload_file: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("upload_file", { local_path: "data/a.txt", key: "private/z.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "upload_directory: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("upload_directory", { local_dir: "data", prefix: "private/" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "download_file: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("download_file", { key: "private/y.txt", local_path: "got.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "download_directory: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("download_directory", { prefix: "private/", local_dir: "got" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "download_directory: allowed/.. as the prefix",
+    server: "allow",
+    call: () => tool("download_directory", { prefix: "allowed/..", local_dir: "got" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "delete_object: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("delete_object", { key: "private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "delete_object: allowed/../ dot segments",
+    server: "allow",
+    call: () => tool("delete_object", { key: "allowed/../private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "presign_url: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("presign_url", { key: "private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "presign_url: allowed/../ dot segments",
+    server: "allow",
+    call: () => tool("presign_url", { key: "allowed/../private/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "resources/read: outside the allowed prefix",
+    server: "allow",
+    call: (w) => ({ resource: `r2://${w.bucket}/private/y.txt` }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "upload_file: a disallowed key's file in the local store",
+    server: "allow",
+    only: "local",
+    call: () => tool("upload_file", { local_path: "store/private/y.txt", key: "allowed/leak.txt" }),
+    code: "outside_roots",
+  },
 
   // ── --read-only ──────────────────────────────────────────────────────────────────────────
   { name: "upload_bytes is not registered", server: "readonly", call: () => tool("upload_bytes", { key: "t/x", data: "x" }), code: "sdk" },
-  { name: "upload_file is not registered", server: "readonly", call: () => tool("upload_file", { local_path: "data/a.txt", key: "t/x" }), code: "sdk" },
-  { name: "upload_directory is not registered", server: "readonly", call: () => tool("upload_directory", { local_dir: "data", prefix: "t/" }), code: "sdk" },
+  {
+    name: "upload_file is not registered",
+    server: "readonly",
+    call: () => tool("upload_file", { local_path: "data/a.txt", key: "t/x" }),
+    code: "sdk",
+  },
+  {
+    name: "upload_directory is not registered",
+    server: "readonly",
+    call: () => tool("upload_directory", { local_dir: "data", prefix: "t/" }),
+    code: "sdk",
+  },
   { name: "delete_object is not registered", server: "readonly", call: () => tool("delete_object", { key: "seed/a.txt" }), code: "sdk" },
-  { name: "presign_url: a PUT link from a read-only server", server: "readonly", call: () => tool("presign_url", { key: "t/x", method: "PUT" }), code: "access_denied" },
-  { name: "download_file: into the local store (a write behind --read-only)", server: "readonly", only: "local", call: () => tool("download_file", { key: "seed/a.txt", local_path: "store/seed/new.txt" }), code: "outside_roots" },
-  { name: "download_directory: into the local store (writes behind --read-only)", server: "readonly", only: "local", call: () => tool("download_directory", { prefix: "seed/", local_dir: "store/copy" }), code: "outside_roots" },
+  {
+    name: "presign_url: a PUT link from a read-only server",
+    server: "readonly",
+    call: () => tool("presign_url", { key: "t/x", method: "PUT" }),
+    code: "access_denied",
+  },
+  {
+    name: "download_file: into the local store (a write behind --read-only)",
+    server: "readonly",
+    only: "local",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "store/seed/new.txt" }),
+    code: "outside_roots",
+  },
+  {
+    name: "download_directory: into the local store (writes behind --read-only)",
+    server: "readonly",
+    only: "local",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "store/copy" }),
+    code: "outside_roots",
+  },
 ];
 
 /** The workspace every server of one backend shares. */
@@ -218,7 +627,7 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
     "a-file.txt": "a file, not a folder",
     "link-out": { link: "../outside" },
     "link-file-out": { link: "../outside/secret.txt" },
-    "dangling": { link: "../outside/not-yet" },
+    dangling: { link: "../outside/not-yet" },
     "escape-dir/ok.txt": "fine",
     "escape-dir/evil": { link: "../../outside/secret.txt" },
     "dl/keep.txt": "already here",
@@ -336,7 +745,9 @@ export function attackMatrix(backend: Backend): void {
     it("read-only: lists no tool that changes the bucket, and the downloads stay", async () => {
       const names = (await servers.readonly.client.listTools()).tools.map((t) => t.name);
       for (const name of WRITING_TOOLS) expect(names).not.toContain(name);
-      expect(names).toEqual(expect.arrayContaining(["list_objects", "head_object", "get_object_bytes", "download_file", "download_directory"]));
+      expect(names).toEqual(
+        expect.arrayContaining(["list_objects", "head_object", "get_object_bytes", "download_file", "download_directory"]),
+      );
     });
 
     it("allow-prefix: keys under the allowed prefix still work", async () => {

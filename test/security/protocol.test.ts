@@ -12,8 +12,8 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import { killChildren, spawnCli } from "../e2e/helpers.js";
+import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import { expectNoSecrets } from "./harness.js";
 
 type Message = Record<string, unknown> & { result?: Record<string, unknown>; error?: { code: number; message: string } };
@@ -77,8 +77,16 @@ describe("hostile JSON-RPC frames", () => {
     ["tools/call with a name that is an object", "tools/call", { name: { toString: "upload_bytes" }, arguments: {} }],
     ["tools/call with arguments as an array", "tools/call", { name: "upload_bytes", arguments: ["a", "x"] }],
     ["tools/call with arguments as a string", "tools/call", { name: "head_object", arguments: "seed/a.txt" }],
-    ["tools/call with __proto__ in arguments", "tools/call", JSON.parse('{"name":"upload_bytes","arguments":{"key":"p","data":"replaced","__proto__":{"overwrite":true}}}')],
-    ["tools/call with constructor.prototype in arguments", "tools/call", { name: "upload_bytes", arguments: { key: "p", data: "replaced", constructor: { prototype: { overwrite: true } } } }],
+    [
+      "tools/call with __proto__ in arguments",
+      "tools/call",
+      JSON.parse('{"name":"upload_bytes","arguments":{"key":"p","data":"replaced","__proto__":{"overwrite":true}}}'),
+    ],
+    [
+      "tools/call with constructor.prototype in arguments",
+      "tools/call",
+      { name: "upload_bytes", arguments: { key: "p", data: "replaced", constructor: { prototype: { overwrite: true } } } },
+    ],
     ["resources/read of a file:// URI", "resources/read", { uri: "file:///etc/passwd" }],
     ["resources/read of a URI with a traversal", "resources/read", { uri: "r2://local/..%2F..%2Fetc%2Fpasswd" }],
   ];
@@ -99,7 +107,7 @@ describe("hostile JSON-RPC frames", () => {
       expect(refused, JSON.stringify(answer)).toBe(true);
     }
     const list = await request("tools/list");
-    expect((list.result?.tools as unknown[]).length).toBeGreaterThan(0);
+    expect((list.result?.tools as unknown[] | undefined)?.length ?? 0).toBeGreaterThan(0);
     expect(await snapshotTree(tmp.path)).toEqual(before);
   });
 

@@ -8,10 +8,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { localCli, s3Cli } from "../e2e/helpers.js";
-import { type Session, expectError, expectNoSecrets, plant, snapshotAll, startSession, transcript } from "./harness.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { expectError, expectNoSecrets, plant, type Session, snapshotAll, startSession, transcript } from "./harness.js";
 
 describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) => {
   let tmp: TempDir;

@@ -9,10 +9,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type S3TestServer } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { baseEnv, killChildren, runCli, s3Cli } from "../e2e/helpers.js";
-import { type Session, type SpecErrorCode, expectError, expectNoSecrets, plant, startSession, transcript } from "./harness.js";
+import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { expectError, expectNoSecrets, plant, type Session, type SpecErrorCode, startSession, transcript } from "./harness.js";
 
 const xml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -22,7 +22,9 @@ async function startEchoingEndpoint() {
   const server = http.createServer((req, res) => {
     const auth = req.headers.authorization ?? "";
     authorizations.push(auth);
-    const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join("\n");
+    const headers = Object.entries(req.headers)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join("\n");
     req.resume();
     req.on("end", () => {
       const url = req.url ?? "/";
@@ -197,7 +199,17 @@ describe("secrets never leave the server", () => {
   it("none of it carries the access key ID or the secret", () => {
     const all = transcript.join("\n");
     // Not vacuous: every kind of output is in the transcript.
-    for (const expected of ["access_denied", "invalid_argument", "unavailable", "bucket_not_found", "outside_roots", "notifications/progress", "notifications/message", "r2-mcp info:", "must not carry credentials"]) {
+    for (const expected of [
+      "access_denied",
+      "invalid_argument",
+      "unavailable",
+      "bucket_not_found",
+      "outside_roots",
+      "notifications/progress",
+      "notifications/message",
+      "r2-mcp info:",
+      "must not carry credentials",
+    ]) {
       expect(all).toContain(expected);
     }
     expectNoSecrets(transcript);

@@ -7,10 +7,10 @@ import { lstat, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Server, type S3TestServer } from "../helpers/s3-server.js";
-import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import { localCli, s3Cli } from "../e2e/helpers.js";
-import { type Session, expectError, expectNoSecrets, plant, startSession, transcript } from "./harness.js";
+import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
+import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
+import { expectError, expectNoSecrets, plant, type Session, startSession, transcript } from "./harness.js";
 
 describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
   let tmp: TempDir;
@@ -37,7 +37,7 @@ describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
       "multi/sub": { link: "../../outside" },
       "multi2/sub": { link: "../../outside" },
     });
-    let cli;
+    let cli: ReturnType<typeof s3Cli>;
     if (backend === "s3") {
       s3 = await startS3Server();
       raw = s3.rawClient();

@@ -3,15 +3,15 @@
  * Node `code`) go through fromS3Error / fromFsError. No server is involved; the contract and
  * integration suites check the same mapping end to end against a real local S3 server.
  */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ERROR_CODES,
-  StorageError,
   fromFsError,
   fromS3Error,
   isS3NotFound,
   isS3PreconditionFailed,
   isStorageError,
+  StorageError,
 } from "../../src/core/errors.js";
 
 function sdkError(name: string, status?: number, extra: Record<string, unknown> = {}) {
@@ -43,7 +43,12 @@ describe("fromS3Error (pure mapping)", () => {
     ["a bare 429", sdkError("Unknown", 429), "throttled", "ERR_R2_THROTTLED"],
     ["InternalError 500", sdkError("InternalError", 500), "unavailable", "ERR_R2_UNAVAILABLE"],
     ["ServiceUnavailable 503", sdkError("ServiceUnavailable", 503), "unavailable", "ERR_R2_UNAVAILABLE"],
-    ["ECONNREFUSED", Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }), "unavailable", "ERR_R2_UNAVAILABLE"],
+    [
+      "ECONNREFUSED",
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }),
+      "unavailable",
+      "ERR_R2_UNAVAILABLE",
+    ],
     ["ECONNRESET", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "unavailable", "ERR_R2_UNAVAILABLE"],
     ["TimeoutError", sdkError("TimeoutError"), "unavailable", "ERR_R2_UNAVAILABLE"],
     ["RequestTimeout 400 (S3 closed an idle upload)", sdkError("RequestTimeout", 400), "unavailable", "ERR_R2_UNAVAILABLE"],

@@ -1,6 +1,6 @@
 /** Key validation and key → local path mapping: keys from a bucket are untrusted input. */
 import path from "node:path";
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import {
   directoryPrefix,

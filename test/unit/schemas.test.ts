@@ -2,7 +2,7 @@
  * schemas/ must hold exactly what `npm run schemas` generates from the tools (as tools/list
  * reports them): no file changed, missing or extra.
  */
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSchemas, SCHEMAS_DIR } from "../../scripts/gen-schemas.js";

@@ -55,7 +55,7 @@ export const overwriteField = (what: string) =>
       `Replace ${what} if it already exists. Default false: an existing destination is an already_exists error and nothing is changed.`,
     );
 
-export const keyField = (description = "Object key, e.g. \"runs/2024-06-01/metrics.csv\" (1-1024 bytes of UTF-8).") =>
+export const keyField = (description = 'Object key, e.g. "runs/2024-06-01/metrics.csv" (1-1024 bytes of UTF-8).') =>
   z.string().describe(description);
 
 export const objectSummary = z.object({

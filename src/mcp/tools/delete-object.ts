@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { StorageError, q } from "../../core/errors.js";
+import { q, StorageError } from "../../core/errors.js";
 import { checkKey } from "../context.js";
 import { ok } from "../results.js";
 import { defineTool, keyField } from "./define.js";

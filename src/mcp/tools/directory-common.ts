@@ -21,7 +21,9 @@ export function directoryOutput(count: "uploaded" | "downloaded", list: "keys" |
     bytes: z.number().int().describe("Bytes written by this call."),
     [list]: z.array(z.string()).describe(`The first ${LISTED} written.`),
     skipped: z.array(z.string()).describe(`Destinations that already held identical bytes and were left alone (first ${LISTED}).`),
-    conflicts: z.array(z.string()).describe(`Destinations that exist with other content (first ${LISTED}); without overwrite the call writes nothing.`),
+    conflicts: z
+      .array(z.string())
+      .describe(`Destinations that exist with other content (first ${LISTED}); without overwrite the call writes nothing.`),
     planned: z.number().int().describe("Files this call set out to write (or, with dry_run, would write)."),
     dry_run: z.boolean(),
     error: errorShape,

@@ -11,7 +11,7 @@ export const downloadDirectory = defineTool({
   description:
     "Download every object under a prefix into a local directory (created if missing, inside the allowed roots), recreating the structure below the prefix. Without overwrite, if any local file exists with other content the whole call fails before anything is written; identical files are skipped. Keys that would land outside the directory are refused.",
   input: {
-    prefix: z.string().describe("Key prefix to download, e.g. \"runs/42/\" (a trailing / is added). Empty downloads the whole bucket."),
+    prefix: z.string().describe('Key prefix to download, e.g. "runs/42/" (a trailing / is added). Empty downloads the whole bucket.'),
     local_dir: z.string().describe("Local directory to write into; created if missing."),
     overwrite: overwriteField("existing local files"),
     max_workers: maxWorkersField,

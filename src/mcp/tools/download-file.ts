@@ -13,7 +13,9 @@ export const downloadFile = defineTool({
     "Save one object to a local file (inside the allowed roots). Written to a temporary file and renamed, so the target is never partial. Never replaces an existing file unless overwrite is true.",
   input: {
     key: keyField("Key of the object to download."),
-    local_path: z.string().describe("Destination file path (absolute, or relative to the server's working directory). Parent folders are created."),
+    local_path: z
+      .string()
+      .describe("Destination file path (absolute, or relative to the server's working directory). Parent folders are created."),
     overwrite: overwriteField("the local file"),
   },
   output: {

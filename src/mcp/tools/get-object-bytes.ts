@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { StorageError, q } from "../../core/errors.js";
 import { checkRange } from "../../core/client.js";
+import { q, StorageError } from "../../core/errors.js";
 import { checkKey } from "../context.js";
 import { formatBytes, ok } from "../results.js";
 import { defineTool, keyField, rangedInt } from "./define.js";
@@ -33,9 +33,11 @@ export const getObjectBytes = defineTool({
       .enum(["auto", "utf8", "base64"])
       .default("auto")
       .describe("auto: UTF-8 text when the bytes are valid UTF-8, else base64. utf8 fails on non-text bytes."),
-    max_bytes: rangedInt(1, HARD_MAX_BYTES, `Refuse to return more than this many bytes (default ${DEFAULT_MAX_BYTES}, at most ${HARD_MAX_BYTES}).`).default(
-      DEFAULT_MAX_BYTES,
-    ),
+    max_bytes: rangedInt(
+      1,
+      HARD_MAX_BYTES,
+      `Refuse to return more than this many bytes (default ${DEFAULT_MAX_BYTES}, at most ${HARD_MAX_BYTES}).`,
+    ).default(DEFAULT_MAX_BYTES),
   },
   output: {
     key: z.string(),
@@ -56,10 +58,18 @@ export const getObjectBytes = defineTool({
     const range = ranged ? { offset: args.offset ?? 0, ...(args.length !== undefined ? { length: args.length } : {}) } : undefined;
     if (range) checkRange(range);
     if (range?.length !== undefined && range.length > HARD_MAX_BYTES) {
-      throw new StorageError("invalid_argument", `length must be an integer from 1 to ${HARD_MAX_BYTES}; got ${range.length}. Save larger objects with download_file`, { key });
+      throw new StorageError(
+        "invalid_argument",
+        `length must be an integer from 1 to ${HARD_MAX_BYTES}; got ${range.length}. Save larger objects with download_file`,
+        { key },
+      );
     }
     if (range?.length !== undefined && range.length > args.max_bytes) {
-      throw new StorageError("too_large", `length ${range.length} is over max_bytes ${args.max_bytes}; raise max_bytes (up to ${HARD_MAX_BYTES}) or read smaller ranges`, { key });
+      throw new StorageError(
+        "too_large",
+        `length ${range.length} is over max_bytes ${args.max_bytes}; raise max_bytes (up to ${HARD_MAX_BYTES}) or read smaller ranges`,
+        { key },
+      );
     }
     const got = await ctx.store.get(key, { ...(range ? { range } : {}), signal: extra.signal });
     const returned = got.range.end - got.range.start;
@@ -68,7 +78,11 @@ export const getObjectBytes = defineTool({
       const advice = ranged
         ? `give a length of at most ${args.max_bytes}`
         : `read it in ranges (offset and length) or save it with download_file`;
-      throw new StorageError("too_large", `${q(key)} is ${formatBytes(got.info.size)} (${got.info.size} bytes), over max_bytes ${args.max_bytes}; ${advice}`, { key });
+      throw new StorageError(
+        "too_large",
+        `${q(key)} is ${formatBytes(got.info.size)} (${got.info.size} bytes), over max_bytes ${args.max_bytes}; ${advice}`,
+        { key },
+      );
     }
     const chunks: Buffer[] = [];
     for await (const chunk of got.body) chunks.push(chunk as Buffer);
@@ -95,7 +109,9 @@ export const getObjectBytes = defineTool({
     };
     const summary = `${q(key)}: ${bytes.length} of ${got.info.size} bytes from offset ${got.range.start}, as ${encoding}`;
     const isImage = !ranged && contentType?.startsWith("image/") && bytes.length <= INLINE_IMAGE_MAX && contentType !== "image/svg+xml";
-    const image = isImage ? [{ type: "image" as const, data: bytes.toString("base64"), mimeType: contentType! }] : [];
+    const image = isImage
+      ? [{ type: "image" as const, data: bytes.toString("base64"), mimeType: contentType ?? "application/octet-stream" }]
+      : [];
     return ok(structured, encoding === "utf8" ? `${summary}\n\n${data}` : summary, image);
   },
 });

@@ -7,7 +7,8 @@ import { defineTool, keyField } from "./define.js";
 export const headObject = defineTool({
   name: "head_object",
   title: "Object metadata",
-  description: "Check whether an object exists and read its size, time, ETag and content type without downloading it. A missing key is exists:false, not an error.",
+  description:
+    "Check whether an object exists and read its size, time, ETag and content type without downloading it. A missing key is exists:false, not an error.",
   input: { key: keyField() },
   output: {
     exists: z.boolean(),

@@ -11,9 +11,9 @@ export const listObjects = defineTool({
   name: "list_objects",
   title: "List objects",
   description:
-    "List objects under a key prefix, one page at a time. recursive=false lists one level (delimiter \"/\") and returns child prefixes like folders. Pass next_cursor back as cursor for the next page.",
+    'List objects under a key prefix, one page at a time. recursive=false lists one level (delimiter "/") and returns child prefixes like folders. Pass next_cursor back as cursor for the next page.',
   input: {
-    prefix: z.string().default("").describe("Key prefix to list under, e.g. \"runs/2024/\". Empty lists the whole bucket."),
+    prefix: z.string().default("").describe('Key prefix to list under, e.g. "runs/2024/". Empty lists the whole bucket.'),
     recursive: z.boolean().default(true).describe("true: every object under the prefix. false: one level, with child prefixes."),
     limit: rangedInt(1, 1000, "Most entries (objects plus prefixes) in this page, 1-1000.").default(200),
     cursor: z.string().optional().describe("next_cursor from the previous page of this same listing."),
@@ -46,10 +46,8 @@ export const listObjects = defineTool({
       ...objects.slice(0, SHOWN_IN_TEXT).map((o) => `${o.key}  ${formatBytes(o.size)}  ${o.last_modified}`),
     ];
     const shown = Math.min(page.prefixes.length, SHOWN_IN_TEXT) + Math.min(objects.length, SHOWN_IN_TEXT);
-    if (shown < objects.length + page.prefixes.length) lines.push(`… ${objects.length + page.prefixes.length - shown} more in structuredContent`);
-    return ok(
-      { objects, prefixes: page.prefixes, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) },
-      lines.join("\n"),
-    );
+    if (shown < objects.length + page.prefixes.length)
+      lines.push(`… ${objects.length + page.prefixes.length - shown} more in structuredContent`);
+    return ok({ objects, prefixes: page.prefixes, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) }, lines.join("\n"));
   },
 });

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { StorageError, q } from "../../core/errors.js";
+import { q, StorageError } from "../../core/errors.js";
 import { checkKey } from "../context.js";
 import { defineTool, keyField, rangedInt } from "./define.js";
 
@@ -17,7 +17,9 @@ export const presignUrl = defineTool({
     overwrite: z
       .boolean()
       .default(false)
-      .describe("PUT only. false (default): the link only creates the key; an existing object is refused (412). true: the link may replace it."),
+      .describe(
+        "PUT only. false (default): the link only creates the key; an existing object is refused (412). true: the link may replace it.",
+      ),
   },
   output: {
     url: z.string(),

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { StorageError, q } from "../../core/errors.js";
+import { q, StorageError } from "../../core/errors.js";
 import { checkKey } from "../context.js";
 import { formatBytes, ok } from "../results.js";
 import { checkContentType, defineTool, keyField, overwriteField } from "./define.js";
@@ -13,7 +13,10 @@ function decode(data: string, encoding: "utf8" | "base64"): Buffer {
   if (encoding === "utf8") return Buffer.from(data, "utf8");
   const compact = data.replace(/\s+/g, "");
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
-    throw new StorageError("invalid_argument", "data is not valid base64 (standard alphabet, padded to a multiple of 4); fix it or pass encoding \"utf8\" for text");
+    throw new StorageError(
+      "invalid_argument",
+      'data is not valid base64 (standard alphabet, padded to a multiple of 4); fix it or pass encoding "utf8" for text',
+    );
   }
   return Buffer.from(compact, "base64");
 }
@@ -33,7 +36,11 @@ export const uploadBytes = defineTool({
     key: keyField("Destination object key."),
     data: z.string().describe("The content: text (encoding utf8) or base64 (encoding base64)."),
     encoding: z.enum(["utf8", "base64"]).default("utf8").describe("How data is encoded."),
-    content_type: z.string().max(255).optional().describe("Media type to store, e.g. \"text/csv\". Guessed from the key's extension when absent."),
+    content_type: z
+      .string()
+      .max(255)
+      .optional()
+      .describe('Media type to store, e.g. "text/csv". Guessed from the key\'s extension when absent.'),
     overwrite: overwriteField("the object"),
   },
   output: putResultShape,
@@ -44,11 +51,19 @@ export const uploadBytes = defineTool({
     checkContentType(args.content_type);
     // Cheap bound before decoding: base64 is 4/3 the size, UTF-8 at least 1 byte per char.
     if (args.data.length > Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024) {
-      throw new StorageError("too_large", `data is over ${formatBytes(MAX_UPLOAD_BYTES)}; write the content to a file and use upload_file`, { key });
+      throw new StorageError(
+        "too_large",
+        `data is over ${formatBytes(MAX_UPLOAD_BYTES)}; write the content to a file and use upload_file`,
+        { key },
+      );
     }
     const bytes = decode(args.data, args.encoding);
     if (bytes.length > MAX_UPLOAD_BYTES) {
-      throw new StorageError("too_large", `data is ${formatBytes(bytes.length)}, over the ${formatBytes(MAX_UPLOAD_BYTES)} limit; write it to a file and use upload_file`, { key });
+      throw new StorageError(
+        "too_large",
+        `data is ${formatBytes(bytes.length)}, over the ${formatBytes(MAX_UPLOAD_BYTES)} limit; write it to a file and use upload_file`,
+        { key },
+      );
     }
     const result = await ctx.store.put(
       key,

@@ -9,10 +9,12 @@ export const uploadDirectory = defineTool({
   name: "upload_directory",
   title: "Upload a local directory",
   description:
-    "Upload every file under a local directory (inside the allowed roots) to keys under a prefix, keeping the folder structure with \"/\". Without overwrite, if any destination key exists with other content the whole call fails before any byte is written and lists the conflicts; keys already holding identical bytes are skipped, so repeating an interrupted call finishes it.",
+    'Upload every file under a local directory (inside the allowed roots) to keys under a prefix, keeping the folder structure with "/". Without overwrite, if any destination key exists with other content the whole call fails before any byte is written and lists the conflicts; keys already holding identical bytes are skipped, so repeating an interrupted call finishes it.',
   input: {
     local_dir: z.string().describe("Local directory to upload."),
-    prefix: z.string().describe("Destination key prefix, e.g. \"datasets/mnist/\" (a trailing / is added). Empty uploads to the bucket root."),
+    prefix: z
+      .string()
+      .describe('Destination key prefix, e.g. "datasets/mnist/" (a trailing / is added). Empty uploads to the bucket root.'),
     overwrite: overwriteField("existing objects"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,

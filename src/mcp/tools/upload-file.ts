@@ -33,6 +33,9 @@ export const uploadFile = defineTool({
       ...(args.content_type ? { contentType: args.content_type } : {}),
     });
     ctx.log("info", "uploaded file", { key, size: result.size, replaced: result.replaced });
-    return ok({ ...result }, `${result.replaced ? "replaced" : "created"} ${q(key)} from ${q(args.local_path)} (${formatBytes(result.size)})`);
+    return ok(
+      { ...result },
+      `${result.replaced ? "replaced" : "created"} ${q(key)} from ${q(args.local_path)} (${formatBytes(result.size)})`,
+    );
   },
 });
