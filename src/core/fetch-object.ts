@@ -18,7 +18,7 @@ export interface FetchOptions {
   /** Total bytes written so far. */
   onBytes?: (bytes: number) => void;
   onSize?: (size: number) => void;
-  /** Objects above this many bytes are fetched in ranges (S3 only). */
+  /** Objects above this many bytes are fetched in ranges (stores with parallelRanges). */
   rangeThreshold?: number;
   partSize?: number;
   /** Ranges in flight per object. */
@@ -42,12 +42,12 @@ export async function fetchObjectInto(
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   const threshold = options.rangeThreshold ?? 2 * partSize;
   let size = options.knownSize;
-  if (size === undefined && store.kind === "s3") {
+  if (size === undefined && store.capabilities.parallelRanges) {
     const info = await store.head(key);
     if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
     size = info.size;
   }
-  if (store.kind === "s3" && size !== undefined && size > threshold) {
+  if (store.capabilities.parallelRanges && size !== undefined && size > threshold) {
     options.onSize?.(size);
     return fetchRanges(store, key, tmp, size, partSize, options);
   }

@@ -25,8 +25,11 @@ import {
   type PutBody,
   type PutOptions,
   type PutResult,
+  type StoreCapabilities,
   type TransferOptions,
 } from "./store.js";
+
+const CURSOR_TAG = "local";
 
 /** Holds writes in progress; never listed, and no key may use it. */
 const TMP_DIR = ".r2-mcp-tmp";
@@ -45,28 +48,30 @@ interface Entry {
 }
 
 export class LocalStore implements ObjectStore {
-  readonly kind = "local" as const;
   readonly name: string;
+  readonly capabilities: StoreCapabilities;
   private readonly root: string;
   private readonly tmpDir: string;
   /** MD5 per file version, so listings and HEADs do not re-read unchanged files. */
   private readonly etags = new Map<string, { stamp: string; etag: string }>();
   private ready: Promise<void> | undefined;
 
-  /** `dir` must be a real path (no symlinks); createLocalStore resolves it. */
-  private constructor(dir: string) {
+  /** `dir` must be a real path (no symlinks); open() resolves it. */
+  private constructor(dir: string, name: string) {
     this.root = dir;
-    this.name = dir;
+    this.name = name;
+    this.capabilities = { remote: false, parallelRanges: false, presign: false, directory: dir };
     this.tmpDir = path.join(dir, TMP_DIR);
   }
 
-  static async open(dir: string): Promise<LocalStore> {
+  /** Opens (creating it if needed) the store in `dir`; `name` is how messages and resource URIs call it. */
+  static async open(dir: string, options: { name?: string } = {}): Promise<LocalStore> {
     const resolved = path.resolve(dir);
     try {
       await fs.mkdir(resolved, { recursive: true });
       const stat = await fs.stat(resolved);
       if (!stat.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-      return new LocalStore(await fs.realpath(resolved));
+      return new LocalStore(await fs.realpath(resolved), options.name ?? "local");
     } catch (err) {
       const e = fromFsError(err, resolved, "local store directory");
       if ((err as NodeJS.ErrnoException).code === "ENOTDIR" || (err as NodeJS.ErrnoException).code === "EEXIST") {
@@ -256,7 +261,7 @@ export class LocalStore implements ObjectStore {
   async list(options: ListOptions = {}): Promise<ListPage> {
     const limit = checkListLimit(options.limit);
     const prefix = options.prefix ?? "";
-    const after = decodeCursor(this.kind, options);
+    const after = decodeCursor(CURSOR_TAG, options);
     // The walks below never enter symlinks (Dirent types are not followed); the folder they
     // start from must not be one either, or a planted link would list files outside the store.
     const where = this.split(prefix);
@@ -285,8 +290,12 @@ export class LocalStore implements ObjectStore {
     }
     const result: ListPage = { objects, prefixes };
     const last = page[page.length - 1];
-    if (start + limit < entries.length && last) result.nextCursor = encodeCursor(this.kind, options, last.name);
+    if (start + limit < entries.length && last) result.nextCursor = encodeCursor(CURSOR_TAG, options, last.name);
     return result;
+  }
+
+  async presign(): Promise<string> {
+    throw new StorageError("unsupported", "the local store has no URLs to share; run r2-mcp against R2 or S3 for links");
   }
 
   async close(): Promise<void> {

@@ -50,12 +50,13 @@ import {
   type GetResult,
   type ListOptions,
   type ListPage,
-  normalizeEtag,
   type ObjectInfo,
   type ObjectStore,
+  type PresignOptions,
   type PutBody,
   type PutOptions,
   type PutResult,
+  type StoreCapabilities,
   type TransferOptions,
 } from "./store.js";
 
@@ -174,9 +175,16 @@ function failureName(err: unknown): string {
   return typeof e.code === "string" ? e.code : (s3ErrorInfo(err).name ?? (typeof e.name === "string" ? e.name : "error"));
 }
 
+/** Strips the quotes S3 puts around ETags so every backend reports the same string. */
+export function normalizeEtag(etag: string | undefined): string {
+  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+
+const CURSOR_TAG = "s3";
+
 export class S3Store implements ObjectStore {
-  readonly kind = "s3" as const;
   readonly name: string;
+  readonly capabilities: StoreCapabilities = { remote: true, parallelRanges: true, presign: true };
   readonly client: S3Client;
   /** Where retries and clean-ups are reported; may be set after construction. */
   log: StoreLog | undefined;
@@ -409,7 +417,7 @@ export class S3Store implements ObjectStore {
     // The conditional write below is what makes a race safe; this check stays (here, or in the
     // caller's listing) so that a server which ignores If-None-Match still cannot turn a
     // no-overwrite upload into a replacement.
-    const existed = options.existed ?? (await this.head(key)) !== undefined;
+    const existed = options.existing !== undefined ? options.existing !== null : (await this.head(key)) !== undefined;
     if (existed && create) throw alreadyExists(key);
     const replaced = existed;
     const contentType = options.contentType ?? guessContentType(key);
@@ -638,7 +646,7 @@ export class S3Store implements ObjectStore {
 
   async list(options: ListOptions = {}): Promise<ListPage> {
     const limit = checkListLimit(options.limit);
-    const token = decodeCursor(this.kind, options);
+    const token = decodeCursor(CURSOR_TAG, options);
     try {
       const out = await this.client.send(
         new ListObjectsV2Command({
@@ -660,7 +668,7 @@ export class S3Store implements ObjectStore {
         prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p !== ""),
       };
       if (out.IsTruncated && out.NextContinuationToken) {
-        page.nextCursor = encodeCursor(this.kind, options, out.NextContinuationToken);
+        page.nextCursor = encodeCursor(CURSOR_TAG, options, out.NextContinuationToken);
       }
       return page;
     } catch (err) {
@@ -668,13 +676,13 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async presign(key: string, method: "GET" | "PUT", expiresIn: number, options: { ifNoneMatch?: boolean } = {}): Promise<string> {
+  async presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {
     validateKey(key);
     const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
     const command =
       method === "GET"
         ? new GetObjectCommand({ Bucket: this.bucket, Key: key })
-        : new PutObjectCommand({ Bucket: this.bucket, Key: key, ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}) });
+        : new PutObjectCommand({ Bucket: this.bucket, Key: key, ...(options.createOnly ? { IfNoneMatch: "*" } : {}) });
     // If-None-Match stays a signed header (not hoisted into the query), so a PUT without it fails.
     return getSignedUrl(this.client, command, { expiresIn, unhoistableHeaders: new Set(["if-none-match"]) });
   }

@@ -45,10 +45,11 @@ export interface PutOptions extends TransferOptions {
   mode: PutMode;
   contentType?: string;
   /**
-   * Whether the key existed when the caller just checked (a directory upload lists the whole
-   * prefix first). Given, the store skips its own existence check: one request less per object.
+   * What the caller just saw at this key (a directory upload lists the whole prefix first): null
+   * when it was absent, its info when present. Given, a store that would otherwise look first
+   * may skip that look. Never a licence to overwrite: a create still refuses an existing key.
    */
-  existed?: boolean;
+  existing?: ObjectInfo | null;
 }
 
 export interface PutResult {
@@ -72,10 +73,32 @@ export interface GetResult {
   range: { start: number; end: number };
 }
 
+/**
+ * What a store can do, so callers branch on abilities rather than on which backend it is.
+ */
+export interface StoreCapabilities {
+  /** Reaches a server over the network (MCP's openWorldHint). */
+  readonly remote: boolean;
+  /** Large objects are worth fetching as parallel byte ranges. */
+  readonly parallelRanges: boolean;
+  /** presign() works. */
+  readonly presign: boolean;
+  /**
+   * The local directory whose files are this store's objects, when there is one: no local path
+   * may reach it (writing there would create objects behind every policy check).
+   */
+  readonly directory?: string;
+}
+
+export interface PresignOptions {
+  /** PUT only: the upload must carry If-None-Match: * so it cannot replace an existing object. */
+  createOnly?: boolean;
+}
+
 export interface ObjectStore {
-  readonly kind: "s3" | "local";
-  /** The bucket name (S3) or directory (local): shown in messages and resource URIs. */
+  /** The name shown in messages and resource URIs (the bucket, or "local"). */
   readonly name: string;
+  readonly capabilities: StoreCapabilities;
   list(options?: ListOptions): Promise<ListPage>;
   /** undefined when the key does not exist; other failures throw. */
   head(key: string): Promise<ObjectInfo | undefined>;
@@ -84,8 +107,8 @@ export interface ObjectStore {
   put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
   /** Deletes the key; resolves to whether it existed. */
   delete(key: string): Promise<{ existed: boolean }>;
-  /** A presigned URL; with ifNoneMatch the PUT must carry If-None-Match: * (create only). */
-  presign?(key: string, method: "GET" | "PUT", expiresIn: number, options?: { ifNoneMatch?: boolean }): Promise<string>;
+  /** A time-limited URL for one request on `key`; unsupported unless capabilities.presign. */
+  presign(key: string, method: "GET" | "PUT", expiresIn: number, options?: PresignOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -106,18 +129,19 @@ export function checkListLimit(limit: number | undefined): number {
  */
 interface CursorPayload {
   v: 1;
-  s: ObjectStore["kind"];
+  /** The backend's own tag: a cursor of one backend is not another's. */
+  s: string;
   p: string;
   d: string;
   t: string;
 }
 
-export function encodeCursor(kind: ObjectStore["kind"], options: ListOptions, token: string): string {
+export function encodeCursor(kind: string, options: ListOptions, token: string): string {
   const payload: CursorPayload = { v: 1, s: kind, p: options.prefix ?? "", d: options.delimiter ?? "", t: token };
   return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
 }
 
-export function decodeCursor(kind: ObjectStore["kind"], options: ListOptions): string | undefined {
+export function decodeCursor(kind: string, options: ListOptions): string | undefined {
   const cursor = options.cursor;
   if (cursor === undefined) return undefined;
   const bad = () =>
@@ -144,9 +168,4 @@ export function decodeCursor(kind: ObjectStore["kind"], options: ListOptions): s
     throw bad();
   }
   return payload.t;
-}
-
-/** Strips the quotes S3 puts around ETags so both backends report the same string. */
-export function normalizeEtag(etag: string | undefined): string {
-  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
 }

@@ -365,7 +365,7 @@ export async function uploadDirectory(
         { kind: "file", path: f.path, size: f.size },
         {
           mode,
-          existed: existing.has(f.key),
+          existing: existing.get(f.key) ?? null,
           ...(options.signal ? { signal: options.signal } : {}),
           onBytes: (b) => progress.bytes(f.key, b),
         },

@@ -24,7 +24,8 @@ export interface ToolContext {
  */
 export async function localRoots(ctx: ToolContext): Promise<Roots> {
   const roots = await ctx.roots();
-  return ctx.store.kind === "local" ? rootsExcluding(roots, [ctx.store.name]) : roots;
+  const dir = ctx.store.capabilities.directory;
+  return dir !== undefined ? rootsExcluding(roots, [dir]) : roots;
 }
 
 function allowed(ctx: ToolContext, value: string): boolean {

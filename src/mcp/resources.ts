@@ -12,7 +12,7 @@ const LISTED = 200;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function resourceBucket(ctx: ToolContext): string {
-  return ctx.store.kind === "s3" ? ctx.store.name : "local";
+  return ctx.store.name;
 }
 
 export function objectUri(bucket: string, key: string): string {

@@ -90,7 +90,7 @@ export function createServer(config: ServerConfig, store: ObjectStore): CreatedS
         description: tool.description,
         inputSchema: z.strictObject(tool.input),
         outputSchema: z.object(tool.output),
-        annotations: { title: tool.title, ...tool.annotations, openWorldHint: store.kind === "s3" },
+        annotations: { title: tool.title, ...tool.annotations, openWorldHint: store.capabilities.remote },
       },
       async (args: Record<string, unknown>, extra) => {
         try {

@@ -215,6 +215,36 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         expect((await store.head("nov/replace.txt"))?.size).toBe(19);
       });
 
+      it("put with `existing` from a listing: reported as replaced or not, and a create onto a seen object is refused", async () => {
+        const fresh = await store.put("seen/new.txt", { kind: "bytes", data: bytesOf("one") }, { mode: "overwrite", existing: null });
+        expect(fresh.replaced).toBe(false);
+        const info = await store.head("seen/new.txt");
+        expect(info).toBeDefined();
+        const again = await store.put(
+          "seen/new.txt",
+          { kind: "bytes", data: bytesOf("two") },
+          { mode: "overwrite", existing: info ?? null },
+        );
+        expect(again.replaced).toBe(true);
+        const err = await rejectionOf(
+          store.put("seen/new.txt", { kind: "bytes", data: bytesOf("three") }, { mode: "create", existing: info ?? null }),
+        );
+        expect(err.kind).toBe("already_exists");
+        expect((await getBytes("seen/new.txt")).data.toString()).toBe("two");
+      });
+
+      // A listing can be stale: the key may have been created since. For S3 this runs through
+      // ctx.conditionalStore (see the race below), where If-None-Match: * is honoured.
+      it("a stale `existing: null` never turns a create into an overwrite", async () => {
+        const racer = ctx.conditionalStore ?? store;
+        await put("seen/stale.txt", "written after the listing");
+        const err = await rejectionOf(
+          racer.put("seen/stale.txt", { kind: "bytes", data: bytesOf("late") }, { mode: "create", existing: null }),
+        );
+        expect(err.kind).toBe("already_exists");
+        expect((await getBytes("seen/stale.txt")).data.toString()).toBe("written after the listing");
+      });
+
       // For S3 this runs through ctx.conditionalStore: the loopback proxy standing in for R2's
       // If-None-Match: * (fauxqs ignores the header; the proxy answers 412 like R2 does).
       it("16 concurrent creates of one key: exactly one wins, 15 get already_exists, the winner's bytes stay", async () => {
@@ -390,9 +420,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const second = await store.list({ prefix: "C/", limit: 2, cursor });
         expect(second.objects.map((o) => o.key)).toEqual(["C/k2", "C/k3"]);
         // ...and for nothing else.
-        const forged = Buffer.from(JSON.stringify({ v: 1, s: store.kind === "s3" ? "local" : "s3", p: "C/", d: "", t: "C/k1" })).toString(
-          "base64url",
-        );
+        const forged = Buffer.from(JSON.stringify({ v: 1, s: "another-backend", p: "C/", d: "", t: "C/k1" })).toString("base64url");
         for (const options of [
           { prefix: "L/", cursor },
           { prefix: "C/", delimiter: "/" as const, cursor },

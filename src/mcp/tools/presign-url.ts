@@ -37,11 +37,8 @@ export const presignUrl = defineTool({
     if (args.method === "PUT" && ctx.readOnly) {
       throw new StorageError("access_denied", "PUT links are refused: this server is read-only; ask for a GET link instead");
     }
-    if (!ctx.store.presign) {
-      throw new StorageError("unsupported", "the local store has no URLs to share; run r2-mcp against R2 or S3 for links");
-    }
     const conditional = args.method === "PUT" && !args.overwrite;
-    const url = await ctx.store.presign(key, args.method, args.expires_in, { ifNoneMatch: conditional });
+    const url = await ctx.store.presign(key, args.method, args.expires_in, { createOnly: conditional });
     const headers: Record<string, string> = conditional ? { "If-None-Match": "*" } : {};
     const expiresAt = new Date(Date.now() + args.expires_in * 1000).toISOString();
     ctx.log("info", "presigned", { key, method: args.method, expires_in: args.expires_in });
