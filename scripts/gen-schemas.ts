@@ -9,7 +9,9 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { GuardedStore } from "../src/core/guarded-store.js";
 import { LocalStore } from "../src/core/local-store.js";
+import { createLog } from "../src/mcp/log.js";
 import { createServer } from "../src/mcp/server.js";
 
 export const SCHEMAS_DIR = fileURLToPath(new URL("../schemas/", import.meta.url));
@@ -22,7 +24,12 @@ export async function generateSchemas(): Promise<Map<string, string>> {
   const storeDir = await mkdtemp(path.join(os.tmpdir(), "r2mcp-schemas-"));
   const store = await LocalStore.open(storeDir);
   // Every tool is registered (readOnly false); nothing is logged to stderr below "error".
-  const { server } = createServer({ readOnly: false, allowPrefixes: [], roots: [storeDir], rootsExplicit: true, logLevel: "error" }, store);
+  const { server } = createServer({
+    store: new GuardedStore(store),
+    roots: [storeDir],
+    rootsExplicit: true,
+    logging: createLog("error"),
+  });
   const client = new Client({ name: "gen-schemas", version: "1.0.0" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   try {

@@ -3,12 +3,32 @@
  * The only file that touches the process: argv, environment, stdio and exit codes. stdout carries
  * JSON-RPC only; everything else goes to stderr.
  */
-import { ConfigError, HELP, resolveConfig } from "./config.js";
+import { type BackendConfig, ConfigError, HELP, resolveConfig } from "./config/index.js";
 import { StorageError } from "./core/errors.js";
+import { GuardedStore } from "./core/guarded-store.js";
 import type { ObjectStore } from "./core/store.js";
-import type { Logger } from "./mcp/log.js";
+import { createLog, type Logger } from "./mcp/log.js";
 import { redact, registerSecret } from "./mcp/redact.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
+
+async function openStore(backend: BackendConfig, maxAttempts: number, log: Logger): Promise<ObjectStore> {
+  if (backend.kind === "local") {
+    const { LocalStore } = await import("./core/local-store.js");
+    return LocalStore.open(backend.dir);
+  }
+  registerSecret(backend.secretAccessKey);
+  registerSecret(backend.accessKeyId);
+  // The AWS SDK is most of the start-up time; --local never needs it.
+  const { S3Store } = await import("./core/s3-store.js");
+  return new S3Store({
+    bucket: backend.bucket,
+    endpoint: backend.endpoint,
+    region: backend.region,
+    credentials: { accessKeyId: backend.accessKeyId, secretAccessKey: backend.secretAccessKey },
+    maxAttempts,
+    log,
+  });
+}
 
 async function main(): Promise<number> {
   let action: ReturnType<typeof resolveConfig>;
@@ -35,29 +55,14 @@ async function main(): Promise<number> {
     import("@modelcontextprotocol/sdk/server/stdio.js"),
     import("./mcp/server.js"),
   ]);
-  let store: ObjectStore;
-  // Retries and clean-ups of the S3 store reach stderr and the client's log like the rest; the
-  // logger exists once the server does.
-  let log: Logger | undefined;
-  if (config.backend.kind === "local") {
-    const { LocalStore } = await import("./core/local-store.js");
-    store = await LocalStore.open(config.backend.dir);
-  } else {
-    registerSecret(config.backend.secretAccessKey);
-    registerSecret(config.backend.accessKeyId);
-    // The AWS SDK is most of the start-up time; --local never needs it.
-    const { S3Store } = await import("./core/s3-store.js");
-    store = new S3Store({
-      bucket: config.backend.bucket,
-      endpoint: config.backend.endpoint,
-      region: config.backend.region,
-      credentials: { accessKeyId: config.backend.accessKeyId, secretAccessKey: config.backend.secretAccessKey },
-      maxAttempts: config.maxAttempts,
-      log: (level, message, data) => log?.(level, message, data),
-    });
-  }
-  const { server, context } = createServer(config, store);
-  log = context.log;
+  // The logger first: the stores log retries and clean-ups through it from the start, and the
+  // server later connects it to the client.
+  const logging = createLog(config.logLevel);
+  const store = new GuardedStore(await openStore(config.backend, config.maxAttempts, logging.log), {
+    readOnly: config.readOnly,
+    allowPrefixes: config.allowPrefixes,
+  });
+  const { server } = createServer({ store, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (code: number) => {
@@ -74,7 +79,7 @@ async function main(): Promise<number> {
   await server.connect(transport);
   const where =
     config.backend.kind === "local" ? `local store ${config.backend.dir}` : `bucket ${config.backend.bucket} at ${config.backend.endpoint}`;
-  context.log("info", `serving ${where}${config.readOnly ? " (read-only)" : ""}`);
+  logging.log("info", `serving ${where}${config.readOnly ? " (read-only)" : ""}`);
   return -1;
 }
 

@@ -1,5 +1,5 @@
-export { type ProgressOptions, R2Client, type R2ClientOptions, type R2Object } from "./core/client.js";
 export { ERROR_CODES, type ErrorCode, isStorageError, StorageError } from "./core/errors.js";
+export { GuardedStore, type StorePolicy } from "./core/guarded-store.js";
 export { LocalStore } from "./core/local-store.js";
 export { createS3Client, S3Store, type S3StoreConfig } from "./core/s3-store.js";
 export type {
@@ -15,3 +15,4 @@ export type {
   PutResult,
 } from "./core/store.js";
 export type { DirectoryTransferResult, TransferProgress } from "./core/transfer.js";
+export { type ProgressOptions, R2Client, type R2ClientOptions, type R2Object } from "./library/r2-client.js";

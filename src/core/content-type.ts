@@ -1,3 +1,5 @@
+import { StorageError } from "./errors.js";
+
 /** A small extension → media type table: enough for the files experiments produce. */
 const TYPES: Record<string, string> = {
   txt: "text/plain; charset=utf-8",
@@ -49,4 +51,17 @@ export function guessContentType(name: string): string {
   const slash = name.lastIndexOf("/");
   if (dot <= slash + 1) return DEFAULT_CONTENT_TYPE;
   return TYPES[name.slice(dot + 1).toLowerCase()] ?? DEFAULT_CONTENT_TYPE;
+}
+
+/**
+ * A content type is sent as an HTTP header: printable ASCII only, so a CR/LF cannot split the
+ * request and no control character reaches the store (every backend refuses the same values).
+ */
+export function checkContentType(value: string | undefined, argument = "content_type"): void {
+  if (value !== undefined && !/^[\x21-\x7e][\x20-\x7e]*$/.test(value)) {
+    throw new StorageError(
+      "invalid_argument",
+      `${argument} ${JSON.stringify(value)} is not a media type (printable ASCII without line breaks, e.g. "text/csv"); fix it or leave it out to have it guessed`,
+    );
+  }
 }

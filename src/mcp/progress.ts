@@ -18,7 +18,7 @@ export function progressReporter(extra: ToolExtra): ((p: TransferProgress) => vo
   return (p) => {
     const finished = p.filesTotal > 0 && p.filesDone >= p.filesTotal;
     const now = Date.now();
-    if (p.bytesDone <= lastProgress && !finished) return;
+    // Progress must increase; the final state is sent even inside the throttle interval.
     if (!finished && now - lastSent < INTERVAL_MS) return;
     if (p.bytesDone <= lastProgress) return;
     lastSent = now;

@@ -4,11 +4,8 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { StorageError } from "../core/errors.js";
+import type { ObjectInfo } from "../core/store.js";
 import { redact } from "./redact.js";
-
-export function ok(structured: Record<string, unknown>, text: string, extra: CallToolResult["content"] = []): CallToolResult {
-  return { structuredContent: structured, content: [{ type: "text", text: redact(text) }, ...extra] };
-}
 
 export function asStorageError(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
@@ -16,15 +13,17 @@ export function asStorageError(err: unknown): StorageError {
   return new StorageError("internal", `unexpected failure: ${message}; this is a bug in r2-mcp, please report it`, { cause: err });
 }
 
-export function errorText(err: StorageError): string {
-  return redact(`${err.kind}: ${err.message}`);
+/** The one way an error becomes text: its stable code first, secrets redacted. */
+export function errorText(err: unknown): string {
+  const e = asStorageError(err);
+  return redact(`${e.kind}: ${e.message}`);
 }
 
 /**
  * An error result. The text carries the code for every client; `structured` is added only by
  * tools whose output schema admits an error shape (the SDK client validates it even on errors).
  */
-export function fail(err: unknown, structured?: Record<string, unknown>): CallToolResult {
+export function errorResult(err: unknown, structured?: Record<string, unknown>): CallToolResult {
   const e = asStorageError(err);
   const result: CallToolResult = { isError: true, content: [{ type: "text", text: errorText(e) }] };
   if (structured) {
@@ -34,6 +33,22 @@ export function fail(err: unknown, structured?: Record<string, unknown>): CallTo
     result.structuredContent = { ...structured, error };
   }
   return result;
+}
+
+/** An object as tools report it (snake_case, ISO 8601 time). */
+export function objectToWire(o: ObjectInfo): { key: string; size: number; last_modified: string; etag: string } {
+  return { key: o.key, size: o.size, last_modified: o.lastModified.toISOString(), etag: o.etag };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes as text when they are valid UTF-8, else undefined. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatBytes(n: number): string {

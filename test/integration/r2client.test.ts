@@ -8,11 +8,11 @@ import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:
 import path from "node:path";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { R2Client, type R2ClientOptions } from "../../src/core/client.js";
 import { StorageError } from "../../src/core/errors.js";
 import { LocalStore } from "../../src/core/local-store.js";
 import { S3Store } from "../../src/core/s3-store.js";
 import type { TransferProgress } from "../../src/core/transfer.js";
+import { R2Client, type R2ClientOptions } from "../../src/library/r2-client.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 
@@ -455,8 +455,8 @@ describe("R2Client construction", () => {
   });
 
   async function credentialsOf(client: R2Client) {
-    expect(client.store).toBeInstanceOf(S3Store);
-    return (client.store as S3Store).client.config.credentials();
+    expect(client.store.inner).toBeInstanceOf(S3Store);
+    return (client.store.inner as S3Store).client.config.credentials();
   }
 
   it("takes credentials from R2_* in env when omitted, falling back to AWS_*", async () => {
@@ -521,7 +521,7 @@ describe("R2Client construction", () => {
       accessKeyId: "id",
       secretAccessKey: "secret",
     };
-    const regionOf = (c: R2Client) => (c.store as S3Store).client.config.region();
+    const regionOf = (c: R2Client) => (c.store.inner as S3Store).client.config.region();
     expect(await regionOf(new R2Client({ ...base, env: {} }))).toBe("auto");
     expect(await regionOf(new R2Client({ ...base, env: { AWS_REGION: "eu-west-1", R2_REGION_NAME: "weur" } }))).toBe("weur");
     expect(await regionOf(new R2Client({ ...base, regionName: "us-east-2", env: { R2_REGION_NAME: "weur" } }))).toBe("us-east-2");

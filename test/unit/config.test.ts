@@ -1,7 +1,7 @@
 /** resolveConfig: flags > environment > defaults, and every error names its setting. Pure. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type BackendConfig, type Config, ConfigError, resolveConfig } from "../../src/config.js";
+import { type BackendConfig, type Config, ConfigError, resolveConfig } from "../../src/config/index.js";
 
 const cwd = path.resolve("/work/project");
 const SECRET = "s3cr3t-VALUE-never-shown";

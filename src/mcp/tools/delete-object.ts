@@ -1,8 +1,6 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
-import { checkKey } from "../context.js";
-import { ok } from "../results.js";
-import { defineTool, keyField } from "./define.js";
+import { defineTool, keyField } from "../tool.js";
 
 export const deleteObject = defineTool({
   name: "delete_object",
@@ -16,16 +14,19 @@ export const deleteObject = defineTool({
     key: z.string(),
     existed: z.boolean().describe("Whether the object existed before this call."),
   },
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  effect: "destructive",
   changesBucket: true,
   async handle(args, ctx) {
-    const { existed } = await ctx.store.delete(checkKey(ctx, args.key));
+    const { existed } = await ctx.store.delete(args.key);
     if (!existed && !args.missing_ok) {
       throw new StorageError("not_found", `${q(args.key)} does not exist; nothing was deleted (pass missing_ok: true to accept that)`, {
         key: args.key,
       });
     }
     ctx.log("info", "deleted", { key: args.key, existed });
-    return ok({ key: args.key, existed }, existed ? `deleted ${q(args.key)}` : `${q(args.key)} did not exist; nothing to delete`);
+    return {
+      structured: { key: args.key, existed },
+      text: existed ? `deleted ${q(args.key)}` : `${q(args.key)} did not exist; nothing to delete`,
+    };
   },
 });

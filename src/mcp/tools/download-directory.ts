@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { downloadDirectory as download } from "../../core/transfer.js";
-import { checkPrefix, localRoots } from "../context.js";
+import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
-import { defineTool, overwriteField } from "./define.js";
-import { directoryFail, directoryOk, directoryOutput, dryRunField, maxWorkersField } from "./directory-common.js";
+import { defineTool, overwriteField } from "../tool.js";
 
 export const downloadDirectory = defineTool({
   name: "download_directory",
@@ -17,25 +16,21 @@ export const downloadDirectory = defineTool({
     max_workers: maxWorkersField,
     dry_run: dryRunField,
   },
-  output: directoryOutput("downloaded", "files"),
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  output: downloadDirectoryOutput,
+  effect: "destructive",
   changesBucket: false,
+  onError: downloadFailure,
   async handle(args, ctx, extra) {
-    checkPrefix(ctx, args.prefix);
-    const onProgress = progressReporter(extra);
-    try {
-      const result = await download(ctx.store, args.prefix, args.local_dir, {
-        overwrite: args.overwrite,
-        maxWorkers: args.max_workers,
-        dryRun: args.dry_run,
-        roots: await localRoots(ctx),
-        signal: extra.signal,
-        ...(onProgress ? { onProgress } : {}),
-      });
-      if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
-      return directoryOk("downloaded", "files", "download", result);
-    } catch (err) {
-      return directoryFail("downloaded", "files", err);
-    }
+    ctx.store.checkPrefix(args.prefix);
+    const result = await download(ctx.store, args.prefix, args.local_dir, {
+      overwrite: args.overwrite,
+      maxWorkers: args.max_workers,
+      dryRun: args.dry_run,
+      roots: await ctx.localRoots(),
+      signal: extra.signal,
+      onProgress: progressReporter(extra),
+    });
+    if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
+    return downloadReply(result);
   },
 });

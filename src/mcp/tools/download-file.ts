@@ -1,10 +1,9 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { downloadFile as download } from "../../core/transfer.js";
-import { checkKey, localRoots } from "../context.js";
 import { progressReporter } from "../progress.js";
-import { formatBytes, ok } from "../results.js";
-import { defineTool, keyField, overwriteField } from "./define.js";
+import { formatBytes } from "../results.js";
+import { defineTool, keyField, overwriteField } from "../tool.js";
 
 export const downloadFile = defineTool({
   name: "download_file",
@@ -23,21 +22,19 @@ export const downloadFile = defineTool({
     size: z.number().int(),
     etag: z.string(),
   },
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  effect: "destructive",
   changesBucket: false,
   async handle(args, ctx, extra) {
-    const key = checkKey(ctx, args.key);
-    const onProgress = progressReporter(extra);
-    const result = await download(ctx.store, key, args.local_path, {
+    const result = await download(ctx.store, args.key, args.local_path, {
       overwrite: args.overwrite,
-      roots: await localRoots(ctx),
+      roots: await ctx.localRoots(),
       signal: extra.signal,
-      ...(onProgress ? { onProgress } : {}),
+      onProgress: progressReporter(extra),
     });
-    ctx.log("info", "downloaded file", { key, size: result.size });
-    return ok(
-      { local_path: result.localPath, size: result.size, etag: result.etag },
-      `saved ${q(key)} to ${q(result.localPath)} (${formatBytes(result.size)})`,
-    );
+    ctx.log("info", "downloaded file", { key: args.key, size: result.size });
+    return {
+      structured: { local_path: result.localPath, size: result.size, etag: result.etag },
+      text: `saved ${q(args.key)} to ${q(result.localPath)} (${formatBytes(result.size)})`,
+    };
   },
 });

@@ -1,8 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { checkKey } from "../context.js";
-import { formatBytes, ok } from "../results.js";
-import { defineTool, keyField } from "./define.js";
+import { formatBytes, objectToWire } from "../results.js";
+import { defineTool, keyField } from "../tool.js";
 
 export const headObject = defineTool({
   name: "head_object",
@@ -18,21 +17,15 @@ export const headObject = defineTool({
     etag: z.string().optional(),
     content_type: z.string().optional(),
   },
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  effect: "read",
   changesBucket: false,
   async handle(args, ctx) {
-    const info = await ctx.store.head(checkKey(ctx, args.key));
-    if (!info) return ok({ exists: false, key: args.key }, `${q(args.key)} does not exist`);
-    return ok(
-      {
-        exists: true,
-        key: info.key,
-        size: info.size,
-        last_modified: info.lastModified.toISOString(),
-        etag: info.etag,
-        ...(info.contentType ? { content_type: info.contentType } : {}),
-      },
-      `${q(info.key)}: ${formatBytes(info.size)}, ${info.contentType ?? "no content type"}, modified ${info.lastModified.toISOString()}, etag ${info.etag}`,
-    );
+    const info = await ctx.store.head(args.key);
+    if (!info) return { structured: { exists: false, key: args.key }, text: `${q(args.key)} does not exist` };
+    const wire = objectToWire(info);
+    return {
+      structured: { exists: true, ...wire, content_type: info.contentType },
+      text: `${q(info.key)}: ${formatBytes(info.size)}, ${info.contentType ?? "no content type"}, modified ${wire.last_modified}, etag ${info.etag}`,
+    };
   },
 });

@@ -1,4 +1,4 @@
-import type { ToolDefinition } from "./define.js";
+import type { Tool } from "../tool.js";
 import { deleteObject } from "./delete-object.js";
 import { downloadDirectory } from "./download-directory.js";
 import { downloadFile } from "./download-file.js";
@@ -10,7 +10,8 @@ import { uploadBytes } from "./upload-bytes.js";
 import { uploadDirectory } from "./upload-directory.js";
 import { uploadFile } from "./upload-file.js";
 
-export const allTools: ToolDefinition[] = [
+/** Every tool, in the order tools/list shows them. */
+export const allTools: Tool[] = [
   listObjects,
   headObject,
   getObjectBytes,

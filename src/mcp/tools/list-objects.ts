@@ -1,9 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { checkListLimit } from "../../core/store.js";
-import { checkPrefix } from "../context.js";
-import { formatBytes, ok } from "../results.js";
-import { defineTool, objectSummary, rangedInt } from "./define.js";
+import { formatBytes, objectToWire } from "../results.js";
+import { defineTool, objectSummary, rangedInt } from "../tool.js";
 
 const SHOWN_IN_TEXT = 50;
 
@@ -23,31 +21,25 @@ export const listObjects = defineTool({
     prefixes: z.array(z.string()).describe("Child prefixes (only with recursive=false)."),
     next_cursor: z.string().optional().describe("Present when more entries follow: pass it as cursor."),
   },
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  effect: "read",
   changesBucket: false,
   async handle(args, ctx) {
-    checkPrefix(ctx, args.prefix);
-    const limit = checkListLimit(args.limit);
     const page = await ctx.store.list({
       prefix: args.prefix,
-      limit,
-      ...(args.recursive ? {} : { delimiter: "/" as const }),
-      ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
+      limit: args.limit,
+      delimiter: args.recursive ? undefined : "/",
+      cursor: args.cursor,
     });
-    const objects = page.objects.map((o) => ({
-      key: o.key,
-      size: o.size,
-      last_modified: o.lastModified.toISOString(),
-      etag: o.etag,
-    }));
+    const objects = page.objects.map(objectToWire);
+    const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
     const lines = [
-      `${objects.length} object${objects.length === 1 ? "" : "s"}${args.recursive ? "" : ` and ${page.prefixes.length} prefix${page.prefixes.length === 1 ? "" : "es"}`} under ${q(args.prefix)}${page.nextCursor ? " (more: pass next_cursor as cursor)" : ""}`,
+      `${plural(objects.length, "object", "objects")}${args.recursive ? "" : ` and ${plural(page.prefixes.length, "prefix", "prefixes")}`} under ${q(args.prefix)}${page.nextCursor ? " (more: pass next_cursor as cursor)" : ""}`,
       ...page.prefixes.slice(0, SHOWN_IN_TEXT).map((p) => `${p}  (prefix)`),
       ...objects.slice(0, SHOWN_IN_TEXT).map((o) => `${o.key}  ${formatBytes(o.size)}  ${o.last_modified}`),
     ];
     const shown = Math.min(page.prefixes.length, SHOWN_IN_TEXT) + Math.min(objects.length, SHOWN_IN_TEXT);
     if (shown < objects.length + page.prefixes.length)
       lines.push(`… ${objects.length + page.prefixes.length - shown} more in structuredContent`);
-    return ok({ objects, prefixes: page.prefixes, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) }, lines.join("\n"));
+    return { structured: { objects, prefixes: page.prefixes, next_cursor: page.nextCursor }, text: lines.join("\n") };
   },
 });

@@ -1,7 +1,6 @@
 import * as z from "zod";
-import { q, StorageError } from "../../core/errors.js";
-import { checkKey } from "../context.js";
-import { defineTool, keyField, rangedInt } from "./define.js";
+import { q } from "../../core/errors.js";
+import { defineTool, keyField, rangedInt } from "../tool.js";
 
 const MAX_EXPIRY = 7 * 24 * 3600;
 
@@ -13,7 +12,7 @@ export const presignUrl = defineTool({
   input: {
     key: keyField(),
     method: z.enum(["GET", "PUT"]).default("GET").describe("GET to download; PUT to let someone upload to this key."),
-    expires_in: rangedInt(1, MAX_EXPIRY, `Seconds until the link expires, 1-${MAX_EXPIRY} (7 days).`).default(3600),
+    expires_in: rangedInt(1, MAX_EXPIRY, `Seconds until the link expires, 1-${MAX_EXPIRY} (7 days).`, "seconds").default(3600),
     overwrite: z
       .boolean()
       .default(false)
@@ -27,24 +26,21 @@ export const presignUrl = defineTool({
     expires_at: z.string().describe("ISO 8601 time the link stops working."),
     headers: z.record(z.string(), z.string()).describe("Headers the holder of the link must send with it."),
   },
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false },
+  effect: "read",
+  idempotent: false,
   changesBucket: false,
   async handle(args, ctx) {
-    const key = checkKey(ctx, args.key);
-    if (!Number.isInteger(args.expires_in) || args.expires_in < 1 || args.expires_in > MAX_EXPIRY) {
-      throw new StorageError("invalid_argument", `expires_in must be an integer from 1 to ${MAX_EXPIRY} seconds; got ${args.expires_in}`);
-    }
-    if (args.method === "PUT" && ctx.readOnly) {
-      throw new StorageError("access_denied", "PUT links are refused: this server is read-only; ask for a GET link instead");
-    }
-    const conditional = args.method === "PUT" && !args.overwrite;
-    const url = await ctx.store.presign(key, args.method, args.expires_in, { createOnly: conditional });
-    const headers: Record<string, string> = conditional ? { "If-None-Match": "*" } : {};
+    const createOnly = args.method === "PUT" && !args.overwrite;
+    const url = await ctx.store.presign(args.key, args.method, args.expires_in, { createOnly });
+    const headers: Record<string, string> = createOnly ? { "If-None-Match": "*" } : {};
     const expiresAt = new Date(Date.now() + args.expires_in * 1000).toISOString();
-    ctx.log("info", "presigned", { key, method: args.method, expires_in: args.expires_in });
-    const structured = { url, method: args.method, expires_at: expiresAt, headers };
-    const text = `${args.method} link for ${q(key)}, valid until ${expiresAt}${conditional ? " (send header If-None-Match: *; it cannot replace an existing object)" : ""}:\n${url}`;
-    // Not passed through redact(): a presigned URL carries the access key ID by design.
-    return { structuredContent: structured, content: [{ type: "text", text }] };
+    ctx.log("info", "presigned", { key: args.key, method: args.method, expires_in: args.expires_in });
+    const condition = createOnly ? " (send header If-None-Match: *; it cannot replace an existing object)" : "";
+    return {
+      structured: { url, method: args.method, expires_at: expiresAt, headers },
+      text: `${args.method} link for ${q(args.key)}, valid until ${expiresAt}${condition}:\n${url}`,
+      // A presigned URL carries the access key ID by design: it is what the user asked for.
+      unredacted: true,
+    };
   },
 });

@@ -1,8 +1,7 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
-import { checkKey } from "../context.js";
-import { formatBytes, ok } from "../results.js";
-import { checkContentType, defineTool, keyField, overwriteField } from "./define.js";
+import { formatBytes } from "../results.js";
+import { defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
 
 /** Decoded size cap: a 5 MiB payload in base64 is ~6.7 MiB, inside stdio's 10 MiB message cap. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -21,13 +20,6 @@ function decode(data: string, encoding: "utf8" | "base64"): Buffer {
   return Buffer.from(compact, "base64");
 }
 
-export const putResultShape = {
-  key: z.string(),
-  size: z.number().int().describe("Bytes stored."),
-  etag: z.string(),
-  replaced: z.boolean().describe("true when an existing object was replaced (only with overwrite: true)."),
-};
-
 export const uploadBytes = defineTool({
   name: "upload_bytes",
   title: "Write an object from text or base64",
@@ -44,11 +36,10 @@ export const uploadBytes = defineTool({
     overwrite: overwriteField("the object"),
   },
   output: putResultShape,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  effect: "destructive",
   changesBucket: true,
   async handle(args, ctx, extra) {
-    const key = checkKey(ctx, args.key);
-    checkContentType(args.content_type);
+    const key = args.key;
     // Cheap bound before decoding: base64 is 4/3 the size, UTF-8 at least 1 byte per char.
     if (args.data.length > Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024) {
       throw new StorageError(
@@ -68,13 +59,12 @@ export const uploadBytes = defineTool({
     const result = await ctx.store.put(
       key,
       { kind: "bytes", data: bytes },
-      {
-        mode: args.overwrite ? "overwrite" : "create",
-        signal: extra.signal,
-        ...(args.content_type ? { contentType: args.content_type } : {}),
-      },
+      { mode: args.overwrite ? "overwrite" : "create", signal: extra.signal, contentType: args.content_type },
     );
     ctx.log("info", "uploaded bytes", { key, size: result.size, replaced: result.replaced });
-    return ok({ ...result }, `${result.replaced ? "replaced" : "created"} ${q(key)} (${formatBytes(result.size)}, etag ${result.etag})`);
+    return {
+      structured: { ...result },
+      text: `${result.replaced ? "replaced" : "created"} ${q(key)} (${formatBytes(result.size)}, etag ${result.etag})`,
+    };
   },
 });

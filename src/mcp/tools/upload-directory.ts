@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { uploadDirectory as upload } from "../../core/transfer.js";
-import { checkPrefix, localRoots } from "../context.js";
+import { dryRunField, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { progressReporter } from "../progress.js";
-import { defineTool, overwriteField } from "./define.js";
-import { directoryFail, directoryOk, directoryOutput, dryRunField, maxWorkersField } from "./directory-common.js";
+import { defineTool, overwriteField } from "../tool.js";
 
 export const uploadDirectory = defineTool({
   name: "upload_directory",
@@ -19,25 +18,21 @@ export const uploadDirectory = defineTool({
     max_workers: maxWorkersField,
     dry_run: dryRunField,
   },
-  output: directoryOutput("uploaded", "keys"),
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  output: uploadDirectoryOutput,
+  effect: "destructive",
   changesBucket: true,
+  onError: uploadFailure,
   async handle(args, ctx, extra) {
-    checkPrefix(ctx, args.prefix);
-    const onProgress = progressReporter(extra);
-    try {
-      const result = await upload(ctx.store, args.local_dir, args.prefix, {
-        overwrite: args.overwrite,
-        maxWorkers: args.max_workers,
-        dryRun: args.dry_run,
-        roots: await localRoots(ctx),
-        signal: extra.signal,
-        ...(onProgress ? { onProgress } : {}),
-      });
-      if (!result.dryRun) ctx.log("info", "uploaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
-      return directoryOk("uploaded", "keys", "upload", result);
-    } catch (err) {
-      return directoryFail("uploaded", "keys", err);
-    }
+    ctx.store.checkPrefix(args.prefix);
+    const result = await upload(ctx.store, args.local_dir, args.prefix, {
+      overwrite: args.overwrite,
+      maxWorkers: args.max_workers,
+      dryRun: args.dry_run,
+      roots: await ctx.localRoots(),
+      signal: extra.signal,
+      onProgress: progressReporter(extra),
+    });
+    if (!result.dryRun) ctx.log("info", "uploaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
+    return uploadReply(result);
   },
 });

@@ -1,11 +1,9 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { uploadFile as upload } from "../../core/transfer.js";
-import { checkKey, localRoots } from "../context.js";
 import { progressReporter } from "../progress.js";
-import { formatBytes, ok } from "../results.js";
-import { checkContentType, defineTool, keyField, overwriteField } from "./define.js";
-import { putResultShape } from "./upload-bytes.js";
+import { formatBytes } from "../results.js";
+import { defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
 
 export const uploadFile = defineTool({
   name: "upload_file",
@@ -19,23 +17,20 @@ export const uploadFile = defineTool({
     overwrite: overwriteField("the object"),
   },
   output: putResultShape,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+  effect: "destructive",
   changesBucket: true,
   async handle(args, ctx, extra) {
-    const key = checkKey(ctx, args.key);
-    checkContentType(args.content_type);
-    const onProgress = progressReporter(extra);
-    const result = await upload(ctx.store, args.local_path, key, {
+    const result = await upload(ctx.store, args.local_path, args.key, {
       overwrite: args.overwrite,
-      roots: await localRoots(ctx),
+      roots: await ctx.localRoots(),
       signal: extra.signal,
-      ...(onProgress ? { onProgress } : {}),
-      ...(args.content_type ? { contentType: args.content_type } : {}),
+      onProgress: progressReporter(extra),
+      contentType: args.content_type,
     });
-    ctx.log("info", "uploaded file", { key, size: result.size, replaced: result.replaced });
-    return ok(
-      { ...result },
-      `${result.replaced ? "replaced" : "created"} ${q(key)} from ${q(args.local_path)} (${formatBytes(result.size)})`,
-    );
+    ctx.log("info", "uploaded file", { key: args.key, size: result.size, replaced: result.replaced });
+    return {
+      structured: { ...result },
+      text: `${result.replaced ? "replaced" : "created"} ${q(args.key)} from ${q(args.local_path)} (${formatBytes(result.size)})`,
+    };
   },
 });

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { ENV, firstSet } from "./env.js";
 
 export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,36 +44,6 @@ export class ConfigError extends Error {
   }
 }
 
-export const HELP = `r2-mcp — MCP stdio server for Cloudflare R2 and any S3-compatible store (no silent overwrites)
-
-Usage:
-  r2-mcp --local DIR                      embedded local store: objects are files under DIR, no account
-  r2-mcp --bucket NAME --endpoint URL     S3 / R2 (credentials from R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY)
-
-Options (flags win over environment):
-  --bucket NAME         R2_BUCKET, R2_BUCKET_NAME
-  --endpoint URL        R2_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or R2_ACCOUNT_ID
-  --region NAME         R2_REGION_NAME, AWS_REGION, AWS_DEFAULT_REGION (default: auto)
-  --local DIR           R2_MCP_LOCAL_DIR
-  --root DIR            R2_MCP_ROOTS (repeatable; default: the working directory)
-  --read-only           R2_MCP_READ_ONLY=1 (no tool that changes the bucket is registered)
-  --allow-prefix P      R2_MCP_ALLOW_PREFIXES (repeatable; default: all keys)
-  --log-level LEVEL     R2_MCP_LOG_LEVEL (debug, info, notice, warning, error; default: warning)
-  --max-attempts N      R2_MCP_MAX_ATTEMPTS (attempts per S3 request, 1-20; default: 5)
-  -h, --help            print this help and exit
-  -v, --version         print the version and exit
-
-Credentials: R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
-`;
-
-function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): { value: string; from: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== "") return { value: value.trim(), from: name };
-  }
-  return undefined;
-}
-
 function places(flag: string | undefined, envNames: readonly string[]): string {
   return [...(flag ? [flag] : []), ...envNames].join(", ");
 }
@@ -83,14 +54,6 @@ function truthy(value: string | undefined, name: string): boolean {
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be 1/true or 0/false; got ${JSON.stringify(value)}`);
 }
-
-const ENV = {
-  bucket: ["R2_BUCKET", "R2_BUCKET_NAME"],
-  endpoint: ["R2_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
-  accessKey: ["R2_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"],
-  secretKey: ["R2_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"],
-  region: ["R2_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"],
-} as const;
 
 function checkEndpoint(value: string, from: string): string {
   let url: URL;

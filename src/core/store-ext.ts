@@ -1,0 +1,64 @@
+/**
+ * What every store gets once, written over the minimal ObjectStore interface: whole listings,
+ * whole reads, existence, and the one check of a byte range.
+ */
+import { StorageError, throwIfAborted } from "./errors.js";
+import { type ByteRange, MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore } from "./store.js";
+
+/** Every object under a prefix, following pages to the end. */
+export async function listAll(store: ObjectStore, prefix: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    throwIfAborted(signal);
+    const page = await store.list({ prefix, limit: MAX_LIST_LIMIT, cursor });
+    out.push(...page.objects);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+/** One level under a prefix (delimiter "/"), every page: direct objects and child prefixes. */
+export async function listLevel(store: ObjectStore, prefix: string): Promise<{ objects: ObjectInfo[]; prefixes: string[] }> {
+  const objects: ObjectInfo[] = [];
+  const prefixes: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ prefix, delimiter: "/", limit: MAX_LIST_LIMIT, cursor });
+    objects.push(...page.objects);
+    prefixes.push(...page.prefixes);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { objects, prefixes };
+}
+
+/** A HEAD: false when the key does not exist; any other failure is thrown. */
+export async function exists(store: ObjectStore, key: string): Promise<boolean> {
+  return (await store.head(key)) !== undefined;
+}
+
+/** The bytes of an object (or of a range of it), and its info. */
+export async function readAll(
+  store: ObjectStore,
+  key: string,
+  options: { range?: ByteRange; signal?: AbortSignal } = {},
+): Promise<{ bytes: Buffer; info: ObjectInfo; range: { start: number; end: number } }> {
+  const got = await store.get(key, options);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of got.body) chunks.push(chunk as Buffer);
+  } finally {
+    got.body.destroy();
+  }
+  return { bytes: Buffer.concat(chunks), info: got.info, range: got.range };
+}
+
+/** The one check of a byte range, whoever asks (tools, resources, the library). */
+export function checkRange(range: ByteRange, names: { offset: string; length: string } = { offset: "offset", length: "length" }): void {
+  if (!Number.isSafeInteger(range.offset) || range.offset < 0) {
+    throw new StorageError("invalid_argument", `${names.offset} must be an integer ≥ 0; got ${range.offset}`);
+  }
+  if (range.length !== undefined && (!Number.isSafeInteger(range.length) || range.length < 1)) {
+    throw new StorageError("invalid_argument", `${names.length} must be an integer ≥ 1; got ${range.length}`);
+  }
+}

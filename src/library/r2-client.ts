@@ -1,0 +1,169 @@
+/**
+ * R2Client: the original Python module's API in camelCase, over a guarded store. Errors are
+ * StorageErrors whose `code` follows Node (EEXIST, ENOENT, ENOTDIR) and whose `kind` is the stable
+ * r2-mcp code. Read-only and allowed prefixes are the same GuardedStore the MCP server uses.
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { credentialsFromEnv, ENV, regionFromEnv } from "../config/env.js";
+import { q, StorageError } from "../core/errors.js";
+import { GuardedStore } from "../core/guarded-store.js";
+import { S3Store } from "../core/s3-store.js";
+import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "../core/store.js";
+import { listAll, listLevel, readAll } from "../core/store-ext.js";
+import {
+  type DirectoryTransferResult,
+  downloadDirectory,
+  downloadFile,
+  type TransferProgress,
+  uploadDirectory,
+  uploadFile,
+} from "../core/transfer.js";
+
+export interface R2ClientOptions {
+  /** Defaults to R2_ACCESS_KEY_ID, then AWS_ACCESS_KEY_ID. */
+  accessKeyId?: string;
+  /** Defaults to R2_SECRET_ACCESS_KEY, then AWS_SECRET_ACCESS_KEY. */
+  secretAccessKey?: string;
+  bucketName?: string;
+  /** e.g. https://<account>.r2.cloudflarestorage.com */
+  endpointUrl?: string;
+  /** "auto" (default) takes R2_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION when set. */
+  regionName?: string;
+  /** An SDK client to reuse (the Python module's `session`). */
+  s3Client?: S3Client;
+  /** Any ObjectStore, e.g. a LocalStore: replaces the S3 settings above. */
+  store?: ObjectStore;
+  /** Refuse every write and delete with access_denied (EACCES). */
+  readOnly?: boolean;
+  /** Confine every read, write and listing to keys under these prefixes (outside_allowed_prefix). */
+  allowPrefixes?: readonly string[];
+  /** Total attempts per S3 request (SDK standard retry). */
+  maxAttempts?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** An object as listed: the Python R2Object. */
+export type R2Object = Pick<ObjectInfo, "key" | "size" | "lastModified" | "etag">;
+
+export interface ProgressOptions {
+  onProgress?: (progress: TransferProgress) => void;
+  signal?: AbortSignal;
+}
+
+function openStore(options: R2ClientOptions): ObjectStore {
+  if (options.store) return options.store;
+  const bucket = options.bucketName ?? "";
+  if (!bucket) throw new StorageError("invalid_argument", "bucketName is required (or pass a store)");
+  if (options.s3Client) return new S3Store({ bucket, client: options.s3Client });
+  const env = options.env ?? process.env;
+  const fromEnv = credentialsFromEnv(env);
+  const accessKeyId = options.accessKeyId ?? fromEnv.accessKeyId;
+  const secretAccessKey = options.secretAccessKey ?? fromEnv.secretAccessKey;
+  if (!accessKeyId || !secretAccessKey) {
+    const [option, names] = accessKeyId ? ["secretAccessKey", ENV.secretKey] : ["accessKeyId", ENV.accessKey];
+    throw new StorageError("access_denied", `missing credentials: pass ${option} or set ${names[0]} (or ${names[1]})`);
+  }
+  const regionName = options.regionName ?? "auto";
+  return new S3Store({
+    bucket,
+    region: regionName === "auto" ? (regionFromEnv(env) ?? "auto") : regionName,
+    credentials: { accessKeyId, secretAccessKey },
+    endpoint: options.endpointUrl || undefined,
+    maxAttempts: options.maxAttempts || undefined,
+  });
+}
+
+const strip = (o: ObjectInfo): R2Object => ({ key: o.key, size: o.size, lastModified: o.lastModified, etag: o.etag });
+
+export class R2Client {
+  /** The guarded store every operation goes through. */
+  readonly store: GuardedStore;
+
+  constructor(options: R2ClientOptions) {
+    this.store = new GuardedStore(openStore(options), { readOnly: options.readOnly, allowPrefixes: options.allowPrefixes });
+  }
+
+  /** Every object under `prefix` (all pages); with recursive false, one level plus child prefixes. */
+  async list(prefix = "", options: { recursive?: boolean } = {}): Promise<{ objects: R2Object[]; prefixes: string[] }> {
+    if (options.recursive ?? true) return { objects: (await listAll(this.store, prefix)).map(strip), prefixes: [] };
+    const level = await listLevel(this.store, prefix);
+    return { objects: level.objects.map(strip), prefixes: level.prefixes };
+  }
+
+  /** Metadata of `key`, or null when it does not exist. */
+  async head(key: string): Promise<ObjectInfo | null> {
+    return (await this.store.head(key)) ?? null;
+  }
+
+  /** A HEAD whose not-found answers mean false; any other failure is thrown. */
+  async exists(key: string): Promise<boolean> {
+    return (await this.store.head(key)) !== undefined;
+  }
+
+  async getObjectBytes(key: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<Buffer> {
+    return (await readAll(this.store, key, options)).bytes;
+  }
+
+  async uploadBytes(
+    data: Uint8Array | string,
+    key: string,
+    options: { overwrite?: boolean; contentType?: string; signal?: AbortSignal } = {},
+  ): Promise<PutResult> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    return this.store.put(
+      key,
+      { kind: "bytes", data: bytes },
+      { mode: options.overwrite ? "overwrite" : "create", contentType: options.contentType, signal: options.signal },
+    );
+  }
+
+  async uploadFile(
+    localPath: string,
+    key: string,
+    options: ProgressOptions & { overwrite?: boolean; contentType?: string } = {},
+  ): Promise<PutResult> {
+    // Refused before the local file is touched.
+    this.store.checkKey(key);
+    this.store.checkWritable(key);
+    return uploadFile(this.store, localPath, key, options);
+  }
+
+  async uploadDirectory(
+    localDir: string,
+    prefix: string,
+    options: ProgressOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
+  ): Promise<DirectoryTransferResult> {
+    // Refused before the directory is walked: nothing under a read-only store can be written.
+    if (!options.dryRun) this.store.checkWritable(prefix || "(bucket root)", "uploaded to");
+    return uploadDirectory(this.store, localDir, prefix, options);
+  }
+
+  async downloadFile(
+    key: string,
+    localPath: string,
+    options: ProgressOptions & { overwrite?: boolean } = {},
+  ): Promise<{ localPath: string; size: number; etag: string }> {
+    return downloadFile(this.store, key, localPath, options);
+  }
+
+  async downloadDirectory(
+    prefix: string,
+    localDir: string,
+    options: ProgressOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
+  ): Promise<DirectoryTransferResult> {
+    return downloadDirectory(this.store, prefix, localDir, options);
+  }
+
+  /** With missingOk false, a missing key is ENOENT (not_found). */
+  async deleteObject(key: string, options: { missingOk?: boolean } = {}): Promise<{ key: string; existed: boolean }> {
+    const { existed } = await this.store.delete(key);
+    if (!existed && options.missingOk === false) {
+      throw new StorageError("not_found", `${q(key)} does not exist; pass missingOk: true to ignore that`, { key });
+    }
+    return { key, existed };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

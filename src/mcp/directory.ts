@@ -1,0 +1,86 @@
+/** What upload_directory and download_directory share: fields, result shape, error shape. */
+import * as z from "zod";
+import type { StorageError } from "../core/errors.js";
+import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer.js";
+import { LISTED } from "./limits.js";
+import { formatBytes } from "./results.js";
+import { errorShape, rangedInt, type ToolReply } from "./tool.js";
+
+export const maxWorkersField = rangedInt(1, MAX_WORKERS, `Files transferred in parallel, 1-${MAX_WORKERS}.`).default(DEFAULT_MAX_WORKERS);
+export const dryRunField = z
+  .boolean()
+  .default(false)
+  .describe("true: change nothing; report what would be transferred, skipped, or conflict.");
+
+const bytes = z.number().int().describe("Bytes written by this call.");
+
+const common = {
+  skipped: z.array(z.string()).describe(`Destinations that already held identical bytes and were left alone (first ${LISTED}).`),
+  conflicts: z
+    .array(z.string())
+    .describe(`Destinations that exist with other content (first ${LISTED}); without overwrite the call writes nothing.`),
+  planned: z.number().int().describe("Files this call set out to write (or, with dry_run, would write)."),
+  dry_run: z.boolean(),
+  error: errorShape,
+};
+
+export const uploadDirectoryOutput = {
+  uploaded: z.number().int().describe("Files written by this call."),
+  bytes,
+  keys: z.array(z.string()).describe(`The first ${LISTED} written.`),
+  ...common,
+};
+
+export const downloadDirectoryOutput = {
+  downloaded: z.number().int().describe("Files written by this call."),
+  bytes,
+  files: z.array(z.string()).describe(`The first ${LISTED} written.`),
+  ...common,
+};
+
+type Common = z.input<z.ZodObject<typeof common>> & { bytes: number };
+
+function commonOf(r: DirectoryTransferResult): Common {
+  return {
+    bytes: r.bytes,
+    skipped: r.skipped.slice(0, LISTED),
+    conflicts: r.conflicts.slice(0, LISTED),
+    planned: r.planned,
+    dry_run: r.dryRun,
+  };
+}
+
+function summary(verb: string, r: DirectoryTransferResult): string {
+  if (r.dryRun) {
+    const conflicts = r.conflicts.length ? `: ${r.conflicts.slice(0, 10).join(", ")}` : "";
+    return `dry run: would ${verb} ${r.planned} file(s), ${formatBytes(r.plannedBytes)}; ${r.skipped.length} identical skipped; ${r.conflicts.length} conflict(s)${conflicts}`;
+  }
+  const skipped = r.skipped.length ? `; ${r.skipped.length} already identical, skipped` : "";
+  return `${verb}ed ${r.transferred} file(s), ${formatBytes(r.bytes)}${skipped}`;
+}
+
+export function uploadReply(r: DirectoryTransferResult): ToolReply<typeof uploadDirectoryOutput> {
+  return { structured: { uploaded: r.transferred, keys: r.items.slice(0, LISTED), ...commonOf(r) }, text: summary("upload", r) };
+}
+
+export function downloadReply(r: DirectoryTransferResult): ToolReply<typeof downloadDirectoryOutput> {
+  return { structured: { downloaded: r.transferred, files: r.items.slice(0, LISTED), ...commonOf(r) }, text: summary("download", r) };
+}
+
+/** A failed transfer still says what completed, and lists the conflicts. */
+function failed(err: StorageError): { completed: string[]; rest: Common } {
+  const details = err.details ?? {};
+  const completed = Array.isArray(details.completed) ? (details.completed as string[]) : [];
+  const conflicts = Array.isArray(details.conflicts) ? (details.conflicts as string[]) : [];
+  return { completed, rest: { bytes: 0, skipped: [], conflicts: conflicts.slice(0, LISTED), planned: 0, dry_run: false } };
+}
+
+export function uploadFailure(err: StorageError): z.input<z.ZodObject<typeof uploadDirectoryOutput>> {
+  const { completed, rest } = failed(err);
+  return { uploaded: completed.length, keys: completed.slice(0, LISTED), ...rest };
+}
+
+export function downloadFailure(err: StorageError): z.input<z.ZodObject<typeof downloadDirectoryOutput>> {
+  const { completed, rest } = failed(err);
+  return { downloaded: completed.length, files: completed.slice(0, LISTED), ...rest };
+}

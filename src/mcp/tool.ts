@@ -1,0 +1,130 @@
+/**
+ * A tool is one typed value: name, schemas, one effect from which its annotations follow, and a
+ * small handler that returns typed structured content. run-tool.ts runs it; server.ts registers it;
+ * scripts/gen-schemas.ts writes its JSON Schemas to schemas/.
+ */
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import * as z from "zod";
+import type { StorageError } from "../core/errors.js";
+import type { ToolContext } from "./context.js";
+import type { ToolExtra } from "./progress.js";
+
+/**
+ * What a tool can do to data: read only; write without ever replacing anything; or destroy data
+ * (delete, or replace a destination when asked to with overwrite).
+ */
+export type Effect = "read" | "write" | "destructive";
+
+/** What a handler returns: structured content typed by the output schema, and its readable text. */
+export interface ToolReply<O extends z.ZodRawShape> {
+  structured: z.input<z.ZodObject<O>>;
+  text: string;
+  /** More content blocks after the text (e.g. an image). */
+  content?: CallToolResult["content"];
+  /** The text carries something meant for the user that looks like a credential (a presigned URL). */
+  unredacted?: boolean;
+}
+
+export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  effect: Effect;
+  /** Repeating the call with the same arguments has no further effect (default: true unless effect is "write"). */
+  idempotent?: boolean;
+  /** Changes the bucket: not registered with --read-only. */
+  changesBucket: boolean;
+  handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext, extra: ToolExtra): Promise<ToolReply<O>>;
+  /**
+   * Structured content for an error result, for tools whose output schema admits `error` (the SDK's
+   * client validates error results against the output schema too): what completed before the failure.
+   */
+  onError?(err: StorageError): z.input<z.ZodObject<O>>;
+}
+
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool<I, O> {
+  return tool;
+}
+
+/** MCP annotations, derived from the effect; openWorldHint comes from the store. */
+export function annotationsOf(tool: Tool, remote: boolean): ToolAnnotations {
+  return {
+    title: tool.title,
+    readOnlyHint: tool.effect === "read",
+    destructiveHint: tool.effect === "destructive",
+    idempotentHint: tool.idempotent ?? tool.effect !== "write",
+    openWorldHint: remote,
+  };
+}
+
+/** The documented range of an integer argument, kept in its JSON Schema and checked by run-tool. */
+export interface IntRange {
+  minimum: number;
+  maximum: number;
+  /** Appended to the refusal, e.g. "seconds" or what to do instead. */
+  unit?: string;
+}
+
+const RANGES = new WeakMap<z.ZodType, IntRange>();
+
+/**
+ * An integer whose range is in the JSON Schema (so assistants see it) but checked by run-tool, so
+ * that a value out of range is an `invalid_argument` result naming the argument rather than a
+ * generic schema error. Never clamped.
+ */
+export function rangedInt(minimum: number, maximum: number, description: string, unit?: string) {
+  const schema = z.number().int().meta({ minimum, maximum }).describe(description);
+  RANGES.set(schema, { minimum, maximum, unit });
+  return schema;
+}
+
+/** The range of a field made with rangedInt (through .optional() and .default()). */
+export function rangeOf(schema: z.ZodType): IntRange | undefined {
+  let current: z.ZodType = schema;
+  for (let depth = 0; depth < 4; depth++) {
+    const range = RANGES.get(current);
+    if (range) return range;
+    const inner = (current as { def?: { innerType?: z.ZodType } }).def?.innerType;
+    if (!inner) return undefined;
+    current = inner;
+  }
+  return undefined;
+}
+
+export const overwriteField = (what: string) =>
+  z
+    .boolean()
+    .default(false)
+    .describe(
+      `Replace ${what} if it already exists. Default false: an existing destination is an already_exists error and nothing is changed.`,
+    );
+
+export const keyField = (description = 'Object key, e.g. "runs/2024-06-01/metrics.csv" (1-1024 bytes of UTF-8).') =>
+  z.string().describe(description);
+
+export const objectSummary = z.object({
+  key: z.string(),
+  size: z.number().int().describe("Size in bytes."),
+  last_modified: z.string().describe("ISO 8601 time of the last write."),
+  etag: z.string().describe("Entity tag without quotes: the MD5 of the bytes for single-part uploads."),
+});
+
+export const errorShape = z
+  .object({
+    code: z.string().describe("Stable error code, e.g. already_exists."),
+    message: z.string(),
+    key: z.string().optional(),
+    path: z.string().optional(),
+  })
+  .optional()
+  .describe("Present when the call failed: what went wrong. The other fields then say what completed.");
+
+/** What a write of one object returns (upload_bytes, upload_file). */
+export const putResultShape = {
+  key: z.string(),
+  size: z.number().int().describe("Bytes stored."),
+  etag: z.string(),
+  replaced: z.boolean().describe("true when an existing object was replaced (only with overwrite: true)."),
+};
