@@ -154,16 +154,7 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, c
   if (v.help) return { action: "help" };
   if (v.version) return { action: "version" };
 
-  const backend = resolveBackend(
-    {
-      ...(v.bucket !== undefined ? { bucket: v.bucket } : {}),
-      ...(v.endpoint !== undefined ? { endpoint: v.endpoint } : {}),
-      ...(v.region !== undefined ? { region: v.region } : {}),
-      ...(v.local !== undefined ? { local: v.local } : {}),
-    },
-    env,
-    cwd,
-  );
+  const backend = resolveBackend(v, env, cwd);
 
   const rootsFromEnv = firstSet(env, ["R2_MCP_ROOTS"])?.value.split(path.delimiter).filter(Boolean);
   const rootList = v.root ?? rootsFromEnv;
