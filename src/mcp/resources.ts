@@ -11,7 +11,7 @@ import { decodeUtf8, errorText } from "./results.js";
 
 const LISTED = 200;
 
-export function objectUri(bucket: string, key: string): string {
+function objectUri(bucket: string, key: string): string {
   return `r2://${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 

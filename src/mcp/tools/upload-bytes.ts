@@ -4,7 +4,7 @@ import { formatBytes } from "../results.js";
 import { defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
 
 /** Decoded size cap: a 5 MiB payload in base64 is ~6.7 MiB, inside stdio's 10 MiB message cap. */
-export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
