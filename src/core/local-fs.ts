@@ -7,7 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, type Dirent, constants as fsConstants, type Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { cancelledError, fromFsError, q, StorageError } from "./errors.js";
+import { cancelledError, q, StorageError } from "./errors.js";
+import { fromFsError } from "./fs/errors.js";
 import { localRelativeToKeyPart } from "./keys.js";
 
 function isInside(child: string, parent: string): boolean {

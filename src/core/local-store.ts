@@ -9,7 +9,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { guessContentType } from "./content-type.js";
-import { alreadyExists, cancelledError, fromFsError, q, StorageError, throwIfAborted } from "./errors.js";
+import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
+import { fromFsError } from "./fs/errors.js";
 import { unsafePathReason, validateKey } from "./keys.js";
 import { commitTemp, createTempBeside, discardTemp, ensureParentInside, writeToTemp } from "./local-fs.js";
 import {

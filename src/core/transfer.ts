@@ -7,9 +7,10 @@ import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import pMap from "p-map";
-import { cancelledError, fromFsError, q, StorageError, throwIfAborted } from "./errors.js";
+import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
 import { sameBytes } from "./etag.js";
 import { fetchObjectInto } from "./fetch-object.js";
+import { fromFsError } from "./fs/errors.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
 import {
   assertNoSymlinkBelow,
