@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { throwIfAborted } from "./errors.js";
-import { md5File } from "./local-fs.js";
+import { md5File } from "./fs/hash.js";
 import { MIB, partSizeFor } from "./multipart.js";
 
 const PLAIN_MD5 = /^[0-9a-f]{32}$/i;

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
 import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
-import { type TempFile, writeToTemp } from "./local-fs.js";
+import { type TempFile, writeToTemp } from "./fs/atomic-write.js";
 import { DEFAULT_PART_SIZE } from "./multipart.js";
 import type { GetResult, ObjectStore } from "./store.js";
 

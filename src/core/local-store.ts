@@ -10,9 +10,10 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { guessContentType } from "./content-type.js";
 import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
+import { commitTemp, createTempBeside, discardTemp, writeToTemp } from "./fs/atomic-write.js";
 import { fromFsError } from "./fs/errors.js";
+import { ensureParentInside } from "./fs/safe-mkdir.js";
 import { unsafePathReason, validateKey } from "./keys.js";
-import { commitTemp, createTempBeside, discardTemp, ensureParentInside, writeToTemp } from "./local-fs.js";
 import {
   type ByteRange,
   checkListLimit,

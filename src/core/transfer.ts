@@ -10,19 +10,12 @@ import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
 import { sameBytes } from "./etag.js";
 import { fetchObjectInto } from "./fetch-object.js";
+import { checkWritableTarget, commitTemp, createTempBeside, discardTemp } from "./fs/atomic-write.js";
 import { fromFsError } from "./fs/errors.js";
+import { resolveLocalPath, resolveWriteTarget } from "./fs/roots.js";
+import { assertNoSymlinkBelow, ensureParentInside } from "./fs/safe-mkdir.js";
+import { walkDirectory } from "./fs/walk.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
-import {
-  assertNoSymlinkBelow,
-  checkWritableTarget,
-  commitTemp,
-  createTempBeside,
-  discardTemp,
-  ensureParentInside,
-  resolveLocalPath,
-  resolveWriteTarget,
-  walkDirectory,
-} from "./local-fs.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "./store.js";
 
 export interface TransferProgress {

@@ -2,8 +2,9 @@
  * What every tool handler gets: the guarded store (read-only, allowed prefixes and key checks live
  * there), the local roots in force for this call, and a logger.
  */
+
+import type { Roots } from "../core/fs/roots.js";
 import type { GuardedStore } from "../core/guarded-store.js";
-import type { Roots } from "../core/local-fs.js";
 import type { Logger } from "./log.js";
 
 export interface ToolContext {

@@ -5,7 +5,7 @@
  * changed. A client that offers roots but lists none gets no local access.
  */
 import { fileURLToPath } from "node:url";
-import { type Roots, realRoots, rootsExcluding } from "../core/local-fs.js";
+import { type Roots, realRoots, rootsExcluding } from "../core/fs/roots.js";
 import type { Logger } from "./log.js";
 
 export interface RootsSource {

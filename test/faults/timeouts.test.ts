@@ -9,7 +9,7 @@ import path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchObjectInto } from "../../src/core/fetch-object.js";
-import { createTempBeside, discardTemp } from "../../src/core/local-fs.js";
+import { createTempBeside, discardTemp } from "../../src/core/fs/atomic-write.js";
 import { downloadFile } from "../../src/core/transfer.js";
 import { readAll } from "../contract/store-contract.js";
 import { captureLog, type FaultRig, failure, md5, partFiles, startFaultRig } from "./setup.js";

@@ -1,0 +1,72 @@
+/**
+ * The regular files under a local directory, for a directory upload: symlinks are followed only
+ * while their real location passes the roots check, and those that fail it are reported.
+ */
+import type { Dirent, Stats } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { localRelativeToKeyPart } from "../keys.js";
+import { fromFsError } from "./errors.js";
+import { confinementRefusal, type Roots, realpathOrUndefined } from "./roots.js";
+
+/** A regular file to upload: its resolved location, its path relative to the walked directory. */
+export interface LocalFile {
+  path: string;
+  relative: string;
+  size: number;
+}
+
+export interface WalkResult {
+  files: LocalFile[];
+  /** Entries (mostly symlinks) whose real location may not be read: outside the roots, on /proc or /sys, or in the local store. */
+  outside: string[];
+}
+
+/**
+ * Every regular file under `dir`, following symlinks that stay inside the roots (each real
+ * directory visited once, so link cycles end) and collecting those that leave them.
+ */
+export async function walkDirectory(dir: string, roots: Roots | undefined): Promise<WalkResult> {
+  const files: LocalFile[] = [];
+  const outside: string[] = [];
+  const visited = new Set<string>();
+
+  async function visit(realDir: string, relative: string): Promise<void> {
+    if (visited.has(realDir)) return;
+    visited.add(realDir);
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(realDir, { withFileTypes: true });
+    } catch (err) {
+      throw fromFsError(err, realDir, "local directory");
+    }
+    for (const entry of entries) {
+      const entryPath = path.join(realDir, entry.name);
+      const entryRelative = relative ? `${relative}/${entry.name}` : entry.name;
+      let real = entryPath;
+      let stat: Stats;
+      if (entry.isSymbolicLink()) {
+        const target = await realpathOrUndefined(entryPath);
+        if (target === undefined) continue; // dangling link: nothing to upload
+        real = target;
+      }
+      // Links leading out of the roots, and plain folders on a pseudo-filesystem (walking / under --root /).
+      if (roots !== undefined && confinementRefusal(real, roots) !== undefined) {
+        outside.push(entryPath);
+        continue;
+      }
+      try {
+        stat = await fs.stat(real);
+      } catch (err) {
+        throw fromFsError(err, entryPath);
+      }
+      if (stat.isDirectory()) await visit(real, entryRelative);
+      else if (stat.isFile()) files.push({ path: real, relative: localRelativeToKeyPart(entryRelative), size: stat.size });
+      // Sockets, FIFOs and devices are not data files; reading a FIFO would block forever.
+    }
+  }
+
+  await visit(dir, "");
+  files.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+  return { files, outside };
+}
