@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { GuardedStore } from "../src/core/guarded-store.js";
-import { LocalStore } from "../src/core/local-store.js";
+import { LocalStore } from "../src/core/local/store.js";
 import { createLog } from "../src/mcp/log.js";
 import { createServer } from "../src/mcp/server.js";
 

@@ -13,7 +13,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
 
 async function openStore(backend: BackendConfig, maxAttempts: number, log: Logger): Promise<ObjectStore> {
   if (backend.kind === "local") {
-    const { LocalStore } = await import("./core/local-store.js");
+    const { LocalStore } = await import("./core/local/store.js");
     return LocalStore.open(backend.dir);
   }
   registerSecret(backend.secretAccessKey);

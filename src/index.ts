@@ -1,6 +1,6 @@
 export { ERROR_CODES, type ErrorCode, isStorageError, StorageError } from "./core/errors.js";
 export { GuardedStore, type StorePolicy } from "./core/guarded-store.js";
-export { LocalStore } from "./core/local-store.js";
+export { LocalStore } from "./core/local/store.js";
 export { createS3Client, S3Store, type S3StoreConfig } from "./core/s3-store.js";
 export type {
   ByteRange,

@@ -2,7 +2,7 @@
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalStore } from "../../src/core/local-store.js";
+import { LocalStore } from "../../src/core/local/store.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 import { listPages, readAll, rejectionOf, storeContract } from "./store-contract.js";
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
-import { LocalStore } from "../../src/core/local-store.js";
+import { LocalStore } from "../../src/core/local/store.js";
 import { S3Store } from "../../src/core/s3-store.js";
 import type { TransferProgress } from "../../src/core/transfer.js";
 import { R2Client, type R2ClientOptions } from "../../src/library/r2-client.js";

@@ -8,12 +8,11 @@ import { createReadStream, type Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { guessContentType } from "./content-type.js";
-import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
-import { commitTemp, createTempBeside, discardTemp, writeToTemp } from "./fs/atomic-write.js";
-import { fromFsError } from "./fs/errors.js";
-import { ensureParentInside } from "./fs/safe-mkdir.js";
-import { unsafePathReason, validateKey } from "./keys.js";
+import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
+import { commitTemp, createTempBeside, discardTemp, writeToTemp } from "../fs/atomic-write.js";
+import { fromFsError } from "../fs/errors.js";
+import { ensureParentInside } from "../fs/safe-mkdir.js";
+import { unsafePathReason, validateKey } from "../keys.js";
 import {
   type ByteRange,
   checkListLimit,
@@ -29,33 +28,20 @@ import {
   type PutResult,
   type StoreCapabilities,
   type TransferOptions,
-} from "./store.js";
+} from "../store.js";
+import { fileOf, isRealDirectory, isReservedKey, TMP_DIR } from "./layout.js";
+import { compareKeys, type ListEntry, listEntries } from "./listing.js";
+import { ContentTypes, EtagCache } from "./metadata.js";
 
 const CURSOR_TAG = "local";
-
-/** Holds writes in progress; never listed, and no key may use it. */
-const TMP_DIR = ".r2-mcp-tmp";
-/** Content types given at upload that the key's extension would not give; never listed either. */
-const META_DIR = ".r2-mcp-meta";
-const RESERVED = [TMP_DIR, META_DIR];
-
-/** S3 lists keys in UTF-8 byte order; JS string order differs above U+FFFF. */
-function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-interface Entry {
-  name: string;
-  isPrefix: boolean;
-}
 
 export class LocalStore implements ObjectStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
   private readonly root: string;
   private readonly tmpDir: string;
-  /** MD5 per file version, so listings and HEADs do not re-read unchanged files. */
-  private readonly etags = new Map<string, { stamp: string; etag: string }>();
+  private readonly etags = new EtagCache();
+  private readonly contentTypes: ContentTypes;
   private ready: Promise<void> | undefined;
 
   /** `dir` must be a real path (no symlinks); open() resolves it. */
@@ -64,6 +50,7 @@ export class LocalStore implements ObjectStore {
     this.name = name;
     this.capabilities = { remote: false, parallelRanges: false, presign: false, directory: dir };
     this.tmpDir = path.join(dir, TMP_DIR);
+    this.contentTypes = new ContentTypes(dir);
   }
 
   /** Opens (creating it if needed) the store in `dir`; `name` is how messages and resource URIs call it. */
@@ -93,10 +80,10 @@ export class LocalStore implements ObjectStore {
     if (reason) {
       throw new StorageError("invalid_argument", `${argument} ${q(key)} cannot be stored in the local store: ${reason}`, { key });
     }
-    if (RESERVED.some((dir) => key === dir || key.startsWith(`${dir}/`))) {
+    if (isReservedKey(key)) {
       throw new StorageError("invalid_argument", `${argument} ${q(key)} is reserved by the local store`, { key });
     }
-    return path.join(this.root, ...key.split("/"));
+    return fileOf(this.root, key);
   }
 
   /**
@@ -105,52 +92,7 @@ export class LocalStore implements ObjectStore {
    */
   private async located(key: string): Promise<string | undefined> {
     const file = this.pathOf(key);
-    return (await this.isRealDirectory(path.dirname(file))) ? file : undefined;
-  }
-
-  /** True when `dir` exists inside the store and no part of it below the root is a symlink. */
-  private async isRealDirectory(dir: string): Promise<boolean> {
-    try {
-      return (await fs.realpath(dir)) === dir;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") return false;
-      throw fromFsError(err, dir, "local store directory");
-    }
-  }
-
-  private async etagOf(file: string, stat: { ino: number; size: number; mtimeMs: number }): Promise<string> {
-    const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-    const cached = this.etags.get(file);
-    if (cached?.stamp === stamp) return cached.etag;
-    const hash = createHash("md5");
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    const etag = hash.digest("hex");
-    this.etags.set(file, { stamp, etag });
-    return etag;
-  }
-
-  /** One flat file per key, named by the key's hash: no key can collide with another's. */
-  private metaPath(key: string): string {
-    return path.join(this.root, META_DIR, createHash("sha256").update(key).digest("hex"));
-  }
-
-  /** The content type stored with `key`, else the one its extension gives (as S3 defaults it). */
-  private async contentTypeOf(key: string): Promise<string> {
-    const stored = await fs.readFile(this.metaPath(key), "utf8").catch(() => undefined);
-    return stored ?? guessContentType(key);
-  }
-
-  private async saveContentType(key: string, contentType: string | undefined): Promise<void> {
-    const file = this.metaPath(key);
-    if (contentType === undefined || contentType === guessContentType(key)) {
-      await fs.rm(file, { force: true });
-      return;
-    }
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    await fs.writeFile(tmp, contentType);
-    await fs.rename(tmp, file);
+    return (await isRealDirectory(path.dirname(file))) ? file : undefined;
   }
 
   /**
@@ -171,8 +113,8 @@ export class LocalStore implements ObjectStore {
       key,
       size: stat.size,
       lastModified: stat.mtime,
-      etag: await this.etagOf(file, stat),
-      ...(withType ? { contentType: await this.contentTypeOf(key) } : {}),
+      etag: await this.etags.of(file, stat),
+      ...(withType ? { contentType: await this.contentTypes.of(key) } : {}),
     };
   }
 
@@ -237,10 +179,9 @@ export class LocalStore implements ObjectStore {
       await discardTemp(tmp);
       throw await this.commitError(key, target, err);
     }
-    await this.saveContentType(key, options.contentType);
+    await this.contentTypes.save(key, options.contentType);
     const etag = hash.digest("hex");
-    const stat = await fs.stat(target);
-    this.etags.set(target, { stamp: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, etag });
+    this.etags.remember(target, await fs.stat(target), etag);
     return { key, size, etag, replaced };
   }
 
@@ -254,29 +195,19 @@ export class LocalStore implements ObjectStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return { existed: false };
       throw fromFsError(err, file, "stored object");
     }
-    this.etags.delete(file);
-    await fs.rm(this.metaPath(key), { force: true });
+    this.etags.forget(file);
+    await this.contentTypes.forget(key);
     await this.pruneEmptyParents(path.dirname(file));
     return { existed: true };
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {
     const limit = checkListLimit(options.limit);
-    const prefix = options.prefix ?? "";
     const after = decodeCursor(CURSOR_TAG, options);
-    // The walks below never enter symlinks (Dirent types are not followed); the folder they
-    // start from must not be one either, or a planted link would list files outside the store.
-    const where = this.split(prefix);
-    const entries =
-      where === undefined || !(await this.isRealDirectory(where.dir))
-        ? []
-        : options.delimiter
-          ? await this.levelEntries(where)
-          : await this.allKeys(where);
-    entries.sort((a, b) => compareKeys(a.name, b.name));
+    const entries = await listEntries(this.root, options);
     let start = 0;
     if (after !== undefined) {
-      while (start < entries.length && compareKeys((entries[start] as Entry).name, after) <= 0) start++;
+      while (start < entries.length && compareKeys((entries[start] as ListEntry).name, after) <= 0) start++;
     }
     const page = entries.slice(start, start + limit);
     const objects: ObjectInfo[] = [];
@@ -287,7 +218,7 @@ export class LocalStore implements ObjectStore {
         continue;
       }
       // A file deleted between the walk and now is simply not listed.
-      const info = await this.info(entry.name, path.join(this.root, ...entry.name.split("/")), false);
+      const info = await this.info(entry.name, fileOf(this.root, entry.name), false);
       if (info) objects.push(info);
     }
     const result: ListPage = { objects, prefixes };
@@ -302,68 +233,6 @@ export class LocalStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.etags.clear();
-  }
-
-  /** The deepest directory every key under `prefix` lives in, and the name filter within it. */
-  private split(prefix: string): { dir: string; dirKey: string; namePrefix: string } | undefined {
-    const slash = prefix.lastIndexOf("/");
-    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : "";
-    const namePrefix = prefix.slice(slash + 1);
-    // A prefix whose directory part could not be a stored path matches nothing stored here.
-    if (dirKey !== "" && unsafePathReason(dirKey.slice(0, -1))) return undefined;
-    // Nor does one inside the reserved temp directory: half-written files are not objects.
-    if (RESERVED.some((dir) => dirKey.startsWith(`${dir}/`))) return undefined;
-    return { dir: path.join(this.root, ...dirKey.split("/").filter(Boolean)), dirKey, namePrefix };
-  }
-
-  private async readDir(dir: string) {
-    try {
-      return await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return [];
-      throw fromFsError(err, dir, "local store directory");
-    }
-  }
-
-  private skip(dirKey: string, name: string): boolean {
-    return dirKey === "" && RESERVED.includes(name);
-  }
-
-  private async allKeys(where: { dir: string; dirKey: string; namePrefix: string }): Promise<Entry[]> {
-    const out: Entry[] = [];
-    const walk = async (dir: string, dirKey: string, filter: string): Promise<void> => {
-      for (const entry of await this.readDir(dir)) {
-        if (!entry.name.startsWith(filter) || this.skip(dirKey, entry.name)) continue;
-        const key = dirKey + entry.name;
-        if (entry.isDirectory()) await walk(path.join(dir, entry.name), `${key}/`, "");
-        else if (entry.isFile()) out.push({ name: key, isPrefix: false });
-      }
-    };
-    await walk(where.dir, where.dirKey, where.namePrefix);
-    return out;
-  }
-
-  private async levelEntries(where: { dir: string; dirKey: string; namePrefix: string }): Promise<Entry[]> {
-    const out: Entry[] = [];
-    for (const entry of await this.readDir(where.dir)) {
-      if (!entry.name.startsWith(where.namePrefix) || this.skip(where.dirKey, entry.name)) continue;
-      const key = where.dirKey + entry.name;
-      if (entry.isFile()) out.push({ name: key, isPrefix: false });
-      else if (entry.isDirectory() && (await this.holdsAnyFile(path.join(where.dir, entry.name)))) {
-        out.push({ name: `${key}/`, isPrefix: true });
-      }
-    }
-    return out;
-  }
-
-  /** S3 has no empty "directories": a prefix exists only while some key is under it. */
-  private async holdsAnyFile(dir: string): Promise<boolean> {
-    for (const entry of await this.readDir(dir)) {
-      if (entry.isFile()) return true;
-      if (entry.isDirectory() && (await this.holdsAnyFile(path.join(dir, entry.name)))) return true;
-    }
-    return false;
   }
 
   /**
