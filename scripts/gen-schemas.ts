@@ -25,7 +25,7 @@ export async function generateSchemas(): Promise<Map<string, string>> {
   const store = await LocalStore.open(storeDir);
   // Every tool is registered (readOnly false); nothing is logged to stderr below "error".
   const { server } = createServer({
-    store: new GuardedStore(store),
+    buckets: [{ store: new GuardedStore(store), kind: "local" }],
     roots: [storeDir],
     rootsExplicit: true,
     logging: createLog("error"),

@@ -3,15 +3,16 @@
  * The only file that touches the process: argv, environment, stdio and exit codes. stdout carries
  * JSON-RPC only; everything else goes to stderr.
  */
-import { type BackendConfig, ConfigError, HELP, resolveConfig } from "./config/index.js";
+import { type BucketConfig, ConfigError, HELP, resolveConfig } from "./config/index.js";
 import { StorageError } from "./core/errors.js";
 import { GuardedStore } from "./core/guarded-store.js";
 import type { ObjectStore } from "./core/store.js";
+import type { ServedBucket } from "./mcp/buckets.js";
 import { createLog, type Logger } from "./mcp/log.js";
 import { redact, registerSecret } from "./mcp/redact.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./version.js";
 
-async function openStore(backend: BackendConfig, maxAttempts: number, log: Logger): Promise<ObjectStore> {
+async function openStore(backend: BucketConfig, maxAttempts: number, log: Logger): Promise<ObjectStore> {
   if (backend.kind === "local") {
     const { LocalStore } = await import("./core/local/store.js");
     return LocalStore.open(backend.dir);
@@ -58,18 +59,27 @@ async function main(): Promise<number> {
   // The logger first: the stores log retries and clean-ups through it from the start, and the
   // server later connects it to the client.
   const logging = createLog(config.logLevel);
-  const store = new GuardedStore(await openStore(config.backend, config.maxAttempts, logging.log), {
-    readOnly: config.readOnly,
-    allowPrefixes: config.allowPrefixes,
-  });
-  const { server } = createServer({ store, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
+  const buckets: ServedBucket[] = [];
+  for (const bucket of config.buckets) {
+    const store = new GuardedStore(await openStore(bucket, config.maxAttempts, logging.log), {
+      name: bucket.name,
+      readOnly: bucket.readOnly,
+      allowPrefixes: bucket.allowPrefixes,
+    });
+    buckets.push(
+      bucket.kind === "s3"
+        ? { store, kind: "s3", bucket: bucket.bucket, endpoint: new URL(bucket.endpoint).origin }
+        : { store, kind: "local" },
+    );
+  }
+  const { server } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (code: number) => {
     if (closing) return;
     closing = true;
     await server.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await Promise.all(buckets.map((b) => b.store.close().catch(() => undefined)));
     process.exit(code);
   };
   process.on("SIGINT", () => void shutdown(0));
@@ -77,9 +87,11 @@ async function main(): Promise<number> {
   // The client closing stdin ends the session.
   process.stdin.on("end", () => void shutdown(0));
   await server.connect(transport);
-  const where =
-    config.backend.kind === "local" ? `local store ${config.backend.dir}` : `bucket ${config.backend.bucket} at ${config.backend.endpoint}`;
-  logging.log("info", `serving ${where}${config.readOnly ? " (read-only)" : ""}`);
+  const where = config.buckets.map((b) => {
+    const what = b.kind === "local" ? `local store ${b.dir}` : `bucket ${b.bucket} at ${new URL(b.endpoint).origin}`;
+    return config.buckets.length > 1 ? `${b.name} (${what})` : what;
+  });
+  logging.log("info", `serving ${where.join(", ")}${config.readOnly ? " (read-only)" : ""}`);
   return -1;
 }
 

@@ -3,32 +3,25 @@
  * unit-tested. Every error names the setting and every place it can come from, and never
  * echoes a secret.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ENV, firstSet } from "./env.js";
+import { type BucketConfig, ConfigError, intersectPrefixes, resolveBuckets } from "./buckets.js";
+import { firstSet } from "./env.js";
 
 export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type BackendConfig =
-  | { kind: "local"; dir: string }
-  | {
-      kind: "s3";
-      bucket: string;
-      endpoint: string;
-      region: string;
-      accessKeyId: string;
-      secretAccessKey: string;
-    };
-
 export interface Config {
-  backend: BackendConfig;
+  /** Every bucket served, in order (the first is the default), each with its effective policy. */
+  buckets: BucketConfig[];
   /** Local roots, absolute. */
   roots: string[];
   /** True when roots came from --root or R2_MCP_ROOTS (then client roots do not replace them). */
   rootsExplicit: boolean;
+  /** Server-wide --read-only: every bucket is read-only. */
   readOnly: boolean;
-  /** Key prefixes every tool is confined to; empty means all keys. */
+  /** Server-wide --allow-prefix (empty: all keys); already folded into each bucket's allowPrefixes. */
   allowPrefixes: string[];
   logLevel: LogLevel;
   /** Total attempts per S3 request. */
@@ -37,88 +30,11 @@ export interface Config {
 
 export type CliAction = { action: "help" } | { action: "version" } | { action: "serve"; config: Config };
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-function places(flag: string | undefined, envNames: readonly string[]): string {
-  return [...(flag ? [flag] : []), ...envNames].join(", ");
-}
-
 function truthy(value: string | undefined, name: string): boolean {
   if (value === undefined || value === "") return false;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be 1/true or 0/false; got ${JSON.stringify(value)}`);
-}
-
-function checkEndpoint(value: string, from: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${from} is not a URL; give one like https://<account_id>.r2.cloudflarestorage.com`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigError(`${from} must be an http:// or https:// URL`);
-  }
-  if (url.username || url.password) {
-    throw new ConfigError(`${from} must not carry credentials; set R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY instead`);
-  }
-  return value.replace(/\/+$/, "");
-}
-
-function resolveBackend(
-  flags: { bucket?: string; endpoint?: string; region?: string; local?: string },
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): BackendConfig {
-  const local = flags.local ?? firstSet(env, ["R2_MCP_LOCAL_DIR"])?.value;
-  if (local !== undefined) {
-    if (local.trim() === "") throw new ConfigError("--local needs a directory (or set R2_MCP_LOCAL_DIR)");
-    if (flags.bucket !== undefined || flags.endpoint !== undefined) {
-      throw new ConfigError("--local serves a local directory; it cannot be combined with --bucket or --endpoint. Choose one");
-    }
-    return { kind: "local", dir: path.resolve(cwd, local) };
-  }
-
-  const bucket = flags.bucket ?? firstSet(env, ENV.bucket)?.value;
-  if (!bucket) {
-    throw new ConfigError(`no bucket: set ${places("--bucket", ENV.bucket)} (or use --local DIR for an embedded store without an account)`);
-  }
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigError(
-      `bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 lowercase letters, digits, "-" and "."); check ${places("--bucket", ENV.bucket)}`,
-    );
-  }
-
-  let endpoint: string;
-  if (flags.endpoint !== undefined) endpoint = checkEndpoint(flags.endpoint, "--endpoint");
-  else {
-    const fromEnv = firstSet(env, ENV.endpoint);
-    const account = firstSet(env, ["R2_ACCOUNT_ID"]);
-    if (fromEnv) endpoint = checkEndpoint(fromEnv.value, fromEnv.from);
-    else if (account) {
-      if (!/^[A-Za-z0-9]+$/.test(account.value)) throw new ConfigError("R2_ACCOUNT_ID must be letters and digits only");
-      endpoint = `https://${account.value}.r2.cloudflarestorage.com`;
-    } else {
-      throw new ConfigError(`no endpoint: set ${places("--endpoint", ENV.endpoint)}, or R2_ACCOUNT_ID for Cloudflare R2`);
-    }
-  }
-
-  const accessKey = firstSet(env, ENV.accessKey);
-  const secretKey = firstSet(env, ENV.secretKey);
-  if (!accessKey) throw new ConfigError(`no access key: set ${places(undefined, ENV.accessKey)}`);
-  if (!secretKey) throw new ConfigError(`no secret key: set ${places(undefined, ENV.secretKey)}`);
-
-  const region = flags.region ?? firstSet(env, ENV.region)?.value ?? "auto";
-  if (!/^[a-z0-9-]+$/.test(region)) {
-    throw new ConfigError(`region ${JSON.stringify(region)} is not a region name; check ${places("--region", ENV.region)}`);
-  }
-  return { kind: "s3", bucket, endpoint, region, accessKeyId: accessKey.value, secretAccessKey: secretKey.value };
 }
 
 function parseCliArgs(argv: readonly string[]) {
@@ -129,7 +45,8 @@ function parseCliArgs(argv: readonly string[]) {
     options: {
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
-      bucket: { type: "string" },
+      bucket: { type: "string", multiple: true },
+      config: { type: "string" },
       endpoint: { type: "string" },
       region: { type: "string" },
       local: { type: "string" },
@@ -143,7 +60,13 @@ function parseCliArgs(argv: readonly string[]) {
 }
 
 /** Pure: argv (without node and script), environment and working directory in, action out. */
-export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): CliAction {
+export function resolveConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  /** Reads --config FILE (the one read this function makes; tests pass their own). */
+  readFile: (file: string) => string = (file) => readFileSync(file, "utf8"),
+): CliAction {
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv);
@@ -154,7 +77,17 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, c
   if (v.help) return { action: "help" };
   if (v.version) return { action: "version" };
 
-  const backend = resolveBackend(v, env, cwd);
+  const configPath = v.config ?? firstSet(env, ["R2_MCP_CONFIG"])?.value;
+  let configFile: { path: string; text: string } | undefined;
+  if (configPath !== undefined) {
+    const file = path.resolve(cwd, configPath);
+    try {
+      configFile = { path: file, text: readFile(file) };
+    } catch (err) {
+      throw new ConfigError(`--config ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}); check the path`);
+    }
+  }
+  const buckets = resolveBuckets(v, env, cwd, configFile);
 
   const rootsFromEnv = firstSet(env, ["R2_MCP_ROOTS"])?.value.split(path.delimiter).filter(Boolean);
   const rootList = v.root ?? rootsFromEnv;
@@ -177,13 +110,26 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv, c
     );
   }
 
+  const readOnly = v["read-only"] === true || truthy(env.R2_MCP_READ_ONLY, "R2_MCP_READ_ONLY");
+  // Server-wide flags narrow every bucket; they never widen one.
+  for (const bucket of buckets) {
+    const narrowed = intersectPrefixes(bucket.allowPrefixes, allowPrefixes);
+    if (narrowed === undefined) {
+      throw new ConfigError(
+        `bucket ${JSON.stringify(bucket.name)}: its allow_prefixes (${bucket.allowPrefixes.join(", ")}) and --allow-prefix (${allowPrefixes.join(", ")}) have no key in common`,
+      );
+    }
+    bucket.allowPrefixes = narrowed;
+    bucket.readOnly ||= readOnly;
+  }
+
   return {
     action: "serve",
     config: {
-      backend,
+      buckets,
       roots,
       rootsExplicit: rootList !== undefined,
-      readOnly: v["read-only"] === true || truthy(env.R2_MCP_READ_ONLY, "R2_MCP_READ_ONLY"),
+      readOnly,
       allowPrefixes,
       logLevel: level as LogLevel,
       maxAttempts,

@@ -23,6 +23,8 @@ import type {
 import { checkRange } from "./store-ext.js";
 
 export interface StorePolicy {
+  /** The name messages and resource URIs use (a configured bucket name); default the wrapped store's. */
+  name?: string;
   /** Refuse every write and delete with access_denied. */
   readOnly?: boolean;
   /** Key prefixes every read, write and listing is confined to; empty or absent means all keys. */
@@ -39,7 +41,7 @@ export class GuardedStore implements ObjectStore {
     readonly inner: ObjectStore,
     policy: StorePolicy = {},
   ) {
-    this.name = inner.name;
+    this.name = policy.name ?? inner.name;
     this.capabilities = inner.capabilities;
     this.readOnly = policy.readOnly ?? false;
     this.allowPrefixes = [...(policy.allowPrefixes ?? [])];

@@ -2,7 +2,7 @@
  * What is under a prefix, without moving a byte: counts, sizes, the largest and newest objects,
  * and totals by extension and by child folder, from listings alone.
  */
-import { throwIfAborted } from "./errors.js";
+import { StorageError, throwIfAborted } from "./errors.js";
 import { MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore } from "./store.js";
 
 export interface PrefixSummary {
@@ -108,6 +108,7 @@ export class SummaryBuilder {
 }
 
 export const DEFAULT_SUMMARY_MAX_OBJECTS = 100_000;
+export const MAX_SUMMARY_OBJECTS = 1_000_000;
 
 /** Lists `prefix` page by page, at most `maxObjects` objects, and summarizes them. */
 export async function summarizePrefix(
@@ -116,6 +117,9 @@ export async function summarizePrefix(
   options: { maxObjects?: number; signal?: AbortSignal } = {},
 ): Promise<PrefixSummary> {
   const max = options.maxObjects ?? DEFAULT_SUMMARY_MAX_OBJECTS;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_SUMMARY_OBJECTS) {
+    throw new StorageError("invalid_argument", `max_objects must be an integer from 1 to ${MAX_SUMMARY_OBJECTS}; got ${max}`);
+  }
   const builder = new SummaryBuilder(prefix);
   let scanned = 0;
   let cursor: string | undefined;

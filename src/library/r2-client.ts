@@ -10,6 +10,7 @@ import { GuardedStore } from "../core/guarded-store.js";
 import { S3Store } from "../core/s3-store.js";
 import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "../core/store.js";
 import { listAll, listLevel, readAll } from "../core/store-ext.js";
+import { type PrefixSummary, summarizePrefix } from "../core/summary.js";
 import {
   type DirectoryTransferResult,
   downloadDirectory,
@@ -88,6 +89,12 @@ export class R2Client {
     if (options.recursive ?? true) return { objects: (await listAll(this.store, prefix)).map(strip), prefixes: [] };
     const level = await listLevel(this.store, prefix);
     return { objects: level.objects.map(strip), prefixes: level.prefixes };
+  }
+
+  /** Counts, bytes, the largest and newest objects, and totals by extension and child folder, from listings alone. */
+  async summarizePrefix(prefix = "", options: { maxObjects?: number; signal?: AbortSignal } = {}): Promise<PrefixSummary> {
+    this.store.checkPrefix(prefix);
+    return summarizePrefix(this.store, prefix, options);
   }
 
   /** Metadata of `key`, or null when it does not exist. */

@@ -1,19 +1,29 @@
 /** The instructions the server sends an assistant at start-up. */
 import { q } from "../core/errors.js";
-import type { GuardedStore } from "../core/guarded-store.js";
+import type { Buckets } from "./buckets.js";
 
 const BASE = `r2-mcp moves data between this machine and an object store (Cloudflare R2 or any S3-compatible bucket, or a local directory store).
 - Nothing is ever overwritten silently: every write (upload_*, download_*) takes overwrite, default false; an existing destination is an already_exists error and nothing changes. Only pass overwrite: true when the user asked to replace data.
 - To look at an object, check its size first (head_object or list_objects). get_object_bytes returns at most max_bytes (64 KiB by default): read large objects in ranges (offset/length) or save them with download_file instead of pulling them into the conversation.
-- list_objects returns one page; pass next_cursor to continue. recursive=false shows one level, like folders.
+- list_objects returns one page; pass next_cursor to continue. recursive=false shows one level, like folders. summarize_prefix answers "how big, what is in it, what changed" without listing everything.
 - Directory transfers check every destination before writing; repeating an interrupted call finishes it (identical files are skipped). Use dry_run to preview.
 - Errors start with a stable code (already_exists, not_found, too_large, outside_roots, ...) followed by what to do next.`;
 
-export function instructionsFor(store: GuardedStore): string {
+export function instructionsFor(buckets: Buckets): string {
   const lines = [BASE];
-  if (store.readOnly) lines.push("- This server is read-only: it offers no tool that changes the bucket.");
-  if (store.allowPrefixes.length > 0) {
-    lines.push(`- Only keys under these prefixes may be used: ${store.allowPrefixes.map(q).join(", ")}.`);
+  if (buckets.size > 1) {
+    lines.push(
+      `- Buckets (pass bucket to choose; default ${q(buckets.default.store.name)}): ${buckets.list
+        .map((b) => `${q(b.store.name)}${b.store.readOnly ? " (read-only)" : ""}`)
+        .join(", ")}. list_buckets describes them.`,
+    );
+  }
+  if (!buckets.anyWritable) lines.push("- This server is read-only: it offers no tool that changes a bucket.");
+  for (const b of buckets.list) {
+    if (b.store.allowPrefixes.length > 0) {
+      const where = buckets.size > 1 ? ` in bucket ${q(b.store.name)}` : "";
+      lines.push(`- Only keys under these prefixes may be used${where}: ${b.store.allowPrefixes.map(q).join(", ")}.`);
+    }
   }
   return lines.join("\n");
 }

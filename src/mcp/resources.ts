@@ -16,10 +16,11 @@ function objectUri(bucket: string, key: string): string {
 }
 
 async function readResource(ctx: ToolContext, uri: URL, variables: Record<string, string | string[]>) {
-  const bucket = ctx.store.name;
-  if (variables.bucket !== bucket) {
-    throw new StorageError("not_found", `this server serves bucket ${q(bucket)}, not ${q(String(variables.bucket))}`);
+  const name = String(variables.bucket);
+  if (!ctx.buckets.names.includes(name)) {
+    throw new StorageError("not_found", `this server serves ${ctx.buckets.names.map((n) => `bucket ${q(n)}`).join(", ")}, not ${q(name)}`);
   }
+  const store = ctx.buckets.store(name);
   const raw = Array.isArray(variables.key) ? variables.key.join("/") : String(variables.key ?? "");
   let key: string;
   try {
@@ -27,7 +28,7 @@ async function readResource(ctx: ToolContext, uri: URL, variables: Record<string
   } catch {
     throw new StorageError("invalid_argument", `the resource URI's key ${q(raw)} is not valid percent-encoding`);
   }
-  const got = await ctx.store.get(key);
+  const got = await store.get(key);
   if (got.info.size > DEFAULT_MAX_BYTES) {
     got.body.destroy();
     throw new StorageError(
@@ -47,13 +48,18 @@ async function readResource(ctx: ToolContext, uri: URL, variables: Record<string
 }
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {
-  const bucket = ctx.store.name;
   const template = new ResourceTemplate("r2://{bucket}/{+key}", {
+    // The first objects of each bucket, LISTED in all.
     list: async () => {
-      const page = await ctx.store.list({ prefix: ctx.store.allowPrefixes[0] ?? "", limit: LISTED });
-      return {
-        resources: page.objects.map((o) => ({ uri: objectUri(bucket, o.key), name: o.key, size: o.size, mimeType: o.contentType })),
-      };
+      const resources: { uri: string; name: string; size: number; mimeType?: string }[] = [];
+      for (const { store } of ctx.buckets.list) {
+        if (resources.length >= LISTED) break;
+        const page = await store.list({ prefix: store.allowPrefixes[0] ?? "", limit: LISTED - resources.length });
+        const named = (key: string) => (ctx.buckets.size > 1 ? `${store.name}/${key}` : key);
+        for (const o of page.objects)
+          resources.push({ uri: objectUri(store.name, o.key), name: named(o.key), size: o.size, mimeType: o.contentType });
+      }
+      return { resources };
     },
   });
   server.registerResource(

@@ -4,12 +4,12 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type * as z from "zod";
-import { StorageError } from "../core/errors.js";
+import { q, StorageError } from "../core/errors.js";
 import type { ToolContext } from "./context.js";
 import type { ToolExtra } from "./progress.js";
 import { redact } from "./redact.js";
 import { asStorageError, errorResult } from "./results.js";
-import { rangeOf, type Tool } from "./tool.js";
+import { rangeOf, type Tool, takesBucket } from "./tool.js";
 
 /** Integers outside their documented range are refused, never clamped. */
 function checkRanges(tool: Tool, args: Record<string, unknown>): void {
@@ -26,17 +26,36 @@ function checkRanges(tool: Tool, args: Record<string, unknown>): void {
   }
 }
 
+/** With several buckets, every result and error names the bucket it acted on. */
+function namedBucket(tool: Tool, args: Record<string, unknown>, ctx: ToolContext): string | undefined {
+  if (ctx.buckets.size < 2 || !takesBucket(tool)) return undefined;
+  try {
+    return ctx.buckets.store(args.bucket as string | undefined).name;
+  } catch {
+    return undefined; // not a configured bucket: the error itself lists them
+  }
+}
+
 export async function runTool(tool: Tool, args: Record<string, unknown>, ctx: ToolContext, extra: ToolExtra): Promise<CallToolResult> {
+  const bucket = namedBucket(tool, args, ctx);
   try {
     checkRanges(tool, args);
     const reply = await tool.handle(args, ctx, extra);
+    const text = bucket === undefined ? reply.text : `bucket ${q(bucket)}: ${reply.text}`;
+    const structured = reply.structured as Record<string, unknown>;
     return {
-      structuredContent: reply.structured as Record<string, unknown>,
-      content: [{ type: "text", text: reply.unredacted ? reply.text : redact(reply.text) }, ...(reply.content ?? [])],
+      structuredContent: bucket === undefined ? structured : { ...structured, bucket },
+      content: [{ type: "text", text: reply.unredacted ? text : redact(text) }, ...(reply.content ?? [])],
     };
   } catch (err) {
     const error = asStorageError(err);
-    ctx.log("debug", `${tool.name} failed: ${error.kind}`, { tool: tool.name, code: error.kind });
-    return errorResult(error, tool.onError?.(error) as Record<string, unknown> | undefined);
+    ctx.log("debug", `${tool.name} failed: ${error.kind}`, { tool: tool.name, code: error.kind, bucket });
+    const structured = tool.onError?.(error) as Record<string, unknown> | undefined;
+    const result = errorResult(error, structured && bucket !== undefined ? { ...structured, bucket } : structured);
+    if (bucket !== undefined) {
+      const first = result.content[0];
+      if (first?.type === "text") first.text += ` (bucket ${q(bucket)})`;
+    }
+    return result;
   }
 }

@@ -5,19 +5,20 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { RootsListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
-import type { GuardedStore } from "../core/guarded-store.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
+import { Buckets, type ServedBucket } from "./buckets.js";
 import type { ToolContext } from "./context.js";
 import { instructionsFor } from "./instructions.js";
 import type { ServerLog } from "./log.js";
 import { registerResources } from "./resources.js";
 import { LocalRoots } from "./roots.js";
 import { runTool } from "./run-tool.js";
-import { annotationsOf } from "./tool.js";
+import { annotationsOf, outputShape } from "./tool.js";
 import { allTools } from "./tools/index.js";
 
 export interface ServerOptions {
-  store: GuardedStore;
+  /** Every bucket served, in order: the first is the default. */
+  buckets: readonly ServedBucket[];
   /** Local roots (absolute paths). */
   roots: readonly string[];
   /** True when roots came from --root or R2_MCP_ROOTS (then client roots do not replace them). */
@@ -31,13 +32,14 @@ export interface CreatedServer {
 }
 
 export function createServer(options: ServerOptions): CreatedServer {
-  const { store, logging } = options;
+  const { logging } = options;
+  const buckets = new Buckets(options.buckets);
   const server = new McpServer(
     { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    { capabilities: { logging: {} }, instructions: instructionsFor(store) },
+    { capabilities: { logging: {} }, instructions: instructionsFor(buckets) },
   );
   logging.connect((params) => server.server.sendLoggingMessage(params));
-  const directory = store.capabilities.directory;
+  const directories = buckets.list.flatMap((b) => (b.store.capabilities.directory !== undefined ? [b.store.capabilities.directory] : []));
   const roots = new LocalRoots(
     options.roots,
     options.rootsExplicit,
@@ -46,21 +48,23 @@ export function createServer(options: ServerOptions): CreatedServer {
       listClientRoots: () => server.server.listRoots(),
     },
     logging.log,
-    directory !== undefined ? [directory] : [],
+    directories,
   );
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.changed());
 
-  const context: ToolContext = { store, localRoots: () => roots.current(), log: logging.log };
+  const context: ToolContext = { buckets, localRoots: () => roots.current(), log: logging.log };
+  const remote = buckets.list.some((b) => b.store.capabilities.remote);
   for (const tool of allTools) {
-    if (tool.changesBucket && store.readOnly) continue;
+    // Write tools stay while any bucket is writable; a write to a read-only one is access_denied.
+    if (tool.changesBucket && !buckets.anyWritable) continue;
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
         inputSchema: z.strictObject(tool.input),
-        outputSchema: z.object(tool.output),
-        annotations: annotationsOf(tool, store.capabilities.remote),
+        outputSchema: z.object(outputShape(tool)),
+        annotations: annotationsOf(tool, remote),
       },
       (args: Record<string, unknown>, extra) => runTool(tool, args, context, extra),
     );

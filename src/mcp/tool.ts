@@ -128,3 +128,19 @@ export const putResultShape = {
   etag: z.string(),
   replaced: z.boolean().describe("true when an existing object was replaced (only with overwrite: true)."),
 };
+
+/** Whether a tool acts on one bucket (it takes the `bucket` argument). */
+export function takesBucket(tool: Tool): boolean {
+  return "bucket" in tool.input;
+}
+
+/** The output schema as registered: a tool that acts on a bucket also names it. */
+export function outputShape(tool: Tool): z.ZodRawShape {
+  if (!takesBucket(tool)) return tool.output;
+  return { ...tool.output, bucket: z.string().optional().describe("The bucket acted on (when the server has more than one).") };
+}
+
+/** The `bucket` argument every object tool takes. */
+export const bucketInput = {
+  bucket: z.string().optional().describe("Name of a configured bucket (list_buckets shows them). Default: the first one configured."),
+};

@@ -15,9 +15,11 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI_PATH = path.join(REPO_ROOT, "dist", "cli.js");
 export const PACKAGE_JSON = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
 
-/** The tools of SPEC.md "Tools", by name. */
+/** The tools of SPEC.md "Tools" (and of 0.2 as they land), by name. */
 export const SPEC_TOOLS = [
+  "list_buckets",
   "list_objects",
+  "summarize_prefix",
   "head_object",
   "get_object_bytes",
   "upload_bytes",

@@ -447,7 +447,17 @@ const CASES: AttackCase[] = [
     code: "not_found",
   },
   { name: "head_object: key of the wrong type", call: () => tool("head_object", { key: 5 }), code: "sdk" },
-  { name: "head_object: unknown argument", call: () => tool("head_object", { key: "seed/a.txt", bucket: "other" }), code: "sdk" },
+  { name: "head_object: unknown argument", call: () => tool("head_object", { key: "seed/a.txt", colour: "red" }), code: "sdk" },
+  {
+    name: "head_object: a bucket not configured",
+    call: () => tool("head_object", { key: "seed/a.txt", bucket: "other" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "list_objects: a bucket name that looks like a path",
+    call: () => tool("list_objects", { bucket: "../../etc" }),
+    code: "invalid_argument",
+  },
   { name: "list_objects: fractional limit", call: () => tool("list_objects", { limit: 1.5 }), code: "sdk" },
   { name: "upload_bytes: missing data", call: () => tool("upload_bytes", { key: "t/x" }), code: "sdk" },
   { name: "an unknown tool", call: () => tool("rm_rf", { path: "/" }), code: "sdk" },

@@ -1,7 +1,7 @@
 /** resolveConfig: flags > environment > defaults, and every error names its setting. Pure. */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type BackendConfig, type Config, ConfigError, resolveConfig } from "../../src/config/index.js";
+import { type BucketConfig, type Config, ConfigError, resolveConfig } from "../../src/config/index.js";
 
 const cwd = path.resolve("/work/project");
 const SECRET = "s3cr3t-VALUE-never-shown";
@@ -21,9 +21,9 @@ function serve(argv: string[], env: NodeJS.ProcessEnv = s3Env): Config {
   return action.config;
 }
 
-function s3(argv: string[], env: NodeJS.ProcessEnv = s3Env): Extract<BackendConfig, { kind: "s3" }> {
-  const backend = serve(argv, env).backend;
-  if (backend.kind !== "s3") return expect.fail("expected the s3 backend");
+function s3(argv: string[], env: NodeJS.ProcessEnv = s3Env): Extract<BucketConfig, { kind: "s3" }> {
+  const backend = serve(argv, env).buckets[0];
+  if (backend?.kind !== "s3") return expect.fail("expected the s3 backend");
   return backend;
 }
 
@@ -43,7 +43,11 @@ function configError(argv: string[], env: NodeJS.ProcessEnv): ConfigError {
 describe("resolveConfig: S3 backend", () => {
   it("takes everything from the environment, with defaults", () => {
     const config = serve([]);
-    expect(config.backend).toEqual({
+    expect(config.buckets).toHaveLength(1);
+    expect(config.buckets[0]).toEqual({
+      name: "env-bucket",
+      readOnly: false,
+      allowPrefixes: [],
       kind: "s3",
       bucket: "env-bucket",
       endpoint: "https://env.example.com",
@@ -85,6 +89,9 @@ describe("resolveConfig: S3 backend", () => {
       AWS_DEFAULT_REGION: "aws-default-region",
     };
     expect(s3([], env)).toEqual({
+      name: "r2-bucket",
+      readOnly: false,
+      allowPrefixes: [],
       kind: "s3",
       bucket: "r2-bucket",
       endpoint: "https://r2.example.com",
@@ -172,18 +179,20 @@ describe("resolveConfig: S3 backend", () => {
 
 describe("resolveConfig: local backend", () => {
   it("--local DIR needs no account and resolves DIR against the working directory", () => {
-    expect(serve(["--local", "data"], {}).backend).toEqual({ kind: "local", dir: path.join(cwd, "data") });
-    expect(serve(["--local", "/abs/store"], {}).backend).toEqual({ kind: "local", dir: path.resolve("/abs/store") });
-    expect(serve([], { R2_MCP_LOCAL_DIR: "env-store" }).backend).toEqual({ kind: "local", dir: path.join(cwd, "env-store") });
-    expect(serve(["--local", "flag-store"], { R2_MCP_LOCAL_DIR: "env-store" }).backend).toEqual({
-      kind: "local",
-      dir: path.join(cwd, "flag-store"),
-    });
+    const local = (dir: string) => ({ name: "local", readOnly: false, allowPrefixes: [], kind: "local", dir });
+    expect(serve(["--local", "data"], {}).buckets).toEqual([local(path.join(cwd, "data"))]);
+    expect(serve(["--local", "/abs/store"], {}).buckets).toEqual([local(path.resolve("/abs/store"))]);
+    expect(serve([], { R2_MCP_LOCAL_DIR: "env-store" }).buckets).toEqual([local(path.join(cwd, "env-store"))]);
+    expect(serve(["--local", "flag-store"], { R2_MCP_LOCAL_DIR: "env-store" }).buckets).toEqual([local(path.join(cwd, "flag-store"))]);
   });
 
-  it("--local with --bucket or --endpoint is an error", () => {
-    expect(configError(["--local", "d", "--bucket", "my-bucket"], {}).message).toMatch(/--local.*--bucket/);
-    expect(configError(["--local", "d", "--endpoint", "https://x.example.com"], {}).message).toMatch(/--endpoint/);
+  it("--local beside --bucket serves both (the local store named local, last); --endpoint needs --bucket", () => {
+    const both = serve(["--local", "d", "--bucket", "my-bucket"]);
+    expect(both.buckets.map((b) => [b.name, b.kind])).toEqual([
+      ["my-bucket", "s3"],
+      ["local", "local"],
+    ]);
+    expect(configError(["--local", "d", "--endpoint", "https://x.example.com"], {}).message).toMatch(/--endpoint.*--bucket/);
     expect(configError(["--local", ""], {}).message).toMatch(/--local/);
   });
 });
@@ -259,5 +268,120 @@ describe("resolveConfig: the other settings", () => {
 
   it("region names are checked", () => {
     expect(configError(["--region", "Not A Region"], s3Env).message).toMatch(/--region/);
+  });
+});
+
+describe("resolveConfig: several buckets", () => {
+  const labEnv = { ...s3Env, LAB_KEY_ID: "lab-id", LAB_SECRET: "lab-secret-value" };
+  const files = new Map<string, string>();
+  const withFile = (argv: string[], content: unknown, env: NodeJS.ProcessEnv = labEnv) => {
+    const file = path.join(cwd, "r2-mcp.json");
+    files.set(file, typeof content === "string" ? content : JSON.stringify(content));
+    return resolveConfig(["--config", "r2-mcp.json", ...argv], env, cwd, (f) => {
+      const text = files.get(f);
+      if (text === undefined) throw Object.assign(new Error("missing"), { code: "ENOENT" });
+      return text;
+    });
+  };
+  const served = (action: ReturnType<typeof resolveConfig>): Config => {
+    if (action.action !== "serve") return expect.fail("expected serve");
+    return action.config;
+  };
+  const fileError = (content: unknown, env: NodeJS.ProcessEnv = labEnv): string => {
+    try {
+      withFile([], content, env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as Error).message;
+      expect(message).not.toContain("lab-secret-value");
+      expect(message).not.toContain(SECRET);
+      return message;
+    }
+    return expect.fail("expected a ConfigError");
+  };
+
+  it("--bucket is repeatable and R2_BUCKET takes a comma-separated list, all on the one endpoint", () => {
+    expect(serve(["--bucket", "one", "--bucket", "two"]).buckets.map((b) => b.name)).toEqual(["one", "two"]);
+    const fromEnv = serve([], { ...s3Env, R2_BUCKET: "alpha, beta" }).buckets;
+    expect(fromEnv.map((b) => b.name)).toEqual(["alpha", "beta"]);
+    expect(fromEnv.every((b) => b.kind === "s3" && b.endpoint === "https://env.example.com")).toBe(true);
+  });
+
+  it("a config file adds buckets on other endpoints and accounts, with their own policy, before --bucket and --local", () => {
+    const config = served(
+      withFile(["--bucket", "scratch-bucket", "--local", "store"], {
+        buckets: [
+          {
+            name: "lab",
+            bucket: "lab-data",
+            account_id: "abc123",
+            access_key_id_env: "LAB_KEY_ID",
+            secret_access_key_env: "LAB_SECRET",
+            read_only: true,
+            allow_prefixes: ["datasets/"],
+          },
+          { name: "archive", local: "archive-dir" },
+        ],
+      }),
+    );
+    expect(config.buckets.map((b) => b.name)).toEqual(["lab", "archive", "scratch-bucket", "local"]);
+    expect(config.buckets[0]).toEqual({
+      name: "lab",
+      kind: "s3",
+      bucket: "lab-data",
+      endpoint: "https://abc123.r2.cloudflarestorage.com",
+      region: "auto",
+      accessKeyId: "lab-id",
+      secretAccessKey: "lab-secret-value",
+      readOnly: true,
+      allowPrefixes: ["datasets/"],
+    });
+    expect(config.buckets[1]).toMatchObject({ kind: "local", dir: path.join(cwd, "archive-dir"), readOnly: false });
+    expect(config.buckets[2]).toMatchObject({ kind: "s3", accessKeyId: ACCESS, endpoint: "https://env.example.com" });
+  });
+
+  it("server-wide --read-only and --allow-prefix narrow every bucket, never widen one", () => {
+    const content = { buckets: [{ name: "lab", bucket: "lab-data", allow_prefixes: ["datasets/", "shared/"] }] };
+    const narrowed = served(withFile(["--read-only", "--allow-prefix", "datasets/mnist/"], content)).buckets[0];
+    expect(narrowed).toMatchObject({ readOnly: true, allowPrefixes: ["datasets/mnist/"] });
+    const wider = served(withFile(["--allow-prefix", "data"], content)).buckets[0];
+    expect(wider?.allowPrefixes).toEqual(["datasets/"]);
+    expect(() => withFile(["--allow-prefix", "other/"], content)).toThrow(/no key in common/);
+  });
+
+  it("refuses a file that holds a secret, naming the setting and what to do instead", () => {
+    for (const key of ["secret_access_key", "access_key_id", "password", "session_token"]) {
+      const message = fileError({ buckets: [{ name: "lab", bucket: "lab-data", [key]: "lab-secret-value" }] });
+      expect(message).toContain(key);
+      expect(message).toMatch(/environment variables/);
+    }
+  });
+
+  it("refuses malformed files and entries with one clear line each", () => {
+    expect(fileError("{not json")).toMatch(/not valid JSON/);
+    expect(fileError({ bucket: [] })).toMatch(/"buckets" array/);
+    expect(fileError({ buckets: [{ bucket: "lab-data" }] })).toMatch(/needs a "name"/);
+    expect(fileError({ buckets: [{ name: "Lab!", bucket: "lab-data" }] })).toMatch(/must be 1-63/);
+    expect(fileError({ buckets: [{ name: "lab" }] })).toMatch(/"bucket" .* or "local"/);
+    expect(fileError({ buckets: [{ name: "lab", bucket: "lab-data", colour: "red" }] })).toMatch(/unknown setting "colour"/);
+    expect(fileError({ buckets: [{ name: "lab", local: "d", region: "auto" }] })).toMatch(/only to S3 buckets/);
+    expect(fileError({ buckets: [{ name: "lab", bucket: "lab-data", access_key_id_env: "LAB_KEY_ID" }] })).toMatch(/give both/);
+    expect(
+      fileError({ buckets: [{ name: "lab", bucket: "lab-data", access_key_id_env: "NOPE", secret_access_key_env: "LAB_SECRET" }] }),
+    ).toMatch(/NOPE .*is not set/);
+    expect(
+      fileError({
+        buckets: [
+          { name: "lab", local: "a" },
+          { name: "lab", local: "b" },
+        ],
+      }),
+    ).toMatch(/two buckets are named "lab"/);
+    expect(fileError({ buckets: [{ name: "lab", bucket: "lab-data", read_only: "yes" }] })).toMatch(/read_only must be true or false/);
+    expect(() =>
+      resolveConfig(["--config", "missing.json"], s3Env, cwd, () => {
+        throw Object.assign(new Error("no"), { code: "ENOENT" });
+      }),
+    ).toThrow(/--config .*missing\.json cannot be read \(ENOENT\)/);
   });
 });

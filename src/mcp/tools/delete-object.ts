@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
-import { defineTool, keyField } from "../tool.js";
+import { bucketInput, defineTool, keyField } from "../tool.js";
 
 export const deleteObject = defineTool({
   name: "delete_object",
@@ -9,6 +9,7 @@ export const deleteObject = defineTool({
   input: {
     key: keyField("Key of the object to delete."),
     missing_ok: z.boolean().default(true).describe("true (default): succeed when the key does not exist. false: report not_found."),
+    ...bucketInput,
   },
   output: {
     key: z.string(),
@@ -17,7 +18,8 @@ export const deleteObject = defineTool({
   effect: "destructive",
   changesBucket: true,
   async handle(args, ctx) {
-    const { existed } = await ctx.store.delete(args.key);
+    const store = ctx.buckets.store(args.bucket);
+    const { existed } = await store.delete(args.key);
     if (!existed && !args.missing_ok) {
       throw new StorageError("not_found", `${q(args.key)} does not exist; nothing was deleted (pass missing_ok: true to accept that)`, {
         key: args.key,

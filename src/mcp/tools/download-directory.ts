@@ -2,7 +2,7 @@ import * as z from "zod";
 import { downloadDirectory as download } from "../../core/transfer.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
-import { defineTool, overwriteField } from "../tool.js";
+import { bucketInput, defineTool, overwriteField } from "../tool.js";
 
 export const downloadDirectory = defineTool({
   name: "download_directory",
@@ -15,14 +15,16 @@ export const downloadDirectory = defineTool({
     overwrite: overwriteField("existing local files"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
+    ...bucketInput,
   },
   output: downloadDirectoryOutput,
   effect: "destructive",
   changesBucket: false,
   onError: downloadFailure,
   async handle(args, ctx, extra) {
-    ctx.store.checkPrefix(args.prefix);
-    const result = await download(ctx.store, args.prefix, args.local_dir, {
+    const store = ctx.buckets.store(args.bucket);
+    store.checkPrefix(args.prefix);
+    const result = await download(store, args.prefix, args.local_dir, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,

@@ -3,7 +3,7 @@ import { q } from "../../core/errors.js";
 import { downloadFile as download } from "../../core/transfer.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { defineTool, keyField, overwriteField } from "../tool.js";
+import { bucketInput, defineTool, keyField, overwriteField } from "../tool.js";
 
 export const downloadFile = defineTool({
   name: "download_file",
@@ -16,6 +16,7 @@ export const downloadFile = defineTool({
       .string()
       .describe("Destination file path (absolute, or relative to the server's working directory). Parent folders are created."),
     overwrite: overwriteField("the local file"),
+    ...bucketInput,
   },
   output: {
     local_path: z.string().describe("The file written (resolved path)."),
@@ -25,7 +26,8 @@ export const downloadFile = defineTool({
   effect: "destructive",
   changesBucket: false,
   async handle(args, ctx, extra) {
-    const result = await download(ctx.store, args.key, args.local_path, {
+    const store = ctx.buckets.store(args.bucket);
+    const result = await download(store, args.key, args.local_path, {
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
 import { DEFAULT_MAX_BYTES, HARD_MAX_BYTES } from "../limits.js";
 import { decodeUtf8, formatBytes } from "../results.js";
-import { defineTool, keyField, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, keyField, rangedInt } from "../tool.js";
 
 /** Images this small also come back as MCP image content, which clients can show. */
 const INLINE_IMAGE_MAX = 1024 * 1024;
@@ -30,6 +30,7 @@ export const getObjectBytes = defineTool({
       HARD_MAX_BYTES,
       `Refuse to return more than this many bytes (default ${DEFAULT_MAX_BYTES}, at most ${HARD_MAX_BYTES}).`,
     ).default(DEFAULT_MAX_BYTES),
+    ...bucketInput,
   },
   output: {
     key: z.string(),
@@ -42,6 +43,7 @@ export const getObjectBytes = defineTool({
   effect: "read",
   changesBucket: false,
   async handle(args, ctx, extra) {
+    const store = ctx.buckets.store(args.bucket);
     const key = args.key;
     const ranged = args.offset !== undefined || args.length !== undefined;
     const range = ranged ? { offset: args.offset ?? 0, length: args.length } : undefined;
@@ -52,7 +54,7 @@ export const getObjectBytes = defineTool({
         { key },
       );
     }
-    const got = await ctx.store.get(key, { range, signal: extra.signal });
+    const got = await store.get(key, { range, signal: extra.signal });
     const returned = got.range.end - got.range.start;
     if (returned > args.max_bytes) {
       got.body.destroy();

@@ -1,14 +1,14 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { formatBytes, objectToWire } from "../results.js";
-import { defineTool, keyField } from "../tool.js";
+import { bucketInput, defineTool, keyField } from "../tool.js";
 
 export const headObject = defineTool({
   name: "head_object",
   title: "Object metadata",
   description:
     "Check whether an object exists and read its size, time, ETag and content type without downloading it. A missing key is exists:false, not an error.",
-  input: { key: keyField() },
+  input: { key: keyField(), ...bucketInput },
   output: {
     exists: z.boolean(),
     key: z.string(),
@@ -20,7 +20,8 @@ export const headObject = defineTool({
   effect: "read",
   changesBucket: false,
   async handle(args, ctx) {
-    const info = await ctx.store.head(args.key);
+    const store = ctx.buckets.store(args.bucket);
+    const info = await store.head(args.key);
     if (!info) return { structured: { exists: false, key: args.key }, text: `${q(args.key)} does not exist` };
     const wire = objectToWire(info);
     return {

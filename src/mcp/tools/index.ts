@@ -4,16 +4,20 @@ import { downloadDirectory } from "./download-directory.js";
 import { downloadFile } from "./download-file.js";
 import { getObjectBytes } from "./get-object-bytes.js";
 import { headObject } from "./head-object.js";
+import { listBuckets } from "./list-buckets.js";
 import { listObjects } from "./list-objects.js";
 import { presignUrl } from "./presign-url.js";
+import { summarizePrefix } from "./summarize-prefix.js";
 import { uploadBytes } from "./upload-bytes.js";
 import { uploadDirectory } from "./upload-directory.js";
 import { uploadFile } from "./upload-file.js";
 
 /** Every tool, in the order tools/list shows them. */
 export const allTools: Tool[] = [
+  listBuckets,
   listObjects,
   headObject,
+  summarizePrefix,
   getObjectBytes,
   uploadBytes,
   uploadFile,

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { formatBytes, objectToWire } from "../results.js";
-import { defineTool, objectSummary, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, objectSummary, rangedInt } from "../tool.js";
 
 const SHOWN_IN_TEXT = 50;
 
@@ -15,6 +15,7 @@ export const listObjects = defineTool({
     recursive: z.boolean().default(true).describe("true: every object under the prefix. false: one level, with child prefixes."),
     limit: rangedInt(1, 1000, "Most entries (objects plus prefixes) in this page, 1-1000.").default(200),
     cursor: z.string().optional().describe("next_cursor from the previous page of this same listing."),
+    ...bucketInput,
   },
   output: {
     objects: z.array(objectSummary),
@@ -24,7 +25,8 @@ export const listObjects = defineTool({
   effect: "read",
   changesBucket: false,
   async handle(args, ctx) {
-    const page = await ctx.store.list({
+    const store = ctx.buckets.store(args.bucket);
+    const page = await store.list({
       prefix: args.prefix,
       limit: args.limit,
       delimiter: args.recursive ? undefined : "/",

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { defineTool, keyField, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, keyField, rangedInt } from "../tool.js";
 
 const MAX_EXPIRY = 7 * 24 * 3600;
 
@@ -19,6 +19,7 @@ export const presignUrl = defineTool({
       .describe(
         "PUT only. false (default): the link only creates the key; an existing object is refused (412). true: the link may replace it.",
       ),
+    ...bucketInput,
   },
   output: {
     url: z.string(),
@@ -30,8 +31,9 @@ export const presignUrl = defineTool({
   idempotent: false,
   changesBucket: false,
   async handle(args, ctx) {
+    const store = ctx.buckets.store(args.bucket);
     const createOnly = args.method === "PUT" && !args.overwrite;
-    const url = await ctx.store.presign(args.key, args.method, args.expires_in, { createOnly });
+    const url = await store.presign(args.key, args.method, args.expires_in, { createOnly });
     const headers: Record<string, string> = createOnly ? { "If-None-Match": "*" } : {};
     const expiresAt = new Date(Date.now() + args.expires_in * 1000).toISOString();
     ctx.log("info", "presigned", { key: args.key, method: args.method, expires_in: args.expires_in });

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
 import { formatBytes } from "../results.js";
-import { defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
+import { bucketInput, defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
 
 /** Decoded size cap: a 5 MiB payload in base64 is ~6.7 MiB, inside stdio's 10 MiB message cap. */
 const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -34,11 +34,13 @@ export const uploadBytes = defineTool({
       .optional()
       .describe('Media type to store, e.g. "text/csv". Guessed from the key\'s extension when absent.'),
     overwrite: overwriteField("the object"),
+    ...bucketInput,
   },
   output: putResultShape,
   effect: "destructive",
   changesBucket: true,
   async handle(args, ctx, extra) {
+    const store = ctx.buckets.store(args.bucket);
     const key = args.key;
     // Cheap bound before decoding: base64 is 4/3 the size, UTF-8 at least 1 byte per char.
     if (args.data.length > Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024) {
@@ -56,7 +58,7 @@ export const uploadBytes = defineTool({
         { key },
       );
     }
-    const result = await ctx.store.put(
+    const result = await store.put(
       key,
       { kind: "bytes", data: bytes },
       { mode: args.overwrite ? "overwrite" : "create", signal: extra.signal, contentType: args.content_type },

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { uploadDirectory as upload } from "../../core/transfer.js";
 import { dryRunField, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { progressReporter } from "../progress.js";
-import { defineTool, overwriteField } from "../tool.js";
+import { bucketInput, defineTool, overwriteField } from "../tool.js";
 
 export const uploadDirectory = defineTool({
   name: "upload_directory",
@@ -17,14 +17,16 @@ export const uploadDirectory = defineTool({
     overwrite: overwriteField("existing objects"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
+    ...bucketInput,
   },
   output: uploadDirectoryOutput,
   effect: "destructive",
   changesBucket: true,
   onError: uploadFailure,
   async handle(args, ctx, extra) {
-    ctx.store.checkPrefix(args.prefix);
-    const result = await upload(ctx.store, args.local_dir, args.prefix, {
+    const store = ctx.buckets.store(args.bucket);
+    store.checkPrefix(args.prefix);
+    const result = await upload(store, args.local_dir, args.prefix, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,

@@ -3,7 +3,7 @@ import { q } from "../../core/errors.js";
 import { uploadFile as upload } from "../../core/transfer.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
+import { bucketInput, defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
 
 export const uploadFile = defineTool({
   name: "upload_file",
@@ -15,12 +15,14 @@ export const uploadFile = defineTool({
     key: keyField("Destination object key."),
     content_type: z.string().max(255).optional().describe("Media type to store. Guessed from the file extension when absent."),
     overwrite: overwriteField("the object"),
+    ...bucketInput,
   },
   output: putResultShape,
   effect: "destructive",
   changesBucket: true,
   async handle(args, ctx, extra) {
-    const result = await upload(ctx.store, args.local_path, args.key, {
+    const store = ctx.buckets.store(args.bucket);
+    const result = await upload(store, args.local_path, args.key, {
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,
