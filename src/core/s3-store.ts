@@ -1,6 +1,6 @@
 /**
  * ObjectStore over any S3-compatible endpoint (Cloudflare R2, MinIO, AWS S3...). All knowledge of
- * S3 lives here and in errors.ts.
+ * S3 lives here and in s3/errors.ts.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -24,24 +24,20 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { guessContentType } from "./content-type.js";
-import {
-  alreadyExists,
-  attemptsOf,
-  bucketNotFound,
-  cancelledError,
-  fromS3Error,
-  isS3NotFound,
-  isS3PreconditionFailed,
-  q,
-  retryKind,
-  type S3ErrorContext,
-  StorageError,
-  s3ErrorInfo,
-  throwIfAborted,
-} from "./errors.js";
+import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
 import { sameBytes } from "./etag.js";
 import { validateKey } from "./keys.js";
 import { DEFAULT_PART_SIZE, partSizeFor } from "./multipart.js";
+import {
+  attemptsOf,
+  bucketNotFound,
+  fromS3Error,
+  isS3NotFound,
+  isS3PreconditionFailed,
+  retryKind,
+  type S3ErrorContext,
+  s3ErrorInfo,
+} from "./s3/errors.js";
 import {
   type ByteRange,
   checkListLimit,

@@ -4,7 +4,7 @@
  * fault paths map to. The other tests in this folder show the same end to end.
  */
 import { describe, expect, it } from "vitest";
-import { fromS3Error, retryKind } from "../../src/core/errors.js";
+import { fromS3Error, retryKind } from "../../src/core/s3/errors.js";
 
 const sdkError = (name: string, status?: number, extra: Record<string, unknown> = {}) => ({
   name,
