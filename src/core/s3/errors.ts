@@ -86,6 +86,21 @@ export function attemptsOf(err: unknown): number {
   return typeof attempts === "number" && attempts > 0 ? attempts : 1;
 }
 
+/** Records how many attempts a request got, for the error message. */
+export function withAttempts(err: unknown, attempts: number): unknown {
+  if (typeof err === "object" && err !== null) {
+    const e = err as { $metadata?: Record<string, unknown> };
+    e.$metadata = { ...e.$metadata, attempts };
+  }
+  return err;
+}
+
+/** A failure's short name for log lines: Node's code, else the S3 error name. */
+export function failureName(err: unknown): string {
+  const e = (err ?? {}) as { code?: unknown; name?: unknown };
+  return typeof e.code === "string" ? e.code : (s3ErrorInfo(err).name ?? (typeof e.name === "string" ? e.name : "error"));
+}
+
 export interface S3ErrorContext {
   key?: string;
   bucket?: string;

@@ -1,11 +1,9 @@
 /**
  * ObjectStore over any S3-compatible endpoint (Cloudflare R2, MinIO, AWS S3...). All knowledge of
- * S3 lives here and in s3/errors.ts.
+ * S3 lives in this folder.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import { Readable, Transform } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -18,26 +16,14 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
-  S3Client,
-  type S3ClientConfig,
+  type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { guessContentType } from "./content-type.js";
-import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
-import { sameBytes } from "./etag.js";
-import { validateKey } from "./keys.js";
-import { DEFAULT_PART_SIZE, partSizeFor } from "./multipart.js";
-import {
-  attemptsOf,
-  bucketNotFound,
-  fromS3Error,
-  isS3NotFound,
-  isS3PreconditionFailed,
-  retryKind,
-  type S3ErrorContext,
-  s3ErrorInfo,
-} from "./s3/errors.js";
+import { guessContentType } from "../content-type.js";
+import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
+import { sameBytes } from "../etag.js";
+import { validateKey } from "../keys.js";
+import { partSizeFor } from "../multipart.js";
 import {
   type ByteRange,
   checkListLimit,
@@ -54,79 +40,20 @@ import {
   type PutResult,
   type StoreCapabilities,
   type TransferOptions,
-} from "./store.js";
-
-/** Where the store reports retries and clean-ups (e.g. the MCP server's logger). Never given secrets or headers. */
-export type StoreLog = (level: "debug" | "info" | "warning" | "error", message: string, data?: Record<string, unknown>) => void;
-
-export interface S3StoreConfig {
-  bucket: string;
-  /** Custom endpoint (R2, MinIO...); path-style addressing is used with it. */
-  endpoint?: string;
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  /**
-   * Total attempts per request, first try included (default 5): the SDK's standard retry strategy
-   * (exponential backoff with full jitter) for throttling and transient failures; the same budget
-   * for what the SDK cannot repeat itself (streamed file bodies, a download cut mid-body).
-   */
-  maxAttempts?: number;
-  /** Sockets kept per host: enough for every transfer worker in flight. */
-  maxSockets?: number;
-  /** A connection not established within this time fails the attempt (default 5 s). */
-  connectionTimeoutMs?: number;
-  /** A socket idle this long (no bytes either way) fails the attempt, so a hung server cannot hang a call (default 60 s). */
-  socketTimeoutMs?: number;
-  /** Files at least this large go multipart. */
-  multipartThreshold?: number;
-  /** Parts uploaded in parallel per multipart upload. */
-  multipartQueueSize?: number;
-  /** Use this SDK client instead of building one (the library's `s3Client` option). */
-  client?: S3Client;
-  /** Told about requests that needed retries, and about clean-ups; settable later as `store.log`. */
-  log?: StoreLog;
-}
-
-/** Files at least this large go multipart (and their parts are at least this large). */
-export const DEFAULT_MULTIPART_THRESHOLD = DEFAULT_PART_SIZE;
-export const DEFAULT_MAX_ATTEMPTS = 5;
-
-export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: string) => void): S3Client {
-  const maxSockets = config.maxSockets ?? 64;
-  const agentOptions = { keepAlive: true, maxSockets };
-  const clientConfig: S3ClientConfig = {
-    region: config.region ?? "auto",
-    // Custom endpoints (MinIO, local servers) need path-style; R2 accepts it too.
-    forcePathStyle: config.endpoint !== undefined,
-    // SDK releases from 3.729 add CRC32 checksums to every request by default, which R2 and many
-    // S3-compatible servers rejected or stored verbatim (aws-chunked framing). Only send and check
-    // checksums where the operation requires them.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    maxAttempts: config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    retryMode: "standard",
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: config.connectionTimeoutMs ?? 5_000,
-      socketTimeout: config.socketTimeoutMs ?? 60_000,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-    }),
-    // Without a logger the SDK writes its warnings (e.g. about a streamed body it will not retry)
-    // to the console. Its per-request records (inputs, outputs, errors) are dropped: failures are
-    // reported by the store, and those records are not ours to vet for secrets.
-    logger: {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: (...args: unknown[]) => {
-        if (args.every((a) => typeof a === "string")) sdkWarnings?.(args.join(" "));
-      },
-      error: () => undefined,
-    },
-  };
-  if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
-  if (config.credentials) clientConfig.credentials = config.credentials;
-  return new S3Client(clientConfig);
-}
+} from "../store.js";
+import { createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, maxAttemptsOf, type S3StoreConfig, type StoreLog } from "./client.js";
+import {
+  attemptsOf,
+  bucketNotFound,
+  failureName,
+  fromS3Error,
+  isS3NotFound,
+  isS3PreconditionFailed,
+  retryKind,
+  type S3ErrorContext,
+  s3ErrorInfo,
+  withAttempts,
+} from "./errors.js";
 
 /** Counts bytes as they pass, for progress. */
 function byteCounter(onBytes: ((bytes: number) => void) | undefined): Transform {
@@ -155,20 +82,6 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
   } catch (err) {
     throw cancelledError(err);
   }
-}
-
-/** Records how many attempts a request got, for the error message. */
-function withAttempts(err: unknown, attempts: number): unknown {
-  if (typeof err === "object" && err !== null) {
-    const e = err as { $metadata?: Record<string, unknown> };
-    e.$metadata = { ...e.$metadata, attempts };
-  }
-  return err;
-}
-
-function failureName(err: unknown): string {
-  const e = (err ?? {}) as { code?: unknown; name?: unknown };
-  return typeof e.code === "string" ? e.code : (s3ErrorInfo(err).name ?? (typeof e.name === "string" ? e.name : "error"));
 }
 
 /** Strips the quotes S3 puts around ETags so every backend reports the same string. */
@@ -205,40 +118,7 @@ export class S3Store implements ObjectStore {
     this.ownsClient = config.client === undefined;
     this.multipartThreshold = config.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.queueSize = config.multipartQueueSize ?? 4;
-    this.logRetries();
-  }
-
-  /**
-   * Reports every request that needed more than one attempt (the SDK's $metadata.attempts and
-   * totalRetryDelay): operation, key, attempts, delay. Never headers or bodies.
-   */
-  private logRetries(): void {
-    this.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const operation = (context.commandName ?? "request").replace(/Command$/, "");
-        const key = (args.input as { Key?: unknown }).Key;
-        const data = (meta: { attempts?: number; totalRetryDelay?: number } | undefined) => ({
-          operation,
-          bucket: this.bucket,
-          ...(typeof key === "string" ? { key } : {}),
-          attempts: meta?.attempts,
-          retry_delay_ms: meta?.totalRetryDelay,
-        });
-        try {
-          const result = await next(args);
-          const meta = (result.output as { $metadata?: { attempts?: number; totalRetryDelay?: number } }).$metadata;
-          if ((meta?.attempts ?? 1) > 1) this.log?.("info", `${operation} succeeded after ${meta?.attempts} attempts`, data(meta));
-          return result;
-        } catch (err) {
-          const meta = (err as { $metadata?: { attempts?: number; totalRetryDelay?: number } } | null)?.$metadata;
-          if ((meta?.attempts ?? 1) > 1) {
-            this.log?.("warning", `${operation} failed after ${meta?.attempts} attempts (${failureName(err)})`, data(meta));
-          }
-          throw err;
-        }
-      },
-      { step: "initialize", name: "r2mcpRetryLog", override: true },
-    );
+    logRetries(this.client, this.bucket, (level, message, data) => this.log?.(level, message, data));
   }
 
   private fail(err: unknown, op: string, key?: string): StorageError {
@@ -250,14 +130,6 @@ export class S3Store implements ObjectStore {
     if (key !== undefined) context.key = key;
     if (this.endpoint !== undefined) context.endpoint = this.endpoint;
     return context;
-  }
-
-  private async maxAttempts(): Promise<number> {
-    try {
-      return Math.max(1, await this.client.config.maxAttempts());
-    } catch {
-      return DEFAULT_MAX_ATTEMPTS;
-    }
   }
 
   /**
@@ -357,7 +229,7 @@ export class S3Store implements ObjectStore {
           } catch (err) {
             body.destroy();
             const kind = retryKind(err);
-            if (signal?.aborted || kind === undefined || attempt >= (await store.maxAttempts())) throw err;
+            if (signal?.aborted || kind === undefined || attempt >= (await maxAttemptsOf(store.client))) throw err;
             attempt++;
             const wait = backoffMs(attempt - 1, kind);
             store.log?.("info", `reading ${q(key)} stopped at byte ${position} (${failureName(err)}); resuming in ${wait} ms`, {
@@ -497,7 +369,7 @@ export class S3Store implements ObjectStore {
     options: PutOptions,
     replaced: boolean,
   ): Promise<PutResult> {
-    const maxAttempts = await this.maxAttempts();
+    const maxAttempts = await maxAttemptsOf(this.client);
     for (let attempt = 1; ; attempt++) {
       const source = createReadStream(file.path);
       const counted = source.pipe(byteCounter(options.onBytes));
