@@ -1,6 +1,6 @@
 /**
  * Single PUTs: of bytes, which the SDK repeats itself, and of a file streamed from disk, which it
- * cannot rewind and so does not repeat. And the check that tells a write whose answer was lost
+ * cannot rewind, so `retrying` repeats it. And the check that tells a write whose answer was lost
  * from another writer's, for these and for multipart uploads.
  */
 import { createHash } from "node:crypto";
@@ -11,9 +11,9 @@ import { q } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import type { ObjectInfo, PutOptions, PutResult } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
-import { attemptsOf, failureName, isS3PreconditionFailed, retryKind, withAttempts } from "./errors.js";
+import { attemptsOf, failureName, isS3PreconditionFailed, withAttempts } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
-import { backoffMs, pause } from "./retry.js";
+import { retrying } from "./retry.js";
 
 export interface PutRequest {
   key: string;
@@ -63,8 +63,8 @@ function byteCounter(onBytes: ((bytes: number) => void) | undefined): Transform 
 
 /**
  * A single PUT of a file, streamed from disk. The SDK does not repeat a request whose body is a
- * stream (it cannot rewind it), so this loop does: a fresh stream per attempt, for throttling
- * and transient failures only, with the SDK's backoff and attempt budget.
+ * stream (it cannot rewind it), so `retrying` does: a fresh stream per attempt, for throttling and
+ * transient failures only, with the SDK's backoff and attempt budget.
  */
 export async function putFile(
   bucket: S3Bucket,
@@ -74,44 +74,49 @@ export async function putFile(
 ): Promise<PutResult> {
   const { key, options } = put;
   const maxAttempts = await bucket.maxAttempts();
-  for (let attempt = 1; ; attempt++) {
-    const source = createReadStream(file.path);
-    const counted = source.pipe(byteCounter(options.onBytes));
-    source.once("error", (err) => counted.destroy(err));
-    try {
-      const out = await bucket.client.send(
-        new PutObjectCommand({ ...input, Body: counted }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
-      bucket.known = true;
-      if (attempt > 1) {
-        bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {
+  return retrying(
+    async (attempt) => {
+      const source = createReadStream(file.path);
+      const counted = source.pipe(byteCounter(options.onBytes));
+      source.once("error", (err) => counted.destroy(err));
+      try {
+        const out = await bucket.client.send(
+          new PutObjectCommand({ ...input, Body: counted }),
+          options.signal ? { abortSignal: options.signal } : {},
+        );
+        bucket.known = true;
+        if (attempt > 1) {
+          bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {
+            operation: "PutObject",
+            bucket: bucket.name,
+            key,
+            attempts: attempt,
+          });
+        }
+        return { key, size: file.size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
+      } catch (err) {
+        source.destroy();
+        counted.destroy();
+        if (options.signal?.aborted) throw err;
+        const own = await ownEarlierWrite(bucket, put, err, attempt, (info) => sameBytes(file.path, file.size, info, options.signal));
+        if (own) return { key, size: file.size, etag: own.etag, replaced: false };
+        // Should this be the last attempt, the error tells how many were made.
+        throw withAttempts(err, attempt);
+      }
+    },
+    {
+      maxAttempts,
+      signal: options.signal,
+      onRetry: ({ error, attempt, waitMs }) =>
+        bucket.log("info", `PutObject of ${q(key)} failed (${failureName(error)}); retrying in ${waitMs} ms`, {
           operation: "PutObject",
           bucket: bucket.name,
           key,
-          attempts: attempt,
-        });
-      }
-      return { key, size: file.size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
-    } catch (err) {
-      source.destroy();
-      counted.destroy();
-      if (options.signal?.aborted) throw err;
-      const own = await ownEarlierWrite(bucket, put, err, attempt, (info) => sameBytes(file.path, file.size, info, options.signal));
-      if (own) return { key, size: file.size, etag: own.etag, replaced: false };
-      const kind = retryKind(err);
-      if (kind === undefined || attempt >= maxAttempts) throw withAttempts(err, attempt);
-      const wait = backoffMs(attempt, kind);
-      bucket.log("info", `PutObject of ${q(key)} failed (${failureName(err)}); retrying in ${wait} ms`, {
-        operation: "PutObject",
-        bucket: bucket.name,
-        key,
-        attempt: attempt + 1,
-        max_attempts: maxAttempts,
-      });
-      await pause(wait, options.signal);
-    }
-  }
+          attempt,
+          max_attempts: maxAttempts,
+        }),
+    },
+  );
 }
 
 /**

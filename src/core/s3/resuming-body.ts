@@ -7,8 +7,8 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { cancelledError, q, StorageError } from "../errors.js";
 import type { S3Bucket } from "./bucket.js";
-import { failureName, isS3PreconditionFailed, retryKind } from "./errors.js";
-import { backoffMs, pause } from "./retry.js";
+import { failureName, isS3PreconditionFailed } from "./errors.js";
+import { retryingStream } from "./retry.js";
 
 /** What was asked for: the object's version (ETag) and the byte range [start, end) of `first`. */
 export interface ResumableRead {
@@ -24,34 +24,39 @@ export function resumingBody(bucket: S3Bucket, first: Readable, read: ResumableR
   async function* chunks(): AsyncGenerator<Buffer> {
     let body = first;
     let position = read.start;
-    let attempt = 1;
     try {
-      for (;;) {
-        try {
-          for await (const chunk of body) {
-            position += (chunk as Buffer).length;
-            yield chunk as Buffer;
+      const maxAttempts = await bucket.maxAttempts();
+      yield* retryingStream(
+        async function* (attempt) {
+          // A failed resume is a StorageError, which is never repeated: the object changed, or the
+          // SDK already spent its own attempts on that GET.
+          if (attempt > 1) body = await resume(bucket, read, position);
+          try {
+            for await (const chunk of body) {
+              position += (chunk as Buffer).length;
+              yield chunk as Buffer;
+            }
+            if (position >= end) return;
+            throw Object.assign(new Error(`the body of ${q(key)} ended at byte ${position} of ${end}`), {
+              code: "ERR_STREAM_PREMATURE_CLOSE",
+            });
+          } catch (err) {
+            body.destroy();
+            throw err;
           }
-          if (position >= end) return;
-          throw Object.assign(new Error(`the body of ${q(key)} ended at byte ${position} of ${end}`), {
-            code: "ERR_STREAM_PREMATURE_CLOSE",
-          });
-        } catch (err) {
-          body.destroy();
-          const kind = retryKind(err);
-          if (signal?.aborted || kind === undefined || attempt >= (await bucket.maxAttempts())) throw err;
-          attempt++;
-          const wait = backoffMs(attempt - 1, kind);
-          bucket.log("info", `reading ${q(key)} stopped at byte ${position} (${failureName(err)}); resuming in ${wait} ms`, {
-            operation: "GetObject",
-            bucket: bucket.name,
-            key,
-            attempt,
-          });
-          await pause(wait, signal);
-          body = await resume(bucket, read, position);
-        }
-      }
+        },
+        {
+          maxAttempts,
+          signal,
+          onRetry: ({ error, attempt, waitMs }) =>
+            bucket.log("info", `reading ${q(key)} stopped at byte ${position} (${failureName(error)}); resuming in ${waitMs} ms`, {
+              operation: "GetObject",
+              bucket: bucket.name,
+              key,
+              attempt,
+            }),
+        },
+      );
     } finally {
       body.destroy();
     }
