@@ -20,7 +20,7 @@ async function openStore(backend: BucketConfig, maxAttempts: number, log: Logger
   registerSecret(backend.secretAccessKey);
   registerSecret(backend.accessKeyId);
   // The AWS SDK is most of the start-up time; --local never needs it.
-  const { S3Store } = await import("./core/s3-store.js");
+  const { S3Store } = await import("./core/s3/store.js");
   return new S3Store({
     bucket: backend.bucket,
     endpoint: backend.endpoint,

@@ -1,7 +1,8 @@
 export { ERROR_CODES, type ErrorCode, isStorageError, StorageError } from "./core/errors.js";
 export { GuardedStore, type StorePolicy } from "./core/guarded-store.js";
 export { LocalStore } from "./core/local/store.js";
-export { createS3Client, S3Store, type S3StoreConfig } from "./core/s3-store.js";
+export { createS3Client, type S3StoreConfig } from "./core/s3/client.js";
+export { S3Store } from "./core/s3/store.js";
 export type {
   ByteRange,
   GetResult,

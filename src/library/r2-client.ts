@@ -7,7 +7,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { credentialsFromEnv, ENV, regionFromEnv } from "../config/env.js";
 import { q, StorageError } from "../core/errors.js";
 import { GuardedStore } from "../core/guarded-store.js";
-import { S3Store } from "../core/s3-store.js";
+import { S3Store } from "../core/s3/store.js";
 import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "../core/store.js";
 import { listAll, listLevel, readAll } from "../core/store-ext.js";
 import { type PrefixSummary, summarizePrefix } from "../core/summary.js";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GuardedStore } from "../../src/core/guarded-store.js";
 import { LocalStore } from "../../src/core/local/store.js";
-import { S3Store } from "../../src/core/s3-store.js";
+import { S3Store } from "../../src/core/s3/store.js";
 import type { ObjectStore } from "../../src/core/store.js";
 import { listAll, readAll } from "../../src/core/store-ext.js";
 import { startConditionalProxy } from "../helpers/conditional-proxy.js";

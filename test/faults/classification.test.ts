@@ -1,10 +1,10 @@
 /**
  * Pure classification, no server: which failures the store repeats (the SDK's standard strategy
- * and the store's own loops for streamed bodies and resumed downloads agree), and the codes the
+ * and the store's own retry loop for streamed bodies and resumed downloads agree), and the codes the
  * fault paths map to. The other tests in this folder show the same end to end.
  */
 import { describe, expect, it } from "vitest";
-import { fromS3Error, retryKind } from "../../src/core/errors.js";
+import { fromS3Error, retryKind } from "../../src/core/s3/errors.js";
 
 const sdkError = (name: string, status?: number, extra: Record<string, unknown> = {}) => ({
   name,

@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { createServer } from "node:net";
-import { S3Store, type S3StoreConfig, type StoreLog } from "../../src/core/s3-store.js";
+import type { S3StoreConfig, StoreLog } from "../../src/core/s3/client.js";
+import { S3Store } from "../../src/core/s3/store.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";

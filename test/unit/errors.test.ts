@@ -4,8 +4,9 @@
  * integration suites check the same mapping end to end against a real local S3 server.
  */
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES, fromS3Error, isS3NotFound, isS3PreconditionFailed, isStorageError, StorageError } from "../../src/core/errors.js";
+import { ERROR_CODES, isStorageError, StorageError } from "../../src/core/errors.js";
 import { fromFsError } from "../../src/core/fs/errors.js";
+import { fromS3Error, isS3NotFound, isS3PreconditionFailed } from "../../src/core/s3/errors.js";
 
 function sdkError(name: string, status?: number, extra: Record<string, unknown> = {}) {
   return {

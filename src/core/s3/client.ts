@@ -1,0 +1,126 @@
+/**
+ * The SDK client the S3 store talks through: its configuration (timeouts, sockets, retries,
+ * checksums, a quiet logger) and the middleware that reports requests which needed retries.
+ */
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { DEFAULT_PART_SIZE } from "../multipart.js";
+import { failureName } from "./errors.js";
+
+/** Where the store reports retries and clean-ups (e.g. the MCP server's logger). Never given secrets or headers. */
+export type StoreLog = (level: "debug" | "info" | "warning" | "error", message: string, data?: Record<string, unknown>) => void;
+
+export interface S3StoreConfig {
+  bucket: string;
+  /** Custom endpoint (R2, MinIO...); path-style addressing is used with it. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Total attempts per request, first try included (default 5): the SDK's standard retry strategy
+   * (exponential backoff with full jitter) for throttling and transient failures; the same budget
+   * for what the SDK cannot repeat itself (streamed file bodies, a download cut mid-body).
+   */
+  maxAttempts?: number;
+  /** Sockets kept per host: enough for every transfer worker in flight. */
+  maxSockets?: number;
+  /** A connection not established within this time fails the attempt (default 5 s). */
+  connectionTimeoutMs?: number;
+  /** A socket idle this long (no bytes either way) fails the attempt, so a hung server cannot hang a call (default 60 s). */
+  socketTimeoutMs?: number;
+  /** Files at least this large go multipart. */
+  multipartThreshold?: number;
+  /** Parts uploaded in parallel per multipart upload. */
+  multipartQueueSize?: number;
+  /** Use this SDK client instead of building one (the library's `s3Client` option). */
+  client?: S3Client;
+  /** Told about requests that needed retries, and about clean-ups; settable later as `store.log`. */
+  log?: StoreLog;
+}
+
+/** Files at least this large go multipart (and their parts are at least this large). */
+export const DEFAULT_MULTIPART_THRESHOLD = DEFAULT_PART_SIZE;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: string) => void): S3Client {
+  const maxSockets = config.maxSockets ?? 64;
+  const agentOptions = { keepAlive: true, maxSockets };
+  const clientConfig: S3ClientConfig = {
+    region: config.region ?? "auto",
+    // Custom endpoints (MinIO, local servers) need path-style; R2 accepts it too.
+    forcePathStyle: config.endpoint !== undefined,
+    // SDK releases from 3.729 add CRC32 checksums to every request by default, which R2 and many
+    // S3-compatible servers rejected or stored verbatim (aws-chunked framing). Only send and check
+    // checksums where the operation requires them.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    maxAttempts: config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    retryMode: "standard",
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: config.connectionTimeoutMs ?? 5_000,
+      socketTimeout: config.socketTimeoutMs ?? 60_000,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    }),
+    // Without a logger the SDK writes its warnings (e.g. about a streamed body it will not retry)
+    // to the console. Its per-request records (inputs, outputs, errors) are dropped: failures are
+    // reported by the store, and those records are not ours to vet for secrets.
+    logger: {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (...args: unknown[]) => {
+        if (args.every((a) => typeof a === "string")) sdkWarnings?.(args.join(" "));
+      },
+      error: () => undefined,
+    },
+  };
+  if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
+  if (config.credentials) clientConfig.credentials = config.credentials;
+  return new S3Client(clientConfig);
+}
+
+/** The client's attempt budget (maxAttempts), for the retries the SDK cannot make itself. */
+export async function maxAttemptsOf(client: S3Client): Promise<number> {
+  try {
+    return Math.max(1, await client.config.maxAttempts());
+  } catch {
+    return DEFAULT_MAX_ATTEMPTS;
+  }
+}
+
+type AttemptMetadata = { attempts?: number; totalRetryDelay?: number } | undefined;
+
+/**
+ * Reports every request that needed more than one attempt (the SDK's $metadata.attempts and
+ * totalRetryDelay): operation, key, attempts, delay. Never headers or bodies.
+ */
+export function logRetries(client: S3Client, bucket: string, log: StoreLog): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? "request").replace(/Command$/, "");
+      const key = (args.input as { Key?: unknown }).Key;
+      const data = (meta: AttemptMetadata) => ({
+        operation,
+        bucket,
+        ...(typeof key === "string" ? { key } : {}),
+        attempts: meta?.attempts,
+        retry_delay_ms: meta?.totalRetryDelay,
+      });
+      try {
+        const result = await next(args);
+        const meta = (result.output as { $metadata?: AttemptMetadata }).$metadata;
+        if ((meta?.attempts ?? 1) > 1) log("info", `${operation} succeeded after ${meta?.attempts} attempts`, data(meta));
+        return result;
+      } catch (err) {
+        const meta = (err as { $metadata?: AttemptMetadata } | null)?.$metadata;
+        if ((meta?.attempts ?? 1) > 1) {
+          log("warning", `${operation} failed after ${meta?.attempts} attempts (${failureName(err)})`, data(meta));
+        }
+        throw err;
+      }
+    },
+    { step: "initialize", name: "r2mcpRetryLog", override: true },
+  );
+}

@@ -1,0 +1,154 @@
+/**
+ * Single PUTs: of bytes, which the SDK repeats itself, and of a file streamed from disk, which it
+ * cannot rewind, so `retrying` repeats it. And the check that tells a write whose answer was lost
+ * from another writer's, for these and for multipart uploads.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Transform } from "node:stream";
+import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
+import { q } from "../errors.js";
+import { sameBytes } from "../etag.js";
+import type { ObjectInfo, PutOptions, PutResult } from "../store.js";
+import type { S3Bucket } from "./bucket.js";
+import { attemptsOf, failureName, isS3PreconditionFailed, withAttempts } from "./errors.js";
+import { normalizeEtag } from "./etag.js";
+import { retrying } from "./retry.js";
+
+export interface PutRequest {
+  key: string;
+  options: PutOptions;
+  /** Whether the write replaces an object (reported as `replaced`). */
+  replaced: boolean;
+  /** The store's head(), to see whether a write whose answer was lost landed. */
+  head: (key: string) => Promise<ObjectInfo | undefined>;
+}
+
+/** Everything of the PutObject request but its body: bucket, key, length, type, the create condition. */
+export type PutInput = Omit<PutObjectCommandInput, "Body">;
+
+export async function putBytes(bucket: S3Bucket, put: PutRequest, input: PutInput, bytes: Uint8Array): Promise<PutResult> {
+  const { key, options } = put;
+  const size = bytes.byteLength;
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const md5 = createHash("md5").update(data).digest();
+  let out: { ETag?: string | undefined };
+  try {
+    // A buffer: the SDK itself repeats this request on throttling and transient failures.
+    out = await bucket.client.send(
+      new PutObjectCommand({ ...input, Body: data, ContentMD5: md5.toString("base64") }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+  } catch (err) {
+    const own = await ownEarlierWrite(bucket, put, err, attemptsOf(err), (info) => info.size === size && info.etag === md5.toString("hex"));
+    if (!own) throw err;
+    out = { ETag: own.etag };
+  }
+  bucket.known = true;
+  options.onBytes?.(size);
+  return { key, size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
+}
+
+/** Counts bytes as they pass, for progress. */
+function byteCounter(onBytes: ((bytes: number) => void) | undefined): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      onBytes?.(seen);
+      done(null, chunk);
+    },
+  });
+}
+
+/**
+ * A single PUT of a file, streamed from disk. The SDK does not repeat a request whose body is a
+ * stream (it cannot rewind it), so `retrying` does: a fresh stream per attempt, for throttling and
+ * transient failures only, with the SDK's backoff and attempt budget.
+ */
+export async function putFile(
+  bucket: S3Bucket,
+  put: PutRequest,
+  input: PutInput,
+  file: { path: string; size: number },
+): Promise<PutResult> {
+  const { key, options } = put;
+  const maxAttempts = await bucket.maxAttempts();
+  return retrying(
+    async (attempt) => {
+      const source = createReadStream(file.path);
+      const counted = source.pipe(byteCounter(options.onBytes));
+      source.once("error", (err) => counted.destroy(err));
+      try {
+        const out = await bucket.client.send(
+          new PutObjectCommand({ ...input, Body: counted }),
+          options.signal ? { abortSignal: options.signal } : {},
+        );
+        bucket.known = true;
+        if (attempt > 1) {
+          bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {
+            operation: "PutObject",
+            bucket: bucket.name,
+            key,
+            attempts: attempt,
+          });
+        }
+        return { key, size: file.size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
+      } catch (err) {
+        source.destroy();
+        counted.destroy();
+        if (options.signal?.aborted) throw err;
+        const own = await ownEarlierWrite(bucket, put, err, attempt, (info) => sameBytes(file.path, file.size, info, options.signal));
+        if (own) return { key, size: file.size, etag: own.etag, replaced: false };
+        // Should this be the last attempt, the error tells how many were made.
+        throw withAttempts(err, attempt);
+      }
+    },
+    {
+      maxAttempts,
+      signal: options.signal,
+      onRetry: ({ error, attempt, waitMs }) =>
+        bucket.log("info", `PutObject of ${q(key)} failed (${failureName(error)}); retrying in ${waitMs} ms`, {
+          operation: "PutObject",
+          bucket: bucket.name,
+          key,
+          attempt,
+          max_attempts: maxAttempts,
+        }),
+    },
+  );
+}
+
+/**
+ * A conditional create answered 412 on a repeat may have been created by an earlier attempt of
+ * this same call whose answer was lost on the way back. When the object now holds exactly the
+ * bytes sent (size and ETag), that write was ours: success, not already_exists. (Were it another
+ * writer's identical bytes, nothing was overwritten either way.)
+ */
+async function ownEarlierWrite(
+  bucket: S3Bucket,
+  put: PutRequest,
+  err: unknown,
+  attempts: number,
+  holdsSentBytes: (info: ObjectInfo) => boolean | Promise<boolean>,
+): Promise<ObjectInfo | undefined> {
+  if (attempts < 2 || !isS3PreconditionFailed(err)) return undefined;
+  return holdingSentBytes(bucket, put, attempts, holdsSentBytes);
+}
+
+/** The object, when it holds the bytes this call sent (logged: an earlier attempt wrote it). */
+export async function holdingSentBytes(
+  bucket: S3Bucket,
+  put: PutRequest,
+  attempts: number,
+  holdsSentBytes: (info: ObjectInfo) => boolean | Promise<boolean>,
+): Promise<ObjectInfo | undefined> {
+  const info = await put.head(put.key);
+  if (!info || !(await holdsSentBytes(info))) return undefined;
+  bucket.log("info", `${q(put.key)} was written by an earlier attempt whose answer was lost`, {
+    bucket: bucket.name,
+    key: put.key,
+    attempts,
+  });
+  return info;
+}

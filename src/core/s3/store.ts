@@ -1,0 +1,226 @@
+/**
+ * ObjectStore over any S3-compatible endpoint (Cloudflare R2, MinIO, AWS S3...). All knowledge of
+ * S3 lives in this folder; the store itself maps each operation onto it.
+ */
+import { Readable } from "node:stream";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { guessContentType } from "../content-type.js";
+import { alreadyExists, cancelledError, throwIfAborted } from "../errors.js";
+import { validateKey } from "../keys.js";
+import { partSizeFor } from "../multipart.js";
+import {
+  type ByteRange,
+  checkListLimit,
+  decodeCursor,
+  encodeCursor,
+  type GetResult,
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  type PresignOptions,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+  type TransferOptions,
+} from "../store.js";
+import { S3Bucket } from "./bucket.js";
+import { createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
+import { isS3NotFound, s3ErrorInfo } from "./errors.js";
+import { normalizeEtag } from "./etag.js";
+import { PendingAborts, putMultipart } from "./multipart.js";
+import { type PutRequest, putBytes, putFile } from "./put.js";
+import { resumingBody } from "./resuming-body.js";
+
+const CURSOR_TAG = "s3";
+
+export class S3Store implements ObjectStore {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities = { remote: true, parallelRanges: true, presign: true };
+  readonly client: S3Client;
+  /** Where retries and clean-ups are reported; may be set after construction. */
+  log: StoreLog | undefined;
+  private readonly bucket: S3Bucket;
+  private readonly ownsClient: boolean;
+  private readonly multipartThreshold: number;
+  private readonly queueSize: number;
+  private readonly pendingAborts: PendingAborts;
+
+  constructor(config: S3StoreConfig) {
+    this.name = config.bucket;
+    this.log = config.log;
+    this.client = config.client ?? createS3Client(config, (message) => this.log?.("debug", `AWS SDK: ${message}`));
+    this.ownsClient = config.client === undefined;
+    this.multipartThreshold = config.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
+    this.queueSize = config.multipartQueueSize ?? 4;
+    const log: StoreLog = (level, message, data) => this.log?.(level, message, data);
+    this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log);
+    this.pendingAborts = new PendingAborts(this.bucket);
+    logRetries(this.client, config.bucket, log);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    validateKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket.name, Key: key }));
+      this.bucket.known = true;
+      const info: ObjectInfo = {
+        key,
+        size: out.ContentLength ?? 0,
+        lastModified: out.LastModified ?? new Date(0),
+        etag: normalizeEtag(out.ETag),
+      };
+      if (out.ContentType) info.contentType = out.ContentType;
+      return info;
+    } catch (err) {
+      if (!isS3NotFound(err)) throw this.bucket.fail(err, "HEAD", key);
+    }
+    await this.bucket.checkExists();
+    return undefined;
+  }
+
+  async get(key: string, options: TransferOptions & { range?: ByteRange } = {}): Promise<GetResult> {
+    validateKey(key);
+    const range = options.range;
+    let header: string | undefined;
+    if (range) header = `bytes=${range.offset}-${range.length !== undefined ? range.offset + range.length - 1 : ""}`;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket.name, Key: key, ...(header ? { Range: header } : {}) }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      this.bucket.known = true;
+      const length = out.ContentLength ?? 0;
+      // "bytes 0-9/100": the total size is after the slash; without a range the length is the size.
+      const total = out.ContentRange ? Number(out.ContentRange.split("/")[1]) : length;
+      const start = out.ContentRange ? Number(/bytes (\d+)-/.exec(out.ContentRange)?.[1] ?? 0) : 0;
+      const info: ObjectInfo = {
+        key,
+        size: Number.isFinite(total) ? total : length,
+        lastModified: out.LastModified ?? new Date(0),
+        etag: normalizeEtag(out.ETag),
+      };
+      if (out.ContentType) info.contentType = out.ContentType;
+      const first = (out.Body as Readable | undefined) ?? Readable.from([]);
+      const end = start + length;
+      const body = out.ETag ? resumingBody(this.bucket, first, { key, etag: out.ETag, start, end, signal: options.signal }) : first;
+      return { body, info, range: { start, end } };
+    } catch (err) {
+      if (options.signal?.aborted) throw cancelledError(err);
+      throw this.bucket.fail(err, "GET", key);
+    }
+  }
+
+  async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
+    validateKey(key);
+    throwIfAborted(options.signal);
+    await this.pendingAborts.abortAll();
+    const create = options.mode === "create";
+    // The conditional write below is what makes a race safe; this check stays (here, or in the
+    // caller's listing) so that a server which ignores If-None-Match still cannot turn a
+    // no-overwrite upload into a replacement.
+    const existed = options.existing !== undefined ? options.existing !== null : (await this.head(key)) !== undefined;
+    if (existed && create) throw alreadyExists(key);
+    const contentType = options.contentType ?? guessContentType(key);
+    const condition = create ? { IfNoneMatch: "*" } : {};
+    const put: PutRequest = { key, options, replaced: existed, head: (k) => this.head(k) };
+    try {
+      // Above the threshold, not at it: a file of exactly one part streams in a single PUT.
+      if (body.kind === "file" && body.size > this.multipartThreshold) {
+        return await putMultipart(this.bucket, this.pendingAborts, {
+          ...put,
+          file: body,
+          contentType,
+          condition,
+          partSize: partSizeFor(body.size, this.multipartThreshold),
+          queueSize: this.queueSize,
+        });
+      }
+      const size = body.kind === "bytes" ? body.data.byteLength : body.size;
+      const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...condition };
+      if (body.kind === "file") return await putFile(this.bucket, put, input, body);
+      return await putBytes(this.bucket, put, input, body.data);
+    } catch (err) {
+      if (options.signal?.aborted) throw cancelledError(err);
+      throw this.bucket.fail(err, "PUT", key);
+    }
+  }
+
+  async delete(key: string): Promise<{ existed: boolean }> {
+    validateKey(key);
+    // DeleteObject answers 204 whether or not the key existed; HEAD tells which.
+    const existed = (await this.head(key)) !== undefined;
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket.name, Key: key }));
+    } catch (err) {
+      if (s3ErrorInfo(err).name === "NoSuchBucket" || !isS3NotFound(err)) throw this.bucket.fail(err, "DELETE", key);
+    }
+    return { existed };
+  }
+
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    const limit = checkListLimit(options.limit);
+    const token = decodeCursor(CURSOR_TAG, options);
+    try {
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket.name,
+          MaxKeys: limit,
+          ...(options.prefix ? { Prefix: options.prefix } : {}),
+          ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      this.bucket.known = true;
+      const page: ListPage = {
+        objects: (out.Contents ?? []).map((o) => ({
+          key: o.Key ?? "",
+          size: o.Size ?? 0,
+          lastModified: o.LastModified ?? new Date(0),
+          etag: normalizeEtag(o.ETag),
+        })),
+        prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p !== ""),
+      };
+      if (out.IsTruncated && out.NextContinuationToken) {
+        page.nextCursor = encodeCursor(CURSOR_TAG, options, out.NextContinuationToken);
+      }
+      return page;
+    } catch (err) {
+      throw this.bucket.fail(err, "LIST");
+    }
+  }
+
+  async presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {
+    validateKey(key);
+    const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
+    const command =
+      method === "GET"
+        ? new GetObjectCommand({ Bucket: this.bucket.name, Key: key })
+        : new PutObjectCommand({ Bucket: this.bucket.name, Key: key, ...(options.createOnly ? { IfNoneMatch: "*" } : {}) });
+    // If-None-Match stays a signed header (not hoisted into the query), so a PUT without it fails.
+    return getSignedUrl(this.client, command, { expiresIn, unhoistableHeaders: new Set(["if-none-match"]) });
+  }
+
+  async close(): Promise<void> {
+    this.pendingAborts.warnIfAny();
+    if (this.ownsClient) this.client.destroy();
+  }
+}
+
+/** The endpoint as shown in messages: scheme, host and port only (never user:password@). */
+function originOf(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined) return undefined;
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return undefined;
+  }
+}
