@@ -13,8 +13,9 @@ import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { md5Hex } from "../helpers/bytes.js";
 import { callError, callOk } from "../helpers/calls.js";
+import { BACKENDS } from "../helpers/start-client.js";
 import { filesUnder, snapshotTree } from "../helpers/tmp.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
   const fx = useToolsServer(backend);

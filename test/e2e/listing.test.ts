@@ -9,7 +9,8 @@ import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { md5Hex } from "../helpers/bytes.js";
 import { callError, callOk, listAllPages, type ObjectSummary } from "../helpers/calls.js";
 import { ISO_8601 } from "../helpers/spec.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { BACKENDS } from "../helpers/start-client.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
   const fx = useToolsServer(backend);

@@ -11,7 +11,8 @@ import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { call, callError, callOk } from "../helpers/calls.js";
 import { ISO_8601 } from "../helpers/spec.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { BACKENDS } from "../helpers/start-client.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 /** A 1×1 transparent PNG. */
 const PNG_1X1 = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");

@@ -11,8 +11,8 @@ import { call, callOk } from "../helpers/calls.js";
 import { PACKAGE_JSON } from "../helpers/repo.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { SPEC_ERROR_CODES } from "../helpers/spec.js";
-import { isLateProgressError, textOf } from "../helpers/start-client.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { BACKENDS, isLateProgressError, textOf } from "../helpers/start-client.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
   const fx = useToolsServer(backend);

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { MIB } from "../helpers/bytes.js";
 import { SPEC_TOOLS } from "../helpers/spec.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { BACKENDS } from "../helpers/start-client.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 const ALL_TOOLS: string[] = [...SPEC_TOOLS];
 /** SPEC.md "Beyond the tools": may be registered next to the nine; nothing else may. */

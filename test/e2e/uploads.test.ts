@@ -14,7 +14,8 @@ import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { uploadFile } from "../../src/mcp/tools/upload-file.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { callError, callOk, listAllPages } from "../helpers/calls.js";
-import { BACKENDS, useToolsServer } from "../helpers/tools-server.js";
+import { BACKENDS } from "../helpers/start-client.js";
+import { useToolsServer } from "../helpers/tools-server.js";
 
 describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
   const fx = useToolsServer(backend);

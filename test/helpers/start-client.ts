@@ -20,6 +20,10 @@ import {
 import { assertBuilt, CLI_PATH } from "./repo.js";
 import { type S3TestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
 
+/** The two stores the CLI can serve: the embedded local directory store, or S3 (fauxqs in tests). */
+export const BACKENDS = ["local", "s3"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
 /** A minimal environment: nothing from the developer's shell (no stray R2_* or AWS_* settings). */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};

@@ -15,11 +15,8 @@ import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
 import { MIB } from "./bytes.js";
 import { callOk } from "./calls.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
-import { isLateProgressError, localCli, type RunningServer, s3Cli, startClient } from "./start-client.js";
+import { type Backend, isLateProgressError, localCli, type RunningServer, s3Cli, startClient } from "./start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "./tmp.js";
-
-export const BACKENDS = ["local", "s3"] as const;
-export type Backend = (typeof BACKENDS)[number];
 
 export interface ToolsServer {
   backend: Backend;
