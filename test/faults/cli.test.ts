@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { callError, callOk } from "../helpers/calls.js";
+import { closedPort } from "../helpers/net.js";
 import { killChildren } from "../helpers/run-cli.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { baseEnv, type RunningServer, startClient } from "../helpers/start-client.js";
-import { closedPort, type FaultRig, startFaultRig } from "./setup.js";
+import { type FaultRig, startFaultRig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
