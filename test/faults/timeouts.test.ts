@@ -12,7 +12,7 @@ import { fetchObjectInto } from "../../src/core/fetch-object.js";
 import { createTempBeside, discardTemp } from "../../src/core/fs/atomic-write.js";
 import { downloadFile } from "../../src/core/transfer.js";
 import { failureOf } from "../helpers/assert.js";
-import { md5Hex, readAll } from "../helpers/bytes.js";
+import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { partFiles } from "../helpers/tmp.js";
 import { captureLog, type FaultRig, startFaultRig } from "./setup.js";
 
@@ -64,7 +64,7 @@ describe("a server that does not answer", () => {
 });
 
 describe("downloads cut or stalled mid-body", () => {
-  const data = randomBytes(1024 * 1024 + 17);
+  const data = randomBytes(MIB + 17);
 
   it("cut mid-body once: resumed from the byte it stopped at (same ETag), the file is byte for byte", async () => {
     const { log, entries } = captureLog();

@@ -47,26 +47,17 @@ export async function call(client: Client, name: string, args: Record<string, un
 }
 
 /**
- * Calls a tool that must succeed and returns its structuredContent: typed and checked by the
- * tool's output schema when given the tool value, as a plain record when given only a name.
+ * Calls a tool that must succeed (given as its value from src/mcp/tools, for the name and the
+ * output shape) and returns its structuredContent, typed and checked by structured().
  */
 export async function callOk<S extends z.ZodRawShape>(
   client: Client,
   tool: ToolShape<S>,
-  args?: Record<string, unknown>,
-): Promise<Structured<S>>;
-export async function callOk(client: Client, name: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>;
-export async function callOk(
-  client: Client,
-  tool: string | ToolShape,
   args: Record<string, unknown> = {},
-): Promise<Record<string, unknown>> {
-  const name = typeof tool === "string" ? tool : tool.name;
-  const result = await call(client, name, args);
-  if (result.isError) throw new Error(`${name} failed: ${textOf(result)}`);
-  if (typeof tool !== "string") return structured(result, tool.output, name);
-  if (!result.structuredContent) throw new Error(`${name} returned no structuredContent`);
-  return result.structuredContent;
+): Promise<Structured<S>> {
+  const result = await call(client, tool.name, args);
+  if (result.isError) throw new Error(`${tool.name} failed: ${textOf(result)}`);
+  return structured(result, tool.output, tool.name);
 }
 
 /** Calls a tool that must fail and returns the result; its text must start with a SPEC error code. */

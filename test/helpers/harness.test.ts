@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failureOf } from "./assert.js";
+import { MIB } from "./bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "./conditional-proxy.js";
 import { makeS3Client, type S3TestServer, startS3Server } from "./s3-server.js";
 import { makeTempDir, snapshotTree } from "./tmp.js";
@@ -181,7 +182,7 @@ describe("server restart on the same port", () => {
     // Start a streamed PUT and stop the server once the first chunk is on the wire.
     const upload = http.request(`${first.endpoint}/${first.bucket}/in-flight`, {
       method: "PUT",
-      headers: { "content-length": String(1024 * 1024) },
+      headers: { "content-length": String(MIB) },
     });
     const failed = new Promise<Error>((resolve) => upload.on("error", resolve));
     await new Promise<void>((resolve) => upload.write(Buffer.alloc(64 * 1024), () => resolve()));
