@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { md5Hex } from "../helpers/bytes.js";
-import { callError, callOk, listAllPages, type ObjectSummary } from "../helpers/calls.js";
+import { callError, callOk, listAllPages } from "../helpers/calls.js";
 import { ISO_8601 } from "../helpers/spec.js";
 import { BACKENDS } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
@@ -30,7 +30,7 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       const second = await callOk(fx.client, listObjects, { prefix: "many/", cursor: first.next_cursor });
       expect(second.objects).toHaveLength(5);
       expect(second.next_cursor).toBeUndefined();
-      expect([...first.objects, ...second.objects].map((o: ObjectSummary) => o.key)).toEqual(expected);
+      expect([...first.objects, ...second.objects].map((o) => o.key)).toEqual(expected);
 
       // Smaller pages that do not divide 205: still every key exactly once, in order.
       const small = await listAllPages(fx.client, { prefix: "many/", limit: 37 }, { maxPages: 20 });
@@ -41,7 +41,7 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       expect(all.objects).toHaveLength(205);
       expect(all.next_cursor).toBeUndefined();
       const one = await callOk(fx.client, listObjects, { prefix: "many/", limit: 1 });
-      expect(one.objects.map((o: ObjectSummary) => o.key)).toEqual([expected[0]]);
+      expect(one.objects.map((o) => o.key)).toEqual([expected[0]]);
     });
 
     it("lists recursively by default, one level with prefixes when recursive=false", async () => {
@@ -50,19 +50,19 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       await callOk(fx.client, uploadDirectory, { local_dir: dir, prefix: "levels" });
 
       const deep = await callOk(fx.client, listObjects, { prefix: "levels/" });
-      expect(deep.objects.map((o: ObjectSummary) => o.key)).toEqual(
+      expect(deep.objects.map((o) => o.key)).toEqual(
         Object.keys(files)
           .map((k) => `levels/${k}`)
           .sort(),
       );
       expect(deep.prefixes).toEqual([]);
-      const b = deep.objects.find((o: ObjectSummary) => o.key === "levels/b.txt")!;
+      const b = deep.objects.find((o) => o.key === "levels/b.txt")!;
       expect(b.size).toBe(2);
       expect(b.etag).toBe(md5Hex("bb"));
       expect(b.last_modified).toMatch(ISO_8601);
 
       const shallow = await callOk(fx.client, listObjects, { prefix: "levels/", recursive: false });
-      expect(shallow.objects.map((o: ObjectSummary) => o.key)).toEqual(["levels/a.txt", "levels/b.txt"]);
+      expect(shallow.objects.map((o) => o.key)).toEqual(["levels/a.txt", "levels/b.txt"]);
       expect(shallow.prefixes).toEqual(["levels/d1/", "levels/d2/", "levels/d3/"]);
 
       // One level, paged two entries at a time: every object and prefix exactly once.

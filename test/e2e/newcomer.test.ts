@@ -10,7 +10,7 @@ import { deleteObject } from "../../src/mcp/tools/delete-object.js";
 import { downloadDirectory } from "../../src/mcp/tools/download-directory.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
-import { call, callOk, type ObjectSummary, structured } from "../helpers/calls.js";
+import { call, callOk, structured } from "../helpers/calls.js";
 import { localCli, type RunningServer, startClient, textOf } from "../helpers/start-client.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 
@@ -57,17 +57,14 @@ describe("a newcomer's first session with --local", () => {
     expect([...uploaded.keys].sort()).toEqual(keys);
 
     const everything = await callOk(client, listObjects, {});
-    expect(everything.objects.map((o: ObjectSummary) => o.key)).toEqual(keys);
+    expect(everything.objects.map((o) => o.key)).toEqual(keys);
     expect(everything.next_cursor).toBeUndefined();
 
     const topLevel = await callOk(client, listObjects, { recursive: false });
     expect(topLevel).toEqual({ objects: [], prefixes: ["runs/"] });
     const oneLevel = await call(client, "list_objects", { prefix: "runs/first/", recursive: false });
     expect(oneLevel.structuredContent).toMatchObject({ prefixes: ["runs/first/results/"] });
-    expect(structured(oneLevel, listObjects.output).objects.map((o: ObjectSummary) => o.key)).toEqual([
-      "runs/first/config.json",
-      "runs/first/notes.md",
-    ]);
+    expect(structured(oneLevel, listObjects.output).objects.map((o) => o.key)).toEqual(["runs/first/config.json", "runs/first/notes.md"]);
     expect(textOf(oneLevel)).toContain("runs/first/results/");
 
     const notes = await call(client, "get_object_bytes", { key: "runs/first/notes.md" });
@@ -83,7 +80,7 @@ describe("a newcomer's first session with --local", () => {
 
     expect(await callOk(client, deleteObject, { key: "runs/first/notes.md" })).toEqual({ key: "runs/first/notes.md", existed: true });
     const after = await callOk(client, listObjects, { prefix: "runs/" });
-    expect(after.objects.map((o: ObjectSummary) => o.key)).toEqual(keys.filter((k) => k !== "runs/first/notes.md"));
+    expect(after.objects.map((o) => o.key)).toEqual(keys.filter((k) => k !== "runs/first/notes.md"));
 
     // The local copy is untouched by the delete, and a smooth session logs no warnings.
     expect(await snapshotTree(path.join(tmp.path, "copy", "of", "first"))).toEqual(await snapshotTree(path.join(tmp.path, "experiment")));

@@ -6,7 +6,6 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expect } from "vitest";
 import * as z from "zod";
-import type { objectSummary } from "../../src/mcp/tools/define.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { type SpecErrorCode, startsWithSpecCode } from "./spec.js";
 import { textOf } from "./start-client.js";
@@ -18,12 +17,12 @@ export interface ToolShape<S extends z.ZodRawShape = z.ZodRawShape> {
 }
 
 /**
- * A tool's structuredContent as its output schema says. While a tool value's type is erased to
- * ToolDefinition (shape = index signature), the fields are `any`, checked at run time only by
- * structured(); once defineTool keeps the shape, the same call sites get the exact type.
+ * A tool's structuredContent as its output schema says (defineTool keeps each tool's shape type).
+ * Should a shape's type ever be erased to an index signature, the fields fall back to `any`, still
+ * checked at run time by structured(), rather than failing to compile.
  */
 export type Structured<S extends z.ZodRawShape> = string extends keyof S
-  ? // biome-ignore lint/suspicious/noExplicitAny: only while the shape's type is erased; see above.
+  ? // biome-ignore lint/suspicious/noExplicitAny: only for an erased shape type; see above.
     Record<string, any>
   : z.output<z.ZodObject<S>>;
 
@@ -92,9 +91,6 @@ export function expectError(result: CallToolResult & { text: string }, code: Exp
 
 type ListPage = Structured<typeof listObjects.output>;
 
-/** One entry of list_objects' objects (typed even while listObjects.output is erased: for callbacks over a page). */
-export type ObjectSummary = z.output<typeof objectSummary>;
-
 /**
  * Follows a list_objects listing to its end: every page as received, and their objects' keys and
  * prefixes in order. Fails once `maxPages` pages came back and the listing still goes on.
@@ -114,7 +110,7 @@ export async function listAllPages(
   } while (cursor);
   return {
     pages,
-    keys: pages.flatMap((p) => p.objects.map((o: ObjectSummary) => o.key)),
-    prefixes: pages.flatMap((p): string[] => p.prefixes),
+    keys: pages.flatMap((p) => p.objects.map((o) => o.key)),
+    prefixes: pages.flatMap((p) => p.prefixes),
   };
 }

@@ -18,7 +18,7 @@ import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { expectNoSecrets } from "../helpers/assert.js";
 import { plantObjects, snapshotAll } from "../helpers/bucket.js";
 import { MIB } from "../helpers/bytes.js";
-import { type ExpectedCode, expectError, type ObjectSummary, structured } from "../helpers/calls.js";
+import { type ExpectedCode, expectError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { type Backend, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
@@ -751,14 +751,14 @@ export function attackMatrix(backend: Backend): void {
       expect(got.isError).toBeFalsy();
       expect(structured(got, getObjectBytes.output).data).toBe("allowed");
       const listed = await servers.allow.call("list_objects", { prefix: "allowed/" });
-      expect(structured(listed, listObjects.output).objects.map((o: ObjectSummary) => o.key)).toEqual(["allowed/x.txt"]);
+      expect(structured(listed, listObjects.output).objects.map((o) => o.key)).toEqual(["allowed/x.txt"]);
     });
 
     it.runIf(backend === "local")("a symlink planted in the store lists nothing and reads as missing", async () => {
       const listed = await servers.main.call("list_objects", { prefix: "lnk/" });
       expect(listed.structuredContent).toMatchObject({ objects: [], prefixes: [] });
       const all = await servers.main.call("list_objects", { prefix: "", limit: 1000 });
-      const keys: string[] = structured(all, listObjects.output).objects.map((o: ObjectSummary) => o.key);
+      const keys = structured(all, listObjects.output).objects.map((o) => o.key);
       expect(keys.some((k) => k.startsWith("lnk"))).toBe(false);
       expect(await servers.main.call("head_object", { key: "lnk/secret.txt" })).toMatchObject({ structuredContent: { exists: false } });
       expect(await readFile(path.join(world.outside, "secret.txt"), "utf8")).toBe("outside the roots");

@@ -9,7 +9,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { expectNoSecrets } from "../helpers/assert.js";
-import { expectError, type ObjectSummary, structured } from "../helpers/calls.js";
+import { expectError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { BACKENDS, type CliArgs, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, snapshotTree, type TempDir, writeTree } from "../helpers/tmp.js";
@@ -79,7 +79,7 @@ describe.each(BACKENDS)("symlinks, %s backend", (backend) => {
     const result = await server.call("upload_directory", { local_dir: "tree", prefix: "tree/" });
     expect(result.isError, result.text).toBeFalsy();
     const listed = await server.call("list_objects", { prefix: "tree/" });
-    const keys = structured(listed, listObjects.output).objects.map((o: ObjectSummary) => o.key);
+    const keys = structured(listed, listObjects.output).objects.map((o) => o.key);
     expect(keys).toEqual(["tree/alias/nested/two.txt", "tree/alias/one.txt", "tree/real.txt"]);
   });
 
