@@ -9,12 +9,12 @@ import { LocalStore } from "../../src/core/local/store.js";
 import { S3Store } from "../../src/core/s3/store.js";
 import type { ObjectStore } from "../../src/core/store.js";
 import { listAll, readAll } from "../../src/core/store-ext.js";
+import { rejectionOf } from "../helpers/assert.js";
+import { MIB } from "../helpers/bytes.js";
 import { startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { rejectionOf, storeContract } from "./store-contract.js";
-
-const MIB = 1024 * 1024;
+import { storeContract } from "./store-contract.js";
 
 /** The refusal of a store call, whether it throws at once or rejects later. */
 const refused = (attempt: () => Promise<unknown>) => rejectionOf(Promise.resolve().then(attempt));

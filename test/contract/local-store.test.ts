@@ -3,8 +3,10 @@ import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore } from "../../src/core/local/store.js";
+import { rejectionOf } from "../helpers/assert.js";
+import { readAll } from "../helpers/bytes.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { listPages, readAll, rejectionOf, storeContract } from "./store-contract.js";
+import { listPages, storeContract } from "./store-contract.js";
 
 storeContract("LocalStore", async () => {
   const dir = await makeTempDir();

@@ -11,12 +11,12 @@ import path from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
+import { rejectionOf } from "../helpers/assert.js";
+import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { md5Hex, readAll, rejectionOf, storeContract } from "./store-contract.js";
-
-const MIB = 1024 * 1024;
+import { storeContract } from "./store-contract.js";
 
 function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = server.bucket): S3Store {
   return new S3Store({

@@ -3,14 +3,15 @@
  * s3-store.test.ts), so both keep the semantics SPEC.md promises. Each test works under its own
  * key prefix, so tests share one store without seeing each other's keys.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import type { ListOptions, ObjectStore } from "../../src/core/store.js";
+import { rejectionOf } from "../helpers/assert.js";
+import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
 export interface ContractSetup {
@@ -21,29 +22,6 @@ export interface ContractSetup {
    */
   conditionalStore?: ObjectStore;
   cleanup(): Promise<void>;
-}
-
-const MIB = 1024 * 1024;
-
-export function md5Hex(data: Uint8Array): string {
-  return createHash("md5").update(data).digest("hex");
-}
-
-export async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
-/** The rejection of `p` (fails the test if `p` fulfils). */
-export async function rejectionOf(p: Promise<unknown>): Promise<StorageError> {
-  return p.then(
-    (value) => expect.fail(`expected a rejection, got ${JSON.stringify(value)}`),
-    (err: unknown) => {
-      expect(err).toBeInstanceOf(StorageError);
-      return err as StorageError;
-    },
-  );
 }
 
 /** S3 lists keys in UTF-8 byte order (not JS string order, not locale order). */

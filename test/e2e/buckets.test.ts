@@ -7,9 +7,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
+import { listObjects } from "../../src/mcp/tools/list-objects.js";
+import { call, callError, callOk } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
+import { type RunningServer, s3Cli, startClient, textOf } from "../helpers/start-client.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { call, callError, callOk, type RunningServer, s3Cli, startCli, textOf } from "./helpers.js";
 
 interface BucketRow {
   name: string;
@@ -40,7 +43,7 @@ describe("several buckets in one server", () => {
       JSON.stringify({ buckets: [{ name: "archive", local: archiveDir, read_only: true, allow_prefixes: ["datasets/"] }] }),
     );
     const cli = s3Cli(s3, ["--config", configFile, "--local", path.join(tmp.path, "scratch"), "--root", tmp.path]);
-    server = await startCli({ ...cli, cwd: tmp.path });
+    server = await startClient({ ...cli, cwd: tmp.path });
   });
 
   afterAll(async () => {
@@ -73,17 +76,17 @@ describe("several buckets in one server", () => {
     const put = await call(server.client, "upload_bytes", { bucket: s3.bucket, key: "runs/a.txt", data: "to s3" });
     expect(put.structuredContent).toMatchObject({ key: "runs/a.txt", bucket: s3.bucket, replaced: false });
     expect(textOf(put)).toMatch(new RegExp(`^bucket "${s3.bucket}": created "runs/a.txt"`));
-    await callOk(server.client, "upload_bytes", { bucket: "local", key: "runs/a.txt", data: "to local" });
-    const fromS3 = await callOk<{ data: string; bucket: string }>(server.client, "get_object_bytes", {
+    await call(server.client, "upload_bytes", { bucket: "local", key: "runs/a.txt", data: "to local" });
+    const fromS3 = await callOk(server.client, getObjectBytes, {
       bucket: s3.bucket,
       key: "runs/a.txt",
     });
-    const fromLocal = await callOk<{ data: string; bucket: string }>(server.client, "get_object_bytes", {
+    const fromLocal = await callOk(server.client, getObjectBytes, {
       bucket: "local",
       key: "runs/a.txt",
     });
     expect([fromS3.data, fromS3.bucket, fromLocal.data, fromLocal.bucket]).toEqual(["to s3", s3.bucket, "to local", "local"]);
-    const listing = await callOk<{ objects: { key: string }[]; bucket: string }>(server.client, "list_objects", { prefix: "datasets/" });
+    const listing = await callOk(server.client, listObjects, { prefix: "datasets/" });
     expect(listing).toMatchObject({ bucket: "archive", objects: [{ key: "datasets/mnist.csv" }] });
   });
 

@@ -9,11 +9,16 @@ import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { downloadDirectory } from "../../src/mcp/tools/download-directory.js";
+import { headObject } from "../../src/mcp/tools/head-object.js";
+import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
+import { uploadFile } from "../../src/mcp/tools/upload-file.js";
+import { MIB } from "../helpers/bytes.js";
+import { callOk } from "../helpers/calls.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
+import { killChildren } from "../helpers/run-cli.js";
+import { type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { callOk, killChildren, type RunningServer, s3Cli, startCli } from "./helpers.js";
-
-const MIB = 1024 * 1024;
 
 async function listFiles(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true }).catch(() => [])).map(String);
@@ -48,7 +53,7 @@ describe("cancelling long tools over stdio", () => {
       { concurrency: 8 },
     );
     await writeFile(path.join(tmp.path, "big.bin"), randomBytes(48 * MIB));
-    cli = await startCli({ ...s3Cli(s3, ["--root", tmp.path]), cwd: tmp.path });
+    cli = await startClient({ ...s3Cli(s3, ["--root", tmp.path]), cwd: tmp.path });
   });
 
   afterAll(async () => {
@@ -72,7 +77,7 @@ describe("cancelling long tools over stdio", () => {
     expect(files.length).toBeLessThan(40);
     for (const f of files) expect((await stat(path.join(target, f))).size).toBe(MIB);
     // Repeating the call finishes the job: the files already there are identical, so skipped.
-    const again = await callOk<{ downloaded: number; skipped: string[] }>(cli.client, "download_directory", {
+    const again = await callOk(cli.client, downloadDirectory, {
       prefix: "many/",
       local_dir: target,
     });
@@ -81,13 +86,13 @@ describe("cancelling long tools over stdio", () => {
 
   it("many workers sharing one request's cancel signal raise no listener-leak warning", async () => {
     const target = path.join(tmp.path, "wide");
-    const done = await callOk<{ downloaded: number }>(cli.client, "download_directory", {
+    const done = await callOk(cli.client, downloadDirectory, {
       prefix: "many/",
       local_dir: target,
       max_workers: 32,
     });
     expect(done.downloaded).toBe(40);
-    const up = await callOk<{ uploaded: number }>(cli.client, "upload_directory", { local_dir: target, prefix: "wide/", max_workers: 32 });
+    const up = await callOk(cli.client, uploadDirectory, { local_dir: target, prefix: "wide/", max_workers: 32 });
     expect(up.uploaded).toBe(40);
     expect(cli.stderr()).not.toContain("MaxListenersExceededWarning");
   });
@@ -100,21 +105,21 @@ describe("cancelling long tools over stdio", () => {
       { signal: controller.signal, onprogress: () => controller.abort() },
     );
     await expect(call).rejects.toThrow(/abort/i);
-    const head = await callOk<{ exists: boolean }>(cli.client, "head_object", { key: "cancel/big.bin" });
+    const head = await callOk(cli.client, headObject, { key: "cancel/big.bin" });
     expect(head.exists).toBe(false);
     // The abort reaches the server asynchronously: wait (bounded) until no upload is in progress.
     let uploads = s3.openUploads();
     for (let i = 0; i < 50 && uploads.length > 0; i++) {
-      await callOk(cli.client, "head_object", { key: "cancel/big.bin" }); // a round trip, not a sleep
+      await callOk(cli.client, headObject, { key: "cancel/big.bin" }); // a round trip, not a sleep
       uploads = s3.openUploads();
     }
     expect(uploads).toEqual([]);
-    expect((await callOk<{ exists: boolean }>(cli.client, "head_object", { key: "cancel/big.bin" })).exists).toBe(false);
+    expect((await callOk(cli.client, headObject, { key: "cancel/big.bin" })).exists).toBe(false);
   });
 
   it("a cancelled download_file leaves nothing at the target", async () => {
     await mkdir(path.join(tmp.path, "one"), { recursive: true });
-    await callOk(cli.client, "upload_file", { local_path: path.join(tmp.path, "big.bin"), key: "whole/big.bin" });
+    await callOk(cli.client, uploadFile, { local_path: path.join(tmp.path, "big.bin"), key: "whole/big.bin" });
     const controller = new AbortController();
     const call = cli.client.callTool(
       { name: "download_file", arguments: { key: "whole/big.bin", local_path: path.join(tmp.path, "one", "big.bin") } },

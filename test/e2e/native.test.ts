@@ -7,25 +7,18 @@ import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
+import { headObject } from "../../src/mcp/tools/head-object.js";
+import { presignUrl } from "../../src/mcp/tools/presign-url.js";
+import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
+import { call, callError, callOk } from "../helpers/calls.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
+import { CLI_PATH, REPO_ROOT } from "../helpers/repo.js";
+import { killChildren } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
+import { localCli, type RunningServer, s3Cli, startClient, textOf } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import {
-  CLI_PATH,
-  call,
-  callError,
-  callOk,
-  killChildren,
-  localCli,
-  REPO_ROOT,
-  type RunningServer,
-  s3Cli,
-  startCli,
-  textOf,
-} from "./helpers.js";
 
 const run = promisify(execFile);
 
@@ -34,7 +27,6 @@ describe("native MCP features over S3", () => {
   let proxy: ConditionalProxy;
   let tmp: TempDir;
   let cli: RunningServer;
-  const logs: LoggingMessageNotification["params"][] = [];
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -43,11 +35,8 @@ describe("native MCP features over S3", () => {
     proxy = await startConditionalProxy(s3.endpoint);
     tmp = await makeTempDir();
     const settings = s3Cli({ ...s3, endpoint: proxy.endpoint }, ["--root", tmp.path]);
-    cli = await startCli({ ...settings, cwd: tmp.path });
-    cli.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-      logs.push(n.params);
-    });
-    await callOk(cli.client, "upload_bytes", { key: "share/report.txt", data: "shared results\n" });
+    cli = await startClient({ ...settings, cwd: tmp.path });
+    await callOk(cli.client, uploadBytes, { key: "share/report.txt", data: "shared results\n" });
   });
 
   afterAll(async () => {
@@ -59,11 +48,7 @@ describe("native MCP features over S3", () => {
   });
 
   it("presign_url GET gives a link that downloads the object", async () => {
-    const out = await callOk<{ url: string; expires_at: string; method: string; headers: Record<string, string> }>(
-      cli.client,
-      "presign_url",
-      { key: "share/report.txt" },
-    );
+    const out = await callOk(cli.client, presignUrl, { key: "share/report.txt" });
     expect(out.method).toBe("GET");
     expect(out.headers).toEqual({});
     const expires = Date.parse(out.expires_at) - Date.now();
@@ -76,7 +61,7 @@ describe("native MCP features over S3", () => {
   });
 
   it("presign_url PUT without overwrite is create-only: it needs If-None-Match and cannot replace", async () => {
-    const fresh = await callOk<{ url: string; headers: Record<string, string> }>(cli.client, "presign_url", {
+    const fresh = await callOk(cli.client, presignUrl, {
       key: "share/incoming.txt",
       method: "PUT",
     });
@@ -84,21 +69,21 @@ describe("native MCP features over S3", () => {
     expect(new URL(fresh.url).searchParams.get("X-Amz-SignedHeaders")).toContain("if-none-match");
     const created = await fetch(fresh.url, { method: "PUT", headers: fresh.headers, body: "from a teammate" });
     expect(created.status).toBe(200);
-    const head = await callOk<{ exists: boolean; size: number }>(cli.client, "head_object", { key: "share/incoming.txt" });
+    const head = await callOk(cli.client, headObject, { key: "share/incoming.txt" });
     expect(head).toMatchObject({ exists: true, size: 15 });
 
-    const existing = await callOk<{ url: string; headers: Record<string, string> }>(cli.client, "presign_url", {
+    const existing = await callOk(cli.client, presignUrl, {
       key: "share/report.txt",
       method: "PUT",
     });
     const refused = await fetch(existing.url, { method: "PUT", headers: existing.headers, body: "overwritten!" });
     expect(refused.status).toBe(412);
-    const text = await callOk<{ data: string }>(cli.client, "get_object_bytes", { key: "share/report.txt" });
+    const text = await callOk(cli.client, getObjectBytes, { key: "share/report.txt" });
     expect(text.data).toBe("shared results\n");
   });
 
   it("presign_url PUT with overwrite: true needs no condition", async () => {
-    const out = await callOk<{ url: string; headers: Record<string, string> }>(cli.client, "presign_url", {
+    const out = await callOk(cli.client, presignUrl, {
       key: "share/report.txt",
       method: "PUT",
       overwrite: true,
@@ -112,19 +97,19 @@ describe("native MCP features over S3", () => {
       const err = await callError(cli.client, "presign_url", { key: "share/report.txt", expires_in });
       expect(err.text).toMatch(/^invalid_argument: expires_in/);
     }
-    await callOk(cli.client, "presign_url", { key: "share/report.txt", expires_in: 604_800 });
+    await callOk(cli.client, presignUrl, { key: "share/report.txt", expires_in: 604_800 });
   });
 
   it("exposes objects as resources: template, listing and reads with the get_object_bytes cap", async () => {
     const templates = await cli.client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toEqual(["r2://{bucket}/{+key}"]);
-    await callOk(cli.client, "upload_bytes", { key: "res/dir with space/ü.json", data: '{"a":1}' });
-    await callOk(cli.client, "upload_bytes", {
+    await callOk(cli.client, uploadBytes, { key: "res/dir with space/ü.json", data: '{"a":1}' });
+    await callOk(cli.client, uploadBytes, {
       key: "res/blob.bin",
       data: Buffer.from([0xff, 0x00, 0x80]).toString("base64"),
       encoding: "base64",
     });
-    await callOk(cli.client, "upload_bytes", { key: "res/big.txt", data: "x".repeat(64 * 1024 + 1) });
+    await callOk(cli.client, uploadBytes, { key: "res/big.txt", data: "x".repeat(64 * 1024 + 1) });
     const listed = await cli.client.listResources();
     const uri = listed.resources.find((r) => r.name === "res/dir with space/ü.json")?.uri;
     expect(uri).toBe(`r2://${s3.bucket}/res/dir%20with%20space/%C3%BC.json`);
@@ -141,15 +126,16 @@ describe("native MCP features over S3", () => {
   });
 
   it("logs transfers as notifications/message at the level the client sets, without secrets", async () => {
+    const logs = cli.logMessages;
     await cli.client.setLoggingLevel("info");
     logs.length = 0;
-    await callOk(cli.client, "upload_bytes", { key: "logs/one.txt", data: "1" });
+    await callOk(cli.client, uploadBytes, { key: "logs/one.txt", data: "1" });
     await cli.client.listTools(); // a round trip after the call: its notification has arrived
     expect(logs.some((l) => l.level === "info" && JSON.stringify(l.data).includes("logs/one.txt"))).toBe(true);
 
     await cli.client.setLoggingLevel("error");
     logs.length = 0;
-    await callOk(cli.client, "upload_bytes", { key: "logs/two.txt", data: "2" });
+    await callOk(cli.client, uploadBytes, { key: "logs/two.txt", data: "2" });
     await cli.client.listTools();
     expect(logs).toEqual([]);
     expect(JSON.stringify(logs)).not.toContain(TEST_SECRET_ACCESS_KEY);
@@ -162,7 +148,7 @@ describe("native MCP features over the local store", () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir();
-    cli = await startCli({ ...localCli(path.join(tmp.path, "store"), ["--root", tmp.path]), cwd: tmp.path });
+    cli = await startClient({ ...localCli(path.join(tmp.path, "store"), ["--root", tmp.path]), cwd: tmp.path });
   });
 
   afterAll(async () => {
@@ -172,7 +158,7 @@ describe("native MCP features over the local store", () => {
   });
 
   it("presign_url is unsupported, with a reason", async () => {
-    await callOk(cli.client, "upload_bytes", { key: "a.txt", data: "a" });
+    await callOk(cli.client, uploadBytes, { key: "a.txt", data: "a" });
     const err = await callError(cli.client, "presign_url", { key: "a.txt" });
     expect(err.text).toMatch(/^unsupported: /);
   });
@@ -193,7 +179,7 @@ describe("presign_url in read-only mode", () => {
   beforeAll(async () => {
     s3 = await startS3Server();
     tmp = await makeTempDir();
-    cli = await startCli({ ...s3Cli(s3, ["--read-only", "--root", tmp.path]), cwd: tmp.path });
+    cli = await startClient({ ...s3Cli(s3, ["--read-only", "--root", tmp.path]), cwd: tmp.path });
   });
 
   afterAll(async () => {

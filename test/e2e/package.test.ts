@@ -11,8 +11,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, PACKAGE_JSON, REPO_ROOT } from "../helpers/repo.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { assertBuilt, PACKAGE_JSON, REPO_ROOT } from "./helpers.js";
 
 const run = promisify(execFile);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";

@@ -10,9 +10,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, callError, callOk, killChildren, type RunningServer, startCli } from "../e2e/helpers.js";
+import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
+import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
+import { callError, callOk } from "../helpers/calls.js";
+import { closedPort } from "../helpers/net.js";
+import { killChildren } from "../helpers/run-cli.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
-import { closedPort, type FaultRig, startFaultRig } from "./setup.js";
+import { baseEnv, type RunningServer, startClient } from "../helpers/start-client.js";
+import { type FaultRig, startFaultRig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -30,7 +35,8 @@ afterAll(async () => {
 });
 
 async function cli(options: { endpoint?: string; bucket?: string; accessKeyId?: string } = {}): Promise<RunningServer> {
-  const server = await startCli({
+  // listTools: the client validates structured results against the schemas.
+  const server = await startClient({
     args: [
       "--bucket",
       options.bucket ?? rig.server.bucket,
@@ -45,9 +51,9 @@ async function cli(options: { endpoint?: string; bucket?: string; accessKeyId?: 
     ],
     cwd: rig.tmp.path,
     env: baseEnv({ R2_ACCESS_KEY_ID: options.accessKeyId ?? TEST_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY }),
+    listTools: true,
   });
   running.push(server);
-  await server.client.listTools(); // so the client validates structured results against the schemas
   return server;
 }
 
@@ -70,15 +76,11 @@ describe("faults through the MCP server", () => {
     expect(rig.proxy.attempts({ op: "PutObject", key: "cli/c.txt" })).toHaveLength(2);
 
     broken.remove();
-    const again = await callOk<{ uploaded: number; keys: string[]; skipped: string[]; conflicts: string[] }>(
-      server.client,
-      "upload_directory",
-      {
-        local_dir: dir,
-        prefix: "cli",
-        max_workers: 1,
-      },
-    );
+    const again = await callOk(server.client, uploadDirectory, {
+      local_dir: dir,
+      prefix: "cli",
+      max_workers: 1,
+    });
     expect(again).toMatchObject({
       uploaded: 3,
       keys: ["cli/c.txt", "cli/d.txt", "cli/e.txt"],
@@ -90,7 +92,7 @@ describe("faults through the MCP server", () => {
   it("503 SlowDown once: upload_bytes succeeds on the second attempt (--max-attempts 2)", async () => {
     const server = await cli();
     rig.proxy.inject({ op: "PutObject", key: "cli/slow.txt", times: 1, fault: { kind: "respond", status: 503, code: "SlowDown" } });
-    const result = await callOk(server.client, "upload_bytes", { key: "cli/slow.txt", data: "slow" });
+    const result = await callOk(server.client, uploadBytes, { key: "cli/slow.txt", data: "slow" });
     expect(result).toMatchObject({ key: "cli/slow.txt", size: 4, replaced: false });
     expect(rig.proxy.attempts({ op: "PutObject", key: "cli/slow.txt" })).toEqual([1, 2]);
   });

@@ -12,8 +12,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
 import { downloadDirectory, downloadFile, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { failureOf } from "../helpers/assert.js";
+import { closedPort } from "../helpers/net.js";
 import { TEST_ACCESS_KEY_ID } from "../helpers/s3-server.js";
-import { captureLog, closedPort, type FaultRig, failure, startFaultRig, storeConfig } from "./setup.js";
+import { captureLog, type FaultRig, startFaultRig, storeConfig } from "./setup.js";
 
 let rig: FaultRig;
 let localFile: string;
@@ -51,7 +53,7 @@ describe("wrong credentials", () => {
     const store = rig.store({ credentials: { accessKeyId: "AKIDWRONGKEY", secretAccessKey: "wrong-secret-value" } });
     for (const [name, run] of operations(store)) {
       const before = rig.proxy.requests.length;
-      const err = await failure(run());
+      const err = await failureOf(run());
       expect.soft(err.kind, name).toBe("access_denied");
       expect.soft(err.message, name).toMatch(/check the access key and secret \(R2_ACCESS_KEY_ID \/ R2_SECRET_ACCESS_KEY\)/);
       expect.soft(err.message, name).not.toContain("wrong-secret-value");
@@ -66,7 +68,7 @@ describe("wrong bucket", () => {
   it("every operation is bucket_not_found, HEAD-based ones included (not exists:false), naming bucket and endpoint", async () => {
     const store = rig.store({ bucket: "no-such-bucket" });
     for (const [name, run] of operations(store)) {
-      const err = await failure(run());
+      const err = await failureOf(run());
       expect.soft(err.kind, name).toBe("bucket_not_found");
       expect.soft(err.message, name).toContain('"no-such-bucket"');
       expect.soft(err.message, name).toContain(rig.proxy.endpoint);
@@ -92,7 +94,7 @@ describe("unreachable endpoint", () => {
     const store = new S3Store({ ...storeConfig(rig.server, `http://127.0.0.1:${port}`), maxAttempts: 2, log });
     try {
       for (const [name, run] of operations(store)) {
-        const err = await failure(run());
+        const err = await failureOf(run());
         expect.soft(err.kind, name).toBe("unavailable");
         expect.soft(err.message, name).toContain(`http://127.0.0.1:${port}`);
         expect

@@ -12,8 +12,9 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
 import { uploadFile } from "../../src/core/transfer.js";
-import { readAll } from "../contract/store-contract.js";
-import { captureLog, type FaultRig, failure, MIB, md5, startFaultRig, storeConfig } from "./setup.js";
+import { failureOf } from "../helpers/assert.js";
+import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
+import { captureLog, type FaultRig, startFaultRig, storeConfig } from "./setup.js";
 
 let rig: FaultRig;
 let raw: S3Client;
@@ -51,7 +52,7 @@ describe("throttling and server errors are retried with the SDK's strategy", () 
     const slow = rig.proxy.inject({ op: "PutObject", key, times: 2, fault: { kind: "respond", status: 503, code: "SlowDown" } });
     const data = Buffer.from("throttled but stored");
     const result = await store.put(key, { kind: "bytes", data }, { mode: "create" });
-    expect(result).toMatchObject({ key, size: data.length, etag: md5(data), replaced: false });
+    expect(result).toMatchObject({ key, size: data.length, etag: md5Hex(data), replaced: false });
     expect(slow.hits).toBe(2);
     expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2, 3]);
     expect(await stored(key)).toEqual(data);
@@ -65,7 +66,7 @@ describe("throttling and server errors are retried with the SDK's strategy", () 
     const key = "throttle/never.txt";
     const slow = rig.proxy.inject({ op: "PutObject", key, fault: { kind: "respond", status: 503, code: "SlowDown" } });
     try {
-      const err = await failure(store.put(key, { kind: "bytes", data: Buffer.from("x") }, { mode: "create" }));
+      const err = await failureOf(store.put(key, { kind: "bytes", data: Buffer.from("x") }, { mode: "create" }));
       expect(err.kind).toBe("throttled");
       expect(err.message).toMatch(/after 2 attempts.*wait and repeat the call/);
       expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2]);
@@ -103,7 +104,7 @@ describe("throttling and server errors are retried with the SDK's strategy", () 
     rig.proxy.inject({ op: "GetObject", key, times: 1, fault: { kind: "respond", status: 500, code: "InternalError" } });
     rig.proxy.inject({ op: "HeadObject", key, times: 1, fault: { kind: "reset" } });
     expect(await readAll((await store.get(key)).body)).toEqual(data);
-    expect((await store.head(key))?.etag).toBe(md5(data));
+    expect((await store.head(key))?.etag).toBe(md5Hex(data));
     expect(rig.proxy.attempts({ op: "GetObject", key })).toEqual([1, 2]);
     expect(rig.proxy.attempts({ op: "HeadObject", key })).toEqual([1, 2]);
   });
@@ -114,7 +115,7 @@ describe("what cannot succeed is not retried", () => {
     const store = rig.store();
     const key = "never/denied.txt";
     rig.proxy.inject({ op: "GetObject", key, fault: { kind: "respond", status: 403, code: "AccessDenied" } });
-    const err = await failure(store.get(key));
+    const err = await failureOf(store.get(key));
     expect(err.kind).toBe("access_denied");
     expect(err.message).toMatch(/R2_ACCESS_KEY_ID/);
     expect(rig.proxy.count({ op: "GetObject", key })).toBe(1);
@@ -123,7 +124,7 @@ describe("what cannot succeed is not retried", () => {
   it("404 NoSuchKey: not_found after one request", async () => {
     const store = rig.store();
     const key = "never/missing.txt";
-    const err = await failure(store.get(key));
+    const err = await failureOf(store.get(key));
     expect(err.kind).toBe("not_found");
     expect(rig.proxy.count({ op: "GetObject", key })).toBe(1);
   });
@@ -140,7 +141,7 @@ describe("what cannot succeed is not retried", () => {
       fault: { kind: "delay", ms: 0 },
     });
     const refused = rig.conditional.stats.preconditionFailed;
-    const err = await failure(store.put(key, { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }));
+    const err = await failureOf(store.put(key, { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }));
     expect(err.kind).toBe("already_exists");
     expect(rig.conditional.stats.preconditionFailed).toBe(refused + 1);
     expect(rig.proxy.count({ op: "PutObject", key })).toBe(1);
@@ -156,7 +157,7 @@ describe("uploads whose body is cut are repeated", () => {
     const key = "cut/small.bin";
     const cut = rig.proxy.inject({ op: "PutObject", key, times: 1, fault: { kind: "drop-request-body", afterBytes: 64 * 1024 } });
     const result = await uploadFile(store, await file("small.bin", data), key);
-    expect(result).toMatchObject({ size: data.length, etag: md5(data), replaced: false });
+    expect(result).toMatchObject({ size: data.length, etag: md5Hex(data), replaced: false });
     expect(cut.hits).toBe(1);
     // The SDK refuses to repeat a streamed body; the store's own loop sends it again (a new stream).
     expect(rig.proxy.count({ op: "PutObject", key })).toBe(2);
@@ -173,7 +174,7 @@ describe("uploads whose body is cut are repeated", () => {
     expect(result.etag).toMatch(/-3$/);
     expect(rig.proxy.attempts({ op: "UploadPart", key, partNumber: 2 })).toEqual([1, 2]);
     expect(rig.proxy.attempts({ op: "UploadPart", key, partNumber: 1 })).toEqual([1]);
-    expect(md5((await stored(key))!)).toBe(md5(data));
+    expect(md5Hex((await stored(key))!)).toBe(md5Hex(data));
     expect(rig.server.openUploads()).toEqual([]);
   });
 
@@ -182,7 +183,7 @@ describe("uploads whose body is cut are repeated", () => {
     const data = randomBytes(11 * MIB);
     const key = "cut/aborted.bin";
     rig.proxy.inject({ op: "UploadPart", key, partNumber: 2, fault: { kind: "respond", status: 500, code: "InternalError" } });
-    const err = await failure(uploadFile(store, await file("aborted.bin", data), key));
+    const err = await failureOf(uploadFile(store, await file("aborted.bin", data), key));
     expect(err.kind).toBe("unavailable");
     expect(err.message).toMatch(/after 2 attempts/);
     expect(rig.proxy.attempts({ op: "UploadPart", key, partNumber: 2 })).toEqual([1, 2]);
@@ -205,7 +206,7 @@ describe("a conditional create whose answer was lost", () => {
     rig.proxy.inject({ op: "PutObject", key, times: 1, fault: lostAnswer });
     const refused = rig.conditional.stats.preconditionFailed;
     const result = await store.put(key, { kind: "bytes", data }, { mode: "create" });
-    expect(result).toEqual({ key, size: data.length, etag: md5(data), replaced: false });
+    expect(result).toEqual({ key, size: data.length, etag: md5Hex(data), replaced: false });
     expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2]);
     expect(rig.conditional.stats.preconditionFailed).toBe(refused + 1);
     expect(await stored(key)).toEqual(data);
@@ -217,7 +218,7 @@ describe("a conditional create whose answer was lost", () => {
     const data = randomBytes(100_000);
     rig.proxy.inject({ op: "PutObject", key, times: 1, fault: lostAnswer });
     const result = await uploadFile(store, await file("lost-small.bin", data), key);
-    expect(result).toEqual({ key, size: data.length, etag: md5(data), replaced: false });
+    expect(result).toEqual({ key, size: data.length, etag: md5Hex(data), replaced: false });
     expect(rig.proxy.count({ op: "PutObject", key })).toBe(2);
     expect(await stored(key)).toEqual(data);
   });
@@ -231,7 +232,7 @@ describe("a conditional create whose answer was lost", () => {
     expect(result).toMatchObject({ key, size: data.length, replaced: false });
     expect(result.etag).toMatch(/-3$/);
     expect(rig.proxy.attempts({ op: "CompleteMultipartUpload", key })).toEqual([1, 2]);
-    expect(md5((await stored(key))!)).toBe(md5(data));
+    expect(md5Hex((await stored(key))!)).toBe(md5Hex(data));
     expect(rig.server.openUploads()).toEqual([]);
   });
 
@@ -244,7 +245,7 @@ describe("a conditional create whose answer was lost", () => {
     const result = await uploadFile(store, await file("lost-overwrite.bin", data), key, { overwrite: true });
     expect(result).toMatchObject({ key, size: data.length, replaced: true });
     expect(rig.proxy.attempts({ op: "CompleteMultipartUpload", key })).toEqual([1, 2]);
-    expect(md5((await stored(key))!)).toBe(md5(data));
+    expect(md5Hex((await stored(key))!)).toBe(md5Hex(data));
     expect(rig.server.openUploads()).toEqual([]);
   });
 
@@ -259,7 +260,7 @@ describe("a conditional create whose answer was lost", () => {
       before: async () => void (await raw.send(new PutObjectCommand({ Bucket: rig.server.bucket, Key: key, Body: "theirs" }))),
       fault: { kind: "reset" },
     });
-    const err = await failure(store.put(key, { kind: "bytes", data: Buffer.from("mine!!") }, { mode: "create" }));
+    const err = await failureOf(store.put(key, { kind: "bytes", data: Buffer.from("mine!!") }, { mode: "create" }));
     expect(err.kind).toBe("already_exists");
     expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2]);
     expect((await stored(key))?.toString()).toBe("theirs");

@@ -4,19 +4,13 @@
  * the fault proxy in front of that. Stores get small attempt budgets and timeouts so that every
  * test is bounded by count and time.
  */
-import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
-import { createServer } from "node:net";
 import type { S3StoreConfig, StoreLog } from "../../src/core/s3/client.js";
 import { S3Store } from "../../src/core/s3/store.js";
+import { MIB } from "../helpers/bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-
-export const MIB = 1024 * 1024;
-
-export const md5 = (data: Uint8Array | string) => createHash("md5").update(data).digest("hex");
 
 export interface FaultRig {
   /** fauxqs, whose unfinished multipart uploads can be listed (openUploads). */
@@ -83,31 +77,4 @@ export function captureLog(): { log: StoreLog; entries: LogEntry[] } {
     entries,
     log: (level, message, data) => entries.push(data === undefined ? { level, message } : { level, message, data }),
   };
-}
-
-/** A loopback port nobody listens on: bound to 0, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Temporary files a download leaves while it runs (or forgot to clean up). */
-export async function partFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
-  return names.map(String).filter((n) => n.endsWith(".r2-mcp-part"));
-}
-
-/** The settled outcome of a promise that must fail. */
-export async function failure(
-  promise: Promise<unknown>,
-): Promise<Error & { kind?: string; code?: string; details?: Record<string, unknown>; key?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { kind?: string };
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }

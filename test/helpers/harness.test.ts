@@ -15,19 +15,11 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failureOf } from "./assert.js";
+import { MIB } from "./bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "./conditional-proxy.js";
 import { makeS3Client, type S3TestServer, startS3Server } from "./s3-server.js";
 import { makeTempDir, snapshotTree } from "./tmp.js";
-
-/** Resolves to the rejection reason; fails the test if the promise fulfils. */
-type Rejection = Error & { Code?: string; $metadata: { httpStatusCode?: number; attempts?: number } };
-
-async function rejectionOf(p: Promise<unknown>): Promise<Rejection> {
-  return p.then(
-    () => expect.fail("expected the request to fail"),
-    (err: unknown) => err as Rejection,
-  );
-}
 
 async function getText(client: S3Client, bucket: string, key: string): Promise<string> {
   const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -118,9 +110,9 @@ describe("conditional proxy (test stand-in for If-None-Match: *)", () => {
     const ranged = await viaProxy.send(new GetObjectCommand({ Bucket, Key: "plain", Range: "bytes=1-2" }));
     expect(ranged.$metadata.httpStatusCode).toBe(206);
     expect(await ranged.Body!.transformToString()).toBe("wo");
-    const missing = await rejectionOf(viaProxy.send(new GetObjectCommand({ Bucket, Key: "nope" })));
+    const missing = await failureOf(viaProxy.send(new GetObjectCommand({ Bucket, Key: "nope" })));
     expect(missing).toMatchObject({ name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
-    const missingHead = await rejectionOf(viaProxy.send(new HeadObjectCommand({ Bucket, Key: "nope" })));
+    const missingHead = await failureOf(viaProxy.send(new HeadObjectCommand({ Bucket, Key: "nope" })));
     expect(missingHead).toMatchObject({ name: "NotFound", $metadata: { httpStatusCode: 404 } });
   });
 
@@ -129,9 +121,9 @@ describe("conditional proxy (test stand-in for If-None-Match: *)", () => {
     const Key = "cond/ünï code+plus %.txt";
     const before = proxy.stats.preconditionFailed;
     await viaProxy.send(new PutObjectCommand({ Bucket, Key, Body: "original", IfNoneMatch: "*" }));
-    const err = await rejectionOf(viaProxy.send(new PutObjectCommand({ Bucket, Key, Body: "intruder", IfNoneMatch: "*" })));
+    const err = await failureOf(viaProxy.send(new PutObjectCommand({ Bucket, Key, Body: "intruder", IfNoneMatch: "*" })));
     expect(err.name).toBe("PreconditionFailed");
-    expect(err.$metadata.httpStatusCode).toBe(412);
+    expect(err.$metadata?.httpStatusCode).toBe(412);
     expect(proxy.stats.preconditionFailed).toBe(before + 1);
     expect(await getText(direct, Bucket, Key)).toBe("original");
   });
@@ -173,7 +165,7 @@ describe("conditional proxy (test stand-in for If-None-Match: *)", () => {
 
     await direct.send(new PutObjectCommand({ Bucket, Key: "mpu/existing", Body: "keep me" }));
     const clash = await multipart("mpu/existing", "should not land");
-    const err = await rejectionOf(clash.complete);
+    const err = await failureOf(clash.complete);
     expect(err).toMatchObject({ name: "PreconditionFailed", $metadata: { httpStatusCode: 412 } });
     expect(await getText(direct, Bucket, "mpu/existing")).toBe("keep me");
     // The refused upload was never completed upstream, so it can still be aborted.
@@ -190,7 +182,7 @@ describe("server restart on the same port", () => {
     // Start a streamed PUT and stop the server once the first chunk is on the wire.
     const upload = http.request(`${first.endpoint}/${first.bucket}/in-flight`, {
       method: "PUT",
-      headers: { "content-length": String(1024 * 1024) },
+      headers: { "content-length": String(MIB) },
     });
     const failed = new Promise<Error>((resolve) => upload.on("error", resolve));
     await new Promise<void>((resolve) => upload.write(Buffer.alloc(64 * 1024), () => resolve()));
@@ -201,8 +193,8 @@ describe("server restart on the same port", () => {
     try {
       expect(second.endpoint).toBe(first.endpoint);
       // State is per app instance: the old object is gone, the bucket was re-created.
-      const gone = await rejectionOf(s3.send(new HeadObjectCommand({ Bucket: second.bucket, Key: "before" })));
-      expect(gone.$metadata.httpStatusCode).toBe(404);
+      const gone = await failureOf(s3.send(new HeadObjectCommand({ Bucket: second.bucket, Key: "before" })));
+      expect(gone.$metadata?.httpStatusCode).toBe(404);
       await s3.send(new PutObjectCommand({ Bucket: second.bucket, Key: "after", Body: "y" }));
       expect(await getText(s3, second.bucket, "after")).toBe("y");
     } finally {

@@ -1,7 +1,7 @@
-/** Temporary directories and byte-exact tree snapshots for filesystem assertions. */
+/** Temporary directories, planted trees and byte-exact tree snapshots for filesystem assertions. */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { chmod, lstat, mkdtemp, readdir, readlink, realpath, rm } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -64,4 +64,35 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   }
   await walk(dir, "");
   return out;
+}
+
+/** Writes files (relative "/"-separated paths) and symlinks (value `{ link: target }`) under dir, creating folders. */
+export async function writeTree(dir: string, entries: Record<string, string | Buffer | { link: string }>): Promise<void> {
+  for (const [relative, content] of Object.entries(entries)) {
+    const target = path.join(dir, ...relative.split("/"));
+    await mkdir(path.dirname(target), { recursive: true });
+    if (typeof content === "object" && "link" in content) await symlink(content.link, target);
+    else await writeFile(target, content);
+  }
+}
+
+/** Every file under dir (recursive), relative and "/"-separated, sorted. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+/**
+ * The temporary files a download leaves while it runs (or forgot to clean up) under dir. A missing
+ * dir is an error unless missingOk (for downloads that may have been stopped before creating it).
+ */
+export async function partFiles(dir: string, { missingOk = false } = {}): Promise<string[]> {
+  const names = await readdir(dir, { recursive: true }).catch((err: unknown) => {
+    if (missingOk && (err as NodeJS.ErrnoException).code === "ENOENT") return [] as string[];
+    throw err;
+  });
+  return names.map(String).filter((n) => n.endsWith(".r2-mcp-part"));
 }

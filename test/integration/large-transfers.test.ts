@@ -3,22 +3,16 @@
  * parallel ranged downloads, resuming a directory upload whose big file went multipart,
  * progress, and cancellation that leaves no partial file and no multipart upload behind.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
-import { MIB } from "../../src/core/multipart.js";
 import { S3Store } from "../../src/core/s3/store.js";
 import { downloadDirectory, downloadFile, type TransferProgress, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { MIB, md5Hex } from "../helpers/bytes.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-
-const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
-
-async function partFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true })).map(String).filter((n) => n.endsWith(".r2-mcp-part"));
-}
+import { makeTempDir, partFiles, type TempDir } from "../helpers/tmp.js";
 
 describe("large transfers over S3", () => {
   // The durable server exposes its open multipart uploads (fauxqs does not answer ListMultipartUploads).
@@ -57,7 +51,7 @@ describe("large transfers over S3", () => {
     const target = path.join(tmp.path, "copy", "big.bin");
     const got = await downloadFile(store, "large/big.bin", target, { onProgress: (p) => down.push(p) });
     expect(got.size).toBe(big.length);
-    expect(md5(await readFile(target))).toBe(md5(big));
+    expect(md5Hex(await readFile(target))).toBe(md5Hex(big));
     expect(down.at(-1)).toMatchObject({ bytesDone: big.length, bytesTotal: big.length, filesDone: 1 });
     // Ranges arrive in parallel: progress is reported many times, never above the total.
     expect(down.length).toBeGreaterThan(3);
@@ -93,7 +87,7 @@ describe("large transfers over S3", () => {
     const out = path.join(tmp.path, "dl");
     const first = await downloadDirectory(store, "large/", out);
     expect(first.transferred).toBe(1);
-    expect(md5(await readFile(path.join(out, "big.bin")))).toBe(md5(big));
+    expect(md5Hex(await readFile(path.join(out, "big.bin")))).toBe(md5Hex(big));
     const again = await downloadDirectory(store, "large/", out);
     expect(again.transferred).toBe(0);
     expect(again.skipped).toEqual([path.join(out, "big.bin")]);

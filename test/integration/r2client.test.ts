@@ -8,46 +8,19 @@ import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:
 import path from "node:path";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StorageError } from "../../src/core/errors.js";
 import { LocalStore } from "../../src/core/local/store.js";
 import { S3Store } from "../../src/core/s3/store.js";
 import type { TransferProgress } from "../../src/core/transfer.js";
 import { R2Client, type R2ClientOptions } from "../../src/library/r2-client.js";
+import { rejectionOf } from "../helpers/assert.js";
+import { MIB } from "../helpers/bytes.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-
-const MIB = 1024 * 1024;
+import { makeTempDir, partFiles, snapshotTree, type TempDir, writeTree } from "../helpers/tmp.js";
 
 interface ClientBackend {
   /** A client on the shared backend; readOnly as asked. */
   makeClient(options?: { readOnly?: boolean }): R2Client;
   cleanup(): Promise<void>;
-}
-
-/** The rejection of `p` as a StorageError (fails the test if `p` fulfils). */
-async function rejectionOf(p: Promise<unknown> | (() => unknown)): Promise<StorageError> {
-  const promise = typeof p === "function" ? (async () => p())() : p;
-  return promise.then(
-    (value) => expect.fail(`expected a rejection, got ${JSON.stringify(value)}`),
-    (err: unknown) => {
-      expect(err).toBeInstanceOf(StorageError);
-      return err as StorageError;
-    },
-  );
-}
-
-async function writeTree(root: string, files: Record<string, string | Buffer>): Promise<void> {
-  for (const [relative, content] of Object.entries(files)) {
-    const file = path.join(root, ...relative.split("/"));
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content);
-  }
-}
-
-/** Every path under `dir` whose name marks a download in progress. */
-async function partFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true });
-  return entries.filter((name) => String(name).endsWith(".r2-mcp-part")).map(String);
 }
 
 /** Key → etag of everything under a prefix: compares the bucket before and after a call. */

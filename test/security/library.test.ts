@@ -6,9 +6,9 @@ import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore, R2Client, StorageError } from "../../src/index.js";
+import { plantObjects, snapshotAll } from "../helpers/bucket.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { plant, plantObjects, snapshotAll } from "./harness.js";
+import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
 describe.each(["local", "s3"] as const)("R2Client read-only, %s backend", (backend) => {
   let tmp: TempDir;
@@ -18,7 +18,7 @@ describe.each(["local", "s3"] as const)("R2Client read-only, %s backend", (backe
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-lib-");
-    await plant(tmp.path, { "local/a.txt": "local file", "local/dir/b.txt": "b" });
+    await writeTree(tmp.path, { "local/a.txt": "local file", "local/dir/b.txt": "b" });
     if (backend === "s3") {
       s3 = await startS3Server();
       raw = s3.rawClient();
@@ -33,7 +33,7 @@ describe.each(["local", "s3"] as const)("R2Client read-only, %s backend", (backe
         env: {},
       });
     } else {
-      await plant(tmp.path, { "store/seed/a.txt": "seed" });
+      await writeTree(tmp.path, { "store/seed/a.txt": "seed" });
       client = new R2Client({ store: await LocalStore.open(path.join(tmp.path, "store")), readOnly: true });
     }
   });

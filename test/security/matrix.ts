@@ -13,24 +13,17 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localCli, s3Cli } from "../e2e/helpers.js";
+import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
+import { listObjects } from "../../src/mcp/tools/list-objects.js";
+import { expectNoSecrets } from "../helpers/assert.js";
+import { plantObjects, snapshotAll } from "../helpers/bucket.js";
+import { MIB } from "../helpers/bytes.js";
+import { type ExpectedCode, expectError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import {
-  type Backend,
-  type ExpectedCode,
-  expectError,
-  expectNoSecrets,
-  plant,
-  plantObjects,
-  type Session,
-  snapshotAll,
-  startSession,
-  transcript,
-} from "./harness.js";
+import { type Backend, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
 const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "delete_object"];
-const MIB = 1024 * 1024;
 
 /** Where a case runs: paths are built from these. */
 interface World {
@@ -630,8 +623,8 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
   const root = path.join(ws, "root");
   const outside = path.join(ws, "outside");
   const store = path.join(root, "store");
-  await plant(outside, { "secret.txt": "outside the roots", "sub/keep.txt": "outside too" });
-  await plant(root, {
+  await writeTree(outside, { "secret.txt": "outside the roots", "sub/keep.txt": "outside too" });
+  await writeTree(root, {
     "data/a.txt": "alpha",
     "data/b.txt": "beta",
     "a-file.txt": "a file, not a folder",
@@ -653,11 +646,11 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
     "symdeep/sub/deep/x.txt": "would create folders outside",
   };
   if (backend === "local") {
-    await plant(store, objects);
+    await writeTree(store, objects);
     // The store's temp folder exists after the first write; made up front so snapshots compare.
     await mkdir(path.join(store, ".r2-mcp-tmp"));
-    await plant(store, { lnk: { link: "../../outside" } });
-    await plant(root, { "store-link-dir/ok.txt": "fine", "store-link-dir/objects": { link: "../store/private" } });
+    await writeTree(store, { lnk: { link: "../../outside" } });
+    await writeTree(root, { "store-link-dir/ok.txt": "fine", "store-link-dir/objects": { link: "../store/private" } });
   } else {
     const client = s3!.rawClient();
     await plantObjects(client, s3!.bucket, {
@@ -687,7 +680,10 @@ export function attackMatrix(backend: Backend): void {
     let s3: S3TestServer | undefined;
     let raw: S3Client | undefined;
     let world: World;
-    const servers = {} as Record<ServerName, Session>;
+    const servers = {} as Record<ServerName, RunningServer>;
+    const transcript: string[] = [];
+    /** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
+    const watched = { transcript, logLevel: "debug", listTools: true } as const;
     const cases = CASES.filter((c) => c.only === undefined || c.only === backend);
 
     beforeAll(async () => {
@@ -702,9 +698,9 @@ export function attackMatrix(backend: Backend): void {
         return backend === "s3" ? s3Cli(s3!, all) : localCli(world.store, all);
       };
       const [main, allow, readonly] = await Promise.all([
-        startSession({ ...cli([]), cwd: world.root }),
-        startSession({ ...cli(["--allow-prefix", "allowed/"]), cwd: world.root }),
-        startSession({ ...cli(["--read-only"]), cwd: world.root }),
+        startClient({ ...cli([]), cwd: world.root, ...watched }),
+        startClient({ ...cli(["--allow-prefix", "allowed/"]), cwd: world.root, ...watched }),
+        startClient({ ...cli(["--read-only"]), cwd: world.root, ...watched }),
       ]);
       Object.assign(servers, { main, allow, readonly });
       baseline = await snapshot();
@@ -763,16 +759,16 @@ export function attackMatrix(backend: Backend): void {
     it("allow-prefix: keys under the allowed prefix still work", async () => {
       const got = await servers.allow.call("get_object_bytes", { key: "allowed/x.txt" });
       expect(got.isError).toBeFalsy();
-      expect((got.structuredContent as { data: string }).data).toBe("allowed");
+      expect(structured(got, getObjectBytes.output).data).toBe("allowed");
       const listed = await servers.allow.call("list_objects", { prefix: "allowed/" });
-      expect((listed.structuredContent as { objects: { key: string }[] }).objects.map((o) => o.key)).toEqual(["allowed/x.txt"]);
+      expect(structured(listed, listObjects.output).objects.map((o) => o.key)).toEqual(["allowed/x.txt"]);
     });
 
     it.runIf(backend === "local")("a symlink planted in the store lists nothing and reads as missing", async () => {
       const listed = await servers.main.call("list_objects", { prefix: "lnk/" });
       expect(listed.structuredContent).toMatchObject({ objects: [], prefixes: [] });
       const all = await servers.main.call("list_objects", { prefix: "", limit: 1000 });
-      const keys = (all.structuredContent as { objects: { key: string }[] }).objects.map((o) => o.key);
+      const keys = structured(all, listObjects.output).objects.map((o) => o.key);
       expect(keys.some((k) => k.startsWith("lnk"))).toBe(false);
       expect(await servers.main.call("head_object", { key: "lnk/secret.txt" })).toMatchObject({ structuredContent: { exists: false } });
       expect(await readFile(path.join(world.outside, "secret.txt"), "utf8")).toBe("outside the roots");
@@ -780,7 +776,7 @@ export function attackMatrix(backend: Backend): void {
 
     it.runIf(backend === "s3")("hostile keys stay readable as keys: get_object_bytes does not interpret them", async () => {
       const got = await servers.main.call("get_object_bytes", { key: "h1/../../escape.txt" });
-      expect((got.structuredContent as { data: string }).data).toBe("..");
+      expect(structured(got, getObjectBytes.output).data).toBe("..");
     });
 
     it("no credential in anything these servers said", () => {

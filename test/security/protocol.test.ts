@@ -12,9 +12,9 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killChildren, spawnCli } from "../e2e/helpers.js";
+import { expectNoSecrets } from "../helpers/assert.js";
+import { killChildren, spawnCli } from "../helpers/run-cli.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { expectNoSecrets } from "./harness.js";
 
 type Message = Record<string, unknown> & { result?: Record<string, unknown>; error?: { code: number; message: string } };
 

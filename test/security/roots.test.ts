@@ -8,12 +8,19 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localCli, s3Cli } from "../e2e/helpers.js";
+import { expectNoSecrets } from "../helpers/assert.js";
+import { snapshotAll } from "../helpers/bucket.js";
+import { expectError } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { expectError, expectNoSecrets, plant, type Session, snapshotAll, startSession, transcript } from "./harness.js";
+import { BACKENDS, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
-describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) => {
+/** Everything these servers said (messages, stderr), for the secrets check. */
+const transcript: string[] = [];
+/** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
+const watched = { transcript, logLevel: "debug", listTools: true } as const;
+
+describe.each(BACKENDS)("client roots, %s backend", (backend) => {
   let tmp: TempDir;
   let s3: S3TestServer | undefined;
   let raw: S3Client | undefined;
@@ -21,17 +28,17 @@ describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) =>
   let rootA: string;
   let rootB: string;
   /** No --root: the client's roots replace the working directory. */
-  let offered: Session;
+  let offered: RunningServer;
   /** --root rootA: the client's roots (rootB) do not replace it. */
-  let explicit: Session;
+  let explicit: RunningServer;
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-roots-");
     cwd = path.join(tmp.path, "cwd");
     rootA = path.join(tmp.path, "rootA");
     rootB = path.join(tmp.path, "rootB");
-    await plant(tmp.path, { "cwd/c.txt": "in the working directory", "rootA/a.txt": "in A", "rootB/b.txt": "in B" });
-    await plant(rootA, { "to-b": { link: "../rootB" } });
+    await writeTree(tmp.path, { "cwd/c.txt": "in the working directory", "rootA/a.txt": "in A", "rootB/b.txt": "in B" });
+    await writeTree(rootA, { "to-b": { link: "../rootB" } });
     const cli = (extra: string[]) => {
       const args = ["--log-level", "debug", ...extra];
       return backend === "s3" ? s3Cli(s3!, args) : localCli(path.join(tmp.path, "store"), args);
@@ -43,8 +50,8 @@ describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) =>
       await mkdir(path.join(tmp.path, "store"));
     }
     [offered, explicit] = await Promise.all([
-      startSession({ ...cli([]), cwd, roots: [rootA] }),
-      startSession({ ...cli(["--root", rootA]), cwd, roots: [rootB] }),
+      startClient({ ...cli([]), cwd, roots: [rootA], ...watched }),
+      startClient({ ...cli(["--root", rootA]), cwd, roots: [rootB], ...watched }),
     ]);
   });
 
@@ -59,7 +66,7 @@ describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) =>
   const snapshot = () => snapshotAll(tmp.path, raw && s3 ? { client: raw, server: s3 } : undefined);
 
   /** A refused call: the code, the path and the roots in the text, still serving, nothing changed. */
-  async function refused(session: Session, tool: string, args: Record<string, unknown>, shown: string, roots: string[]) {
+  async function refused(session: RunningServer, tool: string, args: Record<string, unknown>, shown: string, roots: string[]) {
     const before = await snapshot();
     const result = await session.call(tool, args);
     expectError(result, "outside_roots");
@@ -111,13 +118,13 @@ describe.each(["local", "s3"] as const)("client roots, %s backend", (backend) =>
 
 describe("a client that offers roots but lists none", () => {
   let tmp: TempDir;
-  let session: Session;
+  let session: RunningServer;
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-noroots-");
-    await plant(tmp.path, { "cwd/c.txt": "in the working directory" });
+    await writeTree(tmp.path, { "cwd/c.txt": "in the working directory" });
     await mkdir(path.join(tmp.path, "store"));
-    session = await startSession({ ...localCli(path.join(tmp.path, "store")), cwd: path.join(tmp.path, "cwd"), roots: [] });
+    session = await startClient({ ...localCli(path.join(tmp.path, "store")), cwd: path.join(tmp.path, "cwd"), roots: [], ...watched });
   });
 
   afterAll(async () => {

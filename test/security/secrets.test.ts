@@ -9,10 +9,19 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, killChildren, runCli, s3Cli } from "../e2e/helpers.js";
+import { expectNoSecrets } from "../helpers/assert.js";
+import { expectError } from "../helpers/calls.js";
+import { closedPort } from "../helpers/net.js";
+import { killChildren, runCli } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
-import { expectError, expectNoSecrets, plant, type Session, type SpecErrorCode, startSession, transcript } from "./harness.js";
+import type { SpecErrorCode } from "../helpers/spec.js";
+import { baseEnv, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
+
+/** Everything these servers said (messages, stderr), for the secrets check. */
+const transcript: string[] = [];
+/** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
+const watched = { transcript, logLevel: "debug", listTools: true } as const;
 
 const xml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -53,29 +62,20 @@ async function startEchoingEndpoint() {
   };
 }
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe("secrets never leave the server", () => {
   let tmp: TempDir;
   let s3: S3TestServer;
   let echo: Awaited<ReturnType<typeof startEchoingEndpoint>>;
   let root: string;
-  let healthy: Session;
-  let echoing: Session;
-  let unreachable: Session;
-  let missingBucket: Session;
+  let healthy: RunningServer;
+  let echoing: RunningServer;
+  let unreachable: RunningServer;
+  let missingBucket: RunningServer;
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-secrets-");
     root = path.join(tmp.path, "root");
-    await plant(root, {
+    await writeTree(root, {
       "data/a.txt": "alpha",
       "dir/b.txt": "beta",
       "dir/c/d.txt": "delta",
@@ -91,14 +91,14 @@ describe("secrets never leave the server", () => {
       const args = [...cli.args];
       args[args.indexOf("--endpoint") + 1] = endpoint;
       args[args.indexOf("--bucket") + 1] = bucket;
-      return { args, env: cli.env, cwd: root };
+      return { args, env: cli.env, cwd: root, ...watched };
     };
     [healthy, echoing, unreachable, missingBucket] = await Promise.all([
       // /proc as an explicit root: the pseudo-filesystem guard, not the roots check, must stop it.
-      startSession(against(s3.endpoint, s3.bucket, ["--root", "/proc"])),
-      startSession(against(echo.endpoint)),
-      startSession(against(`http://127.0.0.1:${port}`)),
-      startSession(against(s3.endpoint, "no-such-bucket-r2mcp")),
+      startClient(against(s3.endpoint, s3.bucket, ["--root", "/proc"])),
+      startClient(against(echo.endpoint)),
+      startClient(against(`http://127.0.0.1:${port}`)),
+      startClient(against(s3.endpoint, "no-such-bucket-r2mcp")),
     ]);
   });
 

@@ -7,25 +7,32 @@ import { lstat, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localCli, s3Cli } from "../e2e/helpers.js";
+import { listObjects } from "../../src/mcp/tools/list-objects.js";
+import { expectNoSecrets } from "../helpers/assert.js";
+import { expectError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
-import { expectError, expectNoSecrets, plant, type Session, startSession, transcript } from "./harness.js";
+import { BACKENDS, type CliArgs, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { makeTempDir, snapshotTree, type TempDir, writeTree } from "../helpers/tmp.js";
 
-describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
+/** Everything these servers said (messages, stderr), for the secrets check. */
+const transcript: string[] = [];
+/** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
+const watched = { transcript, logLevel: "debug", listTools: true } as const;
+
+describe.each(BACKENDS)("symlinks, %s backend", (backend) => {
   let tmp: TempDir;
   let s3: S3TestServer | undefined;
   let raw: S3Client | undefined;
   let root: string;
   let outside: string;
-  let server: Session;
+  let server: RunningServer;
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-links-");
     root = path.join(tmp.path, "root");
     outside = path.join(tmp.path, "outside");
-    await plant(outside, { "target.txt": "outside, must not change" });
-    await plant(root, {
+    await writeTree(outside, { "target.txt": "outside, must not change" });
+    await writeTree(root, {
       "data/one.txt": "one",
       "data/nested/two.txt": "two",
       "tree/real.txt": "real",
@@ -37,7 +44,7 @@ describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
       "multi/sub": { link: "../../outside" },
       "multi2/sub": { link: "../../outside" },
     });
-    let cli: ReturnType<typeof s3Cli>;
+    let cli: CliArgs;
     if (backend === "s3") {
       s3 = await startS3Server();
       raw = s3.rawClient();
@@ -45,7 +52,7 @@ describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
     } else {
       cli = localCli(path.join(tmp.path, "store"), ["--root", root, "--log-level", "debug"]);
     }
-    server = await startSession({ ...cli, cwd: root });
+    server = await startClient({ ...cli, cwd: root, ...watched });
     for (const [key, data] of Object.entries({ "src/a.txt": "A", "multi/a.txt": "first", "multi/sub/x.txt": "second" })) {
       const put = await server.call("upload_bytes", { key, data });
       expect(put.isError, put.text).toBeFalsy();
@@ -72,7 +79,7 @@ describe.each(["local", "s3"] as const)("symlinks, %s backend", (backend) => {
     const result = await server.call("upload_directory", { local_dir: "tree", prefix: "tree/" });
     expect(result.isError, result.text).toBeFalsy();
     const listed = await server.call("list_objects", { prefix: "tree/" });
-    const keys = (listed.structuredContent as { objects: { key: string }[] }).objects.map((o) => o.key);
+    const keys = structured(listed, listObjects.output).objects.map((o) => o.key);
     expect(keys).toEqual(["tree/alias/nested/two.txt", "tree/alias/one.txt", "tree/real.txt"]);
   });
 

@@ -19,6 +19,7 @@ import {
   resolveWriteTarget,
   rootsExcluding,
 } from "../../src/core/fs/roots.js";
+import { rejectionOf } from "../helpers/assert.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
 const store = rootsExcluding(["/data"], ["/data/store"]);
@@ -113,14 +114,7 @@ describe.runIf(path.sep === "/")("resolving local paths through real symlinks", 
     await tmp?.cleanup();
   });
 
-  const kind = async (promise: Promise<unknown>) => {
-    const err = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(StorageError);
-    return (err as StorageError).kind;
-  };
+  const kind = async (promise: Promise<unknown>) => (await rejectionOf(promise)).kind;
 
   it("realLocation follows symlinks, and keeps the missing rest of the path", async () => {
     expect(await realLocation(path.join(root, "to-real", "new", "file.txt"))).toBe(path.join(root, "real", "new", "file.txt"));

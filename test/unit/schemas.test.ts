@@ -6,7 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSchemas, SCHEMAS_DIR } from "../../scripts/gen-schemas.js";
-import { SPEC_TOOLS } from "../e2e/helpers.js";
+import { SPEC_TOOLS } from "../helpers/spec.js";
 
 const HINT = "schemas/ is out of date: run npm run schemas";
 

@@ -1,0 +1,202 @@
+/**
+ * The one way every tier starts the server: the BUILT CLI (dist/cli.js) as a child process, and
+ * the MCP SDK's own Client talking to it over stdio, exactly as an assistant's host would. What
+ * the server says is recorded at the transport (wire order, before the SDK dispatches it), stderr
+ * is captured, and the client can offer MCP roots.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import {
+  type CallToolResult,
+  type JSONRPCMessage,
+  ListRootsRequestSchema,
+  type LoggingLevel,
+  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema,
+  type ProgressNotification,
+} from "@modelcontextprotocol/sdk/types.js";
+import { assertBuilt, CLI_PATH } from "./repo.js";
+import { type S3TestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
+
+/** The two stores the CLI can serve: the embedded local directory store, or S3 (fauxqs in tests). */
+export const BACKENDS = ["local", "s3"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** A minimal environment: nothing from the developer's shell (no stray R2_* or AWS_* settings). */
+export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "SYSTEMROOT"]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** The command line and environment of one CLI child. */
+export interface CliArgs {
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** Arguments and environment to serve a fauxqs bucket. */
+export function s3Cli(s3: Pick<S3TestServer, "bucket" | "endpoint" | "region">, extraArgs: string[] = []): CliArgs {
+  return {
+    args: ["--bucket", s3.bucket, "--endpoint", s3.endpoint, "--region", s3.region, ...extraArgs],
+    env: baseEnv({ R2_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY }),
+  };
+}
+
+/** Arguments to serve a local directory store. */
+export function localCli(dir: string, extraArgs: string[] = []): CliArgs {
+  return { args: ["--local", dir, ...extraArgs], env: baseEnv() };
+}
+
+export interface StartOptions {
+  args: string[];
+  cwd: string;
+  /** The child's whole environment (the SDK adds only a few safe variables such as PATH and HOME); default baseEnv(). */
+  env?: Record<string, string>;
+  /** When given, the client declares the roots capability and offers these directories (see setRoots). */
+  roots?: string[];
+  /**
+   * Appended to: every JSON-RPC message the server sends (as sent), every stderr chunk, and the
+   * instructions and server info of the handshake. For checks that nothing the server says leaks.
+   */
+  transcript?: string[];
+  /** Asks the server for notifications/message at this level right after connecting. */
+  logLevel?: LoggingLevel;
+  /** Calls tools/list first, so the SDK client validates every structuredContent against the output schemas. */
+  listTools?: boolean;
+}
+
+/** What arrived on the client's stdin side, in wire order (bodies kept only for progress). */
+export type Received =
+  | { kind: "progress"; params: ProgressNotification["params"] }
+  | { kind: "notification"; method: string }
+  | { kind: "response"; id: string | number }
+  | { kind: "request"; method: string };
+
+export interface RunningServer {
+  client: Client;
+  /**
+   * Every message from the server after initialization, recorded at the transport before the SDK
+   * dispatches it. The SDK client handles notifications a microtask later than responses, so a
+   * progress notification written just before its response can reach the caller's onprogress
+   * after the handler is gone (modelcontextprotocol/typescript-sdk#2580); this log shows what
+   * the server actually sent, and in which order.
+   */
+  received: Received[];
+  /** Every notifications/message params received (sent only at the level asked for, see logLevel). */
+  logMessages: LoggingMessageNotification["params"][];
+  /** Everything the child wrote to stderr so far. */
+  stderr(): string;
+  /** Errors the client transport reported (e.g. a stdout line that is not JSON-RPC). */
+  transportErrors: Error[];
+  /** Calls a tool; the result comes with the text of its first text block. */
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult & { text: string }>;
+  /** Replaces the roots the client offers and tells the server they changed (needs options.roots). */
+  setRoots(paths: string[]): Promise<void>;
+  /** Closes the client, which ends the child; idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startClient(options: StartOptions): Promise<RunningServer> {
+  assertBuilt();
+  const transcript = options.transcript;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_PATH, ...options.args],
+    cwd: options.cwd,
+    env: options.env ?? baseEnv(),
+    stderr: "pipe",
+  });
+  let stderr = "";
+  // The stream exists before start() (the SDK hands out a PassThrough at once).
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    stderr += text;
+    transcript?.push(text);
+  });
+  let roots = options.roots ?? [];
+  const client = new Client(
+    { name: "r2-mcp-test", version: "1.0.0" },
+    options.roots ? { capabilities: { roots: { listChanged: true } } } : {},
+  );
+  if (options.roots) {
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: roots.map((dir) => ({ uri: pathToFileURL(dir).href, name: path.basename(dir) })),
+    }));
+  }
+  const logMessages: LoggingMessageNotification["params"][] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    logMessages.push(n.params);
+  });
+  const transportErrors: Error[] = [];
+  client.onerror = (err) => transportErrors.push(err);
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw new Error(`the CLI did not start: ${(err as Error).message}\nstderr:\n${stderr}`);
+  }
+  const received: Received[] = [];
+  const dispatch = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    received.push(summarize(message));
+    transcript?.push(JSON.stringify(message));
+    dispatch?.(message);
+  };
+  // The handshake went by before the recording above started.
+  transcript?.push(JSON.stringify({ instructions: client.getInstructions(), server: client.getServerVersion() }));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= client.close();
+    return closing;
+  };
+  try {
+    if (options.logLevel) await client.setLoggingLevel(options.logLevel);
+    if (options.listTools) await client.listTools();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    client,
+    received,
+    logMessages,
+    stderr: () => stderr,
+    transportErrors,
+    async call(name, args = {}) {
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      return { ...result, text: textOf(result) };
+    },
+    async setRoots(paths) {
+      if (!options.roots) throw new Error("setRoots needs a client started with options.roots");
+      roots = paths;
+      await client.sendRootsListChanged();
+    },
+    close,
+  };
+}
+
+function summarize(message: JSONRPCMessage): Received {
+  if ("method" in message) {
+    if ("id" in message) return { kind: "request", method: message.method };
+    if (message.method === "notifications/progress") return { kind: "progress", params: message.params as ProgressNotification["params"] };
+    return { kind: "notification", method: message.method };
+  }
+  return { kind: "response", id: message.id as string | number };
+}
+
+/** The SDK client's complaint about the race described at RunningServer.received, and only that. */
+export function isLateProgressError(err: Error): boolean {
+  return err.message.startsWith("Received a progress notification for an unknown token");
+}
+
+/** The text of a result's first text block ("" when it has none). */
+export function textOf(result: CallToolResult): string {
+  const block = result.content.find((c) => c.type === "text");
+  return block && block.type === "text" ? block.text : "";
+}
