@@ -9,7 +9,6 @@ import path from "node:path";
 import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
 import { sameBytes } from "./etag.js";
-import { fetchObjectInto } from "./fetch-object.js";
 import { checkWritableTarget, commitTemp, createTempBeside, discardTemp } from "./fs/atomic-write.js";
 import { fromFsError } from "./fs/errors.js";
 import { resolveLocalPath, resolveWriteTarget } from "./fs/roots.js";
@@ -17,6 +16,7 @@ import { assertNoSymlinkBelow, ensureParentInside } from "./fs/safe-mkdir.js";
 import { walkDirectory } from "./fs/walk.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "./keys.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "./store.js";
+import { fetchObjectInto } from "./transfer/fetch.js";
 
 export interface TransferProgress {
   bytesDone: number;
@@ -166,7 +166,7 @@ async function downloadTo(
   target: string,
   dir: string,
   overwrite: boolean,
-  options: { signal?: AbortSignal; knownSize?: number; onBytes: (bytes: number) => void; onSize?: (size: number) => void },
+  options: { signal?: AbortSignal; knownSize: number; onBytes: (bytes: number) => void; onSize?: (size: number) => void },
 ): Promise<{ size: number; etag: string }> {
   await ensureParentInside(dir, target);
   await checkWritableTarget(target, overwrite);
