@@ -11,7 +11,7 @@ import path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
-import { uploadFile } from "../../src/core/transfer.js";
+import { uploadFile } from "../../src/core/transfer/index.js";
 import { readAll } from "../contract/store-contract.js";
 import { captureLog, type FaultRig, failure, MIB, md5, startFaultRig, storeConfig } from "./setup.js";
 

@@ -10,7 +10,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTempBeside, discardTemp } from "../../src/core/fs/atomic-write.js";
 import { fetchObjectInto } from "../../src/core/transfer/fetch.js";
-import { downloadFile } from "../../src/core/transfer.js";
+import { downloadFile } from "../../src/core/transfer/index.js";
 import { readAll } from "../contract/store-contract.js";
 import { captureLog, type FaultRig, failure, md5, partFiles, startFaultRig } from "./setup.js";
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import { LocalStore } from "../../src/core/local/store.js";
 import { S3Store } from "../../src/core/s3/store.js";
-import type { TransferProgress } from "../../src/core/transfer.js";
+import type { TransferProgress } from "../../src/core/transfer/index.js";
 import { R2Client, type R2ClientOptions } from "../../src/library/r2-client.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
