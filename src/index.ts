@@ -15,5 +15,5 @@ export type {
   PutOptions,
   PutResult,
 } from "./core/store.js";
-export type { DirectoryTransferResult, TransferProgress } from "./core/transfer.js";
+export type { DirectoryTransferResult, TransferProgress } from "./core/transfer/index.js";
 export { type ProgressOptions, R2Client, type R2ClientOptions, type R2Object } from "./library/r2-client.js";

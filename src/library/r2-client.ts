@@ -18,7 +18,7 @@ import {
   type TransferProgress,
   uploadDirectory,
   uploadFile,
-} from "../core/transfer.js";
+} from "../core/transfer/index.js";
 
 export interface R2ClientOptions {
   /** Defaults to R2_ACCESS_KEY_ID, then AWS_ACCESS_KEY_ID. */

@@ -1,7 +1,7 @@
 /** What upload_directory and download_directory share: fields, result shape, error shape. */
 import * as z from "zod";
 import type { StorageError } from "../core/errors.js";
-import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer.js";
+import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer/index.js";
 import { LISTED } from "./limits.js";
 import { formatBytes } from "./results.js";
 import { errorShape, rangedInt, type ToolReply } from "./tool.js";

@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { downloadDirectory, uploadDirectory } from "../../src/core/transfer.js";
+import { downloadDirectory, uploadDirectory } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
 import { md5Hex } from "../helpers/bytes.js";
 import { partFiles, snapshotTree } from "../helpers/tmp.js";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
-import { downloadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { downloadDirectory, uploadFile } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";

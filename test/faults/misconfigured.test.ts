@@ -11,7 +11,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
-import { downloadDirectory, downloadFile, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { downloadDirectory, downloadFile, uploadDirectory, uploadFile } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
 import { closedPort } from "../helpers/net.js";
 import { TEST_ACCESS_KEY_ID } from "../helpers/s3-server.js";

@@ -11,7 +11,7 @@ import path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/core/s3/store.js";
-import { uploadFile } from "../../src/core/transfer.js";
+import { uploadFile } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { captureLog, type FaultRig, startFaultRig, storeConfig } from "./setup.js";

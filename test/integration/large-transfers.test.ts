@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.js";
 import { S3Store } from "../../src/core/s3/store.js";
-import { downloadDirectory, downloadFile, type TransferProgress, uploadDirectory, uploadFile } from "../../src/core/transfer.js";
+import { downloadDirectory, downloadFile, type TransferProgress, uploadDirectory, uploadFile } from "../../src/core/transfer/index.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { makeTempDir, partFiles, type TempDir } from "../helpers/tmp.js";

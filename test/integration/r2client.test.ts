@@ -10,7 +10,7 @@ import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore } from "../../src/core/local/store.js";
 import { S3Store } from "../../src/core/s3/store.js";
-import type { TransferProgress } from "../../src/core/transfer.js";
+import type { TransferProgress } from "../../src/core/transfer/index.js";
 import { R2Client, type R2ClientOptions } from "../../src/library/r2-client.js";
 import { rejectionOf } from "../helpers/assert.js";
 import { MIB } from "../helpers/bytes.js";

@@ -97,10 +97,9 @@ describe.each(BACKENDS)("symlinks, %s backend", (backend) => {
     expect(await readlink(path.join(root, "multi", "sub"))).toBe("../../outside");
   });
 
-  // Known gap, owned by src/core/transfer.ts: the symlink is found only when its file's turn comes,
-  // so files planned before it ("multi/a.txt") are already written. When downloadDirectory checks
-  // every planned parent before writing (src/core/fs/safe-mkdir.ts assertNoSymlinkBelow), this
-  // starts passing and `.fails` must be removed.
+  // downloadDirectory (src/core/transfer/directories.ts) checks every planned parent for symlinks
+  // (src/core/fs/safe-mkdir.ts assertNoSymlinkBelow) before writing anything, so files planned
+  // before the link ("multi/a.txt") are not written either.
   it("a multi-file download meeting a planted link writes nothing at all (all-or-nothing)", async () => {
     const before = await snapshotTree(root);
     const result = await server.call("download_directory", { prefix: "multi/", local_dir: "multi2", max_workers: 1 });

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { downloadDirectory as download } from "../../core/transfer.js";
+import { downloadDirectory as download } from "../../core/transfer/index.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
 import { bucketInput, defineTool, overwriteField } from "../tool.js";

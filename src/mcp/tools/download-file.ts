@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { downloadFile as download } from "../../core/transfer.js";
+import { downloadFile as download } from "../../core/transfer/index.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
 import { bucketInput, defineTool, keyField, overwriteField } from "../tool.js";

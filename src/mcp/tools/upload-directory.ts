@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { uploadDirectory as upload } from "../../core/transfer.js";
+import { uploadDirectory as upload } from "../../core/transfer/index.js";
 import { dryRunField, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { progressReporter } from "../progress.js";
 import { bucketInput, defineTool, overwriteField } from "../tool.js";

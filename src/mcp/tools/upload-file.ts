@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { uploadFile as upload } from "../../core/transfer.js";
+import { uploadFile as upload } from "../../core/transfer/index.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
 import { bucketInput, defineTool, keyField, overwriteField, putResultShape } from "../tool.js";

@@ -6,14 +6,14 @@
 import { createHash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
 import pMap from "p-map";
-import { cancelledError, q, StorageError, throwIfAborted } from "./errors.js";
-import { type TempFile, writeToTemp } from "./fs/atomic-write.js";
-import { DEFAULT_PART_SIZE } from "./multipart.js";
-import type { GetResult, ObjectStore } from "./store.js";
+import { cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
+import { type TempFile, writeToTemp } from "../fs/atomic-write.js";
+import { DEFAULT_PART_SIZE } from "../multipart.js";
+import type { GetResult, ObjectStore } from "../store.js";
 
 export interface FetchOptions {
-  /** The object's size when a listing already told it (saves a HEAD). */
-  knownSize?: number;
+  /** The object's size as its HEAD or a listing told it: it decides between one GET and ranges. */
+  knownSize: number;
   signal?: AbortSignal;
   /** Total bytes written so far. */
   onBytes?: (bytes: number) => void;
@@ -37,19 +37,13 @@ export async function fetchObjectInto(
   store: ObjectStore,
   key: string,
   tmp: TempFile,
-  options: FetchOptions = {},
+  options: FetchOptions,
 ): Promise<{ size: number; etag: string }> {
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   const threshold = options.rangeThreshold ?? 2 * partSize;
-  let size = options.knownSize;
-  if (size === undefined && store.capabilities.parallelRanges) {
-    const info = await store.head(key);
-    if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
-    size = info.size;
-  }
-  if (store.capabilities.parallelRanges && size !== undefined && size > threshold) {
-    options.onSize?.(size);
-    return fetchRanges(store, key, tmp, size, partSize, options);
+  if (store.capabilities.parallelRanges && options.knownSize > threshold) {
+    options.onSize?.(options.knownSize);
+    return fetchRanges(store, key, tmp, options.knownSize, partSize, options);
   }
   return fetchWhole(store, key, tmp, options);
 }

@@ -1,0 +1,247 @@
+/**
+ * Directory transfers, planned in full (every destination checked, every key vetted) before the
+ * first byte is written. Each direction reads: resolve and check the local directory, list or
+ * walk, vet, plan, answer a dry run or refuse conflicts, run.
+ */
+import type { Stats } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { q, StorageError } from "../errors.js";
+import { sameBytes } from "../etag.js";
+import { fromFsError } from "../fs/errors.js";
+import { resolveLocalPath } from "../fs/roots.js";
+import { assertNoSymlinkBelow } from "../fs/safe-mkdir.js";
+import { walkDirectory } from "../fs/walk.js";
+import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "../keys.js";
+import type { ObjectInfo, ObjectStore } from "../store.js";
+import { listAll } from "../store-ext.js";
+import { downloadTo, type TransferOptions } from "./files.js";
+import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
+import { checkMaxWorkers, ProgressTracker, runPlan } from "./run.js";
+
+export interface DirectoryTransferOptions extends TransferOptions {
+  maxWorkers?: number;
+  dryRun?: boolean;
+}
+
+export async function uploadDirectory(
+  store: ObjectStore,
+  localDir: string,
+  prefix: string,
+  options: DirectoryTransferOptions = {},
+): Promise<DirectoryTransferResult> {
+  const workers = checkMaxWorkers(options.maxWorkers);
+  const overwrite = options.overwrite ?? false;
+  const dir = await sourceDirectory(localDir, options.roots);
+  const files = await filesToUpload(dir, localDir, prefix, options.roots);
+
+  // One listing answers "does it exist?" for every key (instead of a HEAD per object), and is the
+  // existence check a server ignoring If-None-Match still needs.
+  const existing = new Map<string, ObjectInfo>();
+  if (files.length > 0) {
+    for (const o of await listAll(store, directoryPrefix(prefix), options.signal)) existing.set(o.key, o);
+  }
+  const plan = await planTransfer(files, {
+    overwrite,
+    compareWhenOverwriting: false,
+    destination: (f) => f.key,
+    size: (f) => f.size,
+    lookup: (f): Existing<ObjectInfo> => {
+      const object = existing.get(f.key);
+      return object ? { state: "file", found: object } : { state: "absent" };
+    },
+    identical: (f, object) => sameBytes(f.path, f.size, object, options.signal),
+  });
+  if (options.dryRun) return transferResult(plan);
+  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
+
+  const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, options.onProgress);
+  const mode = overwrite ? "overwrite" : "create";
+  const run = await runPlan(
+    plan.todo,
+    (f) => f.key,
+    async (f) => {
+      const out = await store.put(
+        f.key,
+        { kind: "file", path: f.path, size: f.size },
+        {
+          mode,
+          existing: existing.get(f.key) ?? null,
+          ...(options.signal ? { signal: options.signal } : {}),
+          onBytes: (b) => progress.bytes(f.key, b),
+        },
+      );
+      progress.fileDone(f.key, out.size);
+      return out.size;
+    },
+    workers,
+    options.signal,
+  );
+  return transferResult(plan, run);
+}
+
+/** local_dir of an upload, resolved within the roots; it must exist and be a directory. */
+async function sourceDirectory(localDir: string, roots: readonly string[] | undefined): Promise<string> {
+  const dir = await resolveLocalPath(localDir, roots, "local_dir");
+  const stat = await fs.stat(dir).catch((err: unknown) => {
+    throw fromFsError(err, localDir, "local_dir");
+  });
+  if (!stat.isDirectory()) {
+    throw new StorageError("not_a_directory", `local_dir ${q(localDir)} is not a directory; use upload_file for one file`, {
+      path: localDir,
+    });
+  }
+  return dir;
+}
+
+/** Every file below `dir` with its key; refused whole if a symlink leads out or a key is invalid. */
+async function filesToUpload(dir: string, localDir: string, prefix: string, roots: readonly string[] | undefined) {
+  const walked = await walkDirectory(dir, roots);
+  if (walked.outside.length > 0) {
+    throw new StorageError(
+      "outside_roots",
+      `local_dir holds symlinks that lead outside the allowed roots: ${listing(walked.outside)}; nothing was uploaded. Remove them or upload their targets separately`,
+      { path: localDir, details: { outside: walked.outside } },
+    );
+  }
+  const files = walked.files.map((f) => ({ ...f, key: joinKey(prefix, f.relative) }));
+  const invalid: string[] = [];
+  for (const f of files) {
+    try {
+      validateKey(f.key);
+    } catch {
+      invalid.push(f.relative);
+    }
+  }
+  if (invalid.length > 0) {
+    throw new StorageError(
+      "invalid_argument",
+      `these files would make keys over 1024 bytes or not valid UTF-8: ${listing(invalid)}; nothing was uploaded`,
+      {
+        details: { invalid },
+      },
+    );
+  }
+  return files;
+}
+
+export async function downloadDirectory(
+  store: ObjectStore,
+  prefix: string,
+  localDir: string,
+  options: DirectoryTransferOptions = {},
+): Promise<DirectoryTransferResult> {
+  const workers = checkMaxWorkers(options.maxWorkers);
+  const overwrite = options.overwrite ?? false;
+  const dir = await targetDirectory(localDir, options.roots);
+  const objects = await listAll(store, directoryPrefix(prefix), options.signal);
+  const files = objectsToDownload(objects, prefix, dir);
+  await refuseRedirected(files, dir, localDir);
+
+  const plan = await planTransfer(files, {
+    overwrite,
+    compareWhenOverwriting: true,
+    destination: (p) => p.path,
+    size: (p) => p.object.size,
+    lookup: async (p): Promise<Existing<Stats>> => {
+      const stat = await fs.lstat(p.path).catch(() => undefined);
+      if (!stat) return { state: "absent" };
+      return stat.isFile() ? { state: "file", found: stat } : { state: "other" };
+    },
+    identical: (p, stat) => sameBytes(p.path, stat.size, p.object, options.signal),
+  });
+  if (options.dryRun) return transferResult(plan);
+  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files");
+
+  await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw fromFsError(err, localDir, "local_dir");
+  });
+  const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, options.onProgress);
+  const run = await runPlan(
+    plan.todo,
+    (p) => p.path,
+    async (p) => {
+      const out = await downloadTo(store, p.key, p.path, dir, overwrite, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        knownSize: p.object.size,
+        onBytes: (b) => progress.bytes(p.key, b),
+      });
+      progress.fileDone(p.key, out.size);
+      return out.size;
+    },
+    workers,
+    options.signal,
+  );
+  return transferResult(plan, run);
+}
+
+/** local_dir of a download, resolved within the roots; it may be missing, or be a directory. */
+async function targetDirectory(localDir: string, roots: readonly string[] | undefined): Promise<string> {
+  const dir = await resolveLocalPath(localDir, roots, "local_dir");
+  const stat = await fs.lstat(dir).catch(() => undefined);
+  if (stat && !stat.isDirectory()) {
+    throw new StorageError("not_a_directory", `local_dir ${q(localDir)} exists and is not a directory`, { path: localDir });
+  }
+  return dir;
+}
+
+interface PlannedDownload {
+  key: string;
+  path: string;
+  relative: string;
+  object: ObjectInfo;
+}
+
+/** Where each listed object goes inside `dir`; refused whole if any key cannot be written safely. */
+function objectsToDownload(objects: ObjectInfo[], prefix: string, dir: string): PlannedDownload[] {
+  const unsafe: string[] = [];
+  const planned: PlannedDownload[] = [];
+  for (const object of objects) {
+    // Zero-byte "folder/" markers made by consoles and other tools carry no data.
+    if (object.key.endsWith("/") && object.size === 0) continue;
+    const mapped = keyToLocalPath(object.key, prefix, dir);
+    if (mapped.ok) planned.push({ key: object.key, path: mapped.path, relative: mapped.relative, object });
+    else unsafe.push(`${object.key} (${mapped.reason})`);
+  }
+  // "a" and "a/b" cannot both be files; neither can two keys that differ only where the
+  // filesystem folds them. Both would overwrite or fail halfway, so they are refused up front.
+  const files = new Set(planned.map((p) => p.relative));
+  for (const p of planned) {
+    const parts = p.relative.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (files.has(parent)) unsafe.push(`${p.key} (its parent ${q(parent)} is also an object)`);
+    }
+  }
+  if (unsafe.length > 0) {
+    throw new StorageError(
+      "invalid_argument",
+      `the bucket holds keys under ${q(directoryPrefix(prefix))} that cannot be written safely inside local_dir: ${listing(unsafe)}; nothing was downloaded. Download the other keys one by one with download_file`,
+      { details: { unsafe } },
+    );
+  }
+  return planned;
+}
+
+/**
+ * A symlink planted anywhere below local_dir is found before anything is written (and before the
+ * conflict check could read through it), so the call stays all-or-nothing.
+ */
+async function refuseRedirected(planned: PlannedDownload[], dir: string, localDir: string): Promise<void> {
+  const redirected: string[] = [];
+  for (const p of planned) {
+    try {
+      await assertNoSymlinkBelow(dir, path.dirname(p.path), p.path);
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      redirected.push(p.path);
+    }
+  }
+  if (redirected.length > 0) {
+    throw new StorageError(
+      "outside_roots",
+      `symlinks (or files where folders should be) inside local_dir would redirect these downloads: ${listing(redirected)}; nothing was downloaded. Remove them or choose another local_dir`,
+      { path: localDir, details: { redirected } },
+    );
+  }
+}
