@@ -28,8 +28,8 @@ export interface InProcessOptions {
   backend: Backend;
   readOnly?: boolean;
   allowPrefixes?: string[];
-  /** Local roots; default [root]. */
-  roots?: string[];
+  /** Local roots; default [root]. A function gets the directories made for this server. */
+  roots?: string[] | ((dirs: { base: string; root: string; outside: string }) => string[]);
   /** Default true: the roots came from --root, so client roots do not replace them. */
   rootsExplicit?: boolean;
   /** The client declares the roots capability and offers these directories. */
@@ -101,7 +101,7 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
   const store = new GuardedStore(inner, { readOnly: options.readOnly, allowPrefixes: options.allowPrefixes });
   const { server } = createServer({
     store,
-    roots: options.roots ?? [root],
+    roots: typeof options.roots === "function" ? options.roots({ base: tmp.path, root, outside }) : (options.roots ?? [root]),
     rootsExplicit: options.rootsExplicit ?? true,
     logging,
   });
