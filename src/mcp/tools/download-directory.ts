@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { directoryPrefix } from "../../core/keys.js";
 import { downloadDirectory as download } from "../../core/transfer.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
@@ -21,7 +22,8 @@ export const downloadDirectory = defineTool({
   changesBucket: false,
   onError: downloadFailure,
   async handle(args, ctx, extra) {
-    ctx.store.checkPrefix(args.prefix);
+    // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
+    ctx.store.checkPrefix(directoryPrefix(args.prefix));
     const result = await download(ctx.store, args.prefix, args.local_dir, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
