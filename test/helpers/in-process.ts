@@ -4,7 +4,7 @@
  * No build, no child process; what the client sees is what a stdio client would see, because
  * every message crosses as JSON.
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -168,13 +168,28 @@ async function bucketObjects(s3: S3TestServer, bucket: string): Promise<Record<s
 
 /** The local store's objects are its files, apart from its own .r2-mcp-* folders. */
 async function storeFiles(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+  const files = await filesUnder(dir);
+  return Object.fromEntries(Object.entries(files).filter(([relative]) => !relative.startsWith(".r2-mcp-")));
+}
+
+/** Every regular file under `dir`: "/"-separated relative path → content as UTF-8, sorted. */
+export async function filesUnder(dir: string): Promise<Record<string, string>> {
+  const out: [string, string][] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
-    if (!entry.isFile() || relative.startsWith(".r2-mcp-")) continue;
-    out[relative] = await readFile(path.join(dir, relative), "utf8");
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out.push([path.relative(dir, file).split(path.sep).join("/"), await readFile(file, "utf8")]);
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return Object.fromEntries(out.sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Writes files (relative path → content) under `dir`, creating folders. */
+export async function writeTree(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [relative, content] of Object.entries(files)) {
+    const file = path.join(dir, relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
 }
 
 /**
