@@ -58,6 +58,8 @@ export interface InProcessServer {
   seed(key: string, data: string | Uint8Array, contentType?: string): Promise<void>;
   /** Every object, key → bytes as UTF-8, read beside the store (raw S3 client, or the files). */
   objects(): Promise<Record<string, string>>;
+  /** Changes the roots the client offers (with clientRoots) and tells the server. */
+  setClientRoots(paths: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,11 +108,14 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
     logging,
   });
 
-  const clientRoots = options.clientRoots;
-  const client = new Client({ name: "r2-mcp-in-process", version: "1.0.0" }, clientRoots ? { capabilities: { roots: {} } } : {});
+  let clientRoots = options.clientRoots;
+  const client = new Client(
+    { name: "r2-mcp-in-process", version: "1.0.0" },
+    clientRoots ? { capabilities: { roots: { listChanged: true } } } : {},
+  );
   if (clientRoots) {
     client.setRequestHandler(ListRootsRequestSchema, async () => ({
-      roots: clientRoots.map((dir) => ({ uri: pathToFileURL(dir).href })),
+      roots: (clientRoots ?? []).map((dir) => ({ uri: pathToFileURL(dir).href })),
     }));
   }
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -134,6 +139,10 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
       await inner.put(key, { kind: "bytes", data: bytes }, { mode: "overwrite", contentType });
     },
     objects: () => (s3 ? bucketObjects(s3, store.name) : storeFiles(storeDir!)),
+    async setClientRoots(paths) {
+      clientRoots = paths;
+      await client.sendRootsListChanged();
+    },
     close() {
       closing ??= (async () => {
         await client.close();
