@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { directoryPrefix } from "../../core/keys.js";
 import { downloadDirectory as download } from "../../core/transfer/index.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
@@ -23,7 +24,8 @@ export const downloadDirectory = defineTool({
   onError: downloadFailure,
   async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
-    store.checkPrefix(args.prefix);
+    // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
+    store.checkPrefix(directoryPrefix(args.prefix));
     const result = await download(store, args.prefix, args.local_dir, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,

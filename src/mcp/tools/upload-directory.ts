@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { directoryPrefix } from "../../core/keys.js";
 import { uploadDirectory as upload } from "../../core/transfer/index.js";
 import { dryRunField, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { progressReporter } from "../progress.js";
@@ -25,7 +26,8 @@ export const uploadDirectory = defineTool({
   onError: uploadFailure,
   async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
-    store.checkPrefix(args.prefix);
+    // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
+    store.checkPrefix(directoryPrefix(args.prefix));
     const result = await upload(store, args.local_dir, args.prefix, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
