@@ -26,7 +26,16 @@ const HINTS: Record<string, [boolean, boolean, boolean]> = {
   // A new link each time: the same call twice does not give the same result.
   presign_url: [true, false, false],
 };
-const READ_ONLY_TOOLS = ["list_buckets", "list_objects", "head_object", "summarize_prefix", "get_object_bytes", "download_file", "download_directory", "presign_url"];
+const READ_ONLY_TOOLS = [
+  "list_buckets",
+  "list_objects",
+  "head_object",
+  "summarize_prefix",
+  "get_object_bytes",
+  "download_file",
+  "download_directory",
+  "presign_url",
+];
 
 describe.each(BACKENDS)("the server in process, %s backend", (backend) => {
   const env = useInProcess(backend);
