@@ -12,11 +12,17 @@ export const ENV = {
   region: ["R2_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"],
 } as const;
 
+/**
+ * A placeholder an MCP Bundle host left in place because the person did not fill that setting
+ * (e.g. `${user_config.account_id}`): unset, not a value.
+ */
+const UNFILLED_PLACEHOLDER = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
+
 /** The first of `names` set to something other than blanks, trimmed, and which one it was. */
 export function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): { value: string; from: string } | undefined {
   for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== "") return { value: value.trim(), from: name };
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== "" && !UNFILLED_PLACEHOLDER.test(value)) return { value, from: name };
   }
   return undefined;
 }

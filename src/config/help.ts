@@ -5,6 +5,7 @@ Usage:
   r2-mcp --local DIR                      embedded local store: objects are files under DIR, no account
   r2-mcp --bucket NAME --endpoint URL     S3 / R2 (credentials from R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY)
   r2-mcp --config FILE                    several buckets, on other endpoints or accounts (JSON, see README)
+  r2-mcp [options] [ROOT...]              local folders given last are roots, like --root
 
 Options (flags win over environment):
   --bucket NAME         R2_BUCKET, R2_BUCKET_NAME (repeatable; the variables take a comma-separated list)
@@ -12,7 +13,8 @@ Options (flags win over environment):
   --endpoint URL        R2_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or R2_ACCOUNT_ID
   --region NAME         R2_REGION_NAME, AWS_REGION, AWS_DEFAULT_REGION (default: auto)
   --local DIR           R2_MCP_LOCAL_DIR (beside S3 buckets it is the bucket named "local")
-  --root DIR            R2_MCP_ROOTS (repeatable; default: the working directory)
+  --root DIR            R2_MCP_ROOTS (repeatable; default: the working directory); DIRs after the
+                        options are roots too
   --read-only           R2_MCP_READ_ONLY=1 (every bucket read-only; no write tool is registered)
   --allow-prefix P      R2_MCP_ALLOW_PREFIXES (repeatable; narrows every bucket; default: all keys)
   --log-level LEVEL     R2_MCP_LOG_LEVEL (debug, info, notice, warning, error; default: warning)

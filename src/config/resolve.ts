@@ -41,7 +41,9 @@ function parseCliArgs(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
     strict: true,
-    allowPositionals: false,
+    // Directories after the options are roots too, so that a host can pass a list of folders
+    // one argument each (an MCP Bundle expands a multiple-directory setting that way).
+    allowPositionals: true,
     options: {
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
@@ -90,7 +92,10 @@ export function resolveConfig(
   const buckets = resolveBuckets(v, env, cwd, configFile);
 
   const rootsFromEnv = firstSet(env, ["R2_MCP_ROOTS"])?.value.split(path.delimiter).filter(Boolean);
-  const rootList = v.root ?? rootsFromEnv;
+  // Blank positionals are what a host leaves for a folder setting the person did not fill.
+  const positionalRoots = parsed.positionals.filter((r) => r.trim() !== "");
+  const flagRoots = v.root || positionalRoots.length > 0 ? [...(v.root ?? []), ...positionalRoots] : undefined;
+  const rootList = flagRoots ?? rootsFromEnv;
   if (rootList?.some((r) => r.trim() === "")) throw new ConfigError("--root needs a directory");
   const roots = (rootList ?? [cwd]).map((r) => path.resolve(cwd, r));
 
@@ -110,7 +115,7 @@ export function resolveConfig(
     );
   }
 
-  const readOnly = v["read-only"] === true || truthy(env.R2_MCP_READ_ONLY, "R2_MCP_READ_ONLY");
+  const readOnly = v["read-only"] === true || truthy(firstSet(env, ["R2_MCP_READ_ONLY"])?.value, "R2_MCP_READ_ONLY");
   // Server-wide flags narrow every bucket; they never widen one.
   for (const bucket of buckets) {
     const narrowed = intersectPrefixes(bucket.allowPrefixes, allowPrefixes);

@@ -69,6 +69,8 @@ export interface StartOptions {
   logLevel?: LoggingLevel;
   /** Calls tools/list first, so the SDK client validates every structuredContent against the output schemas. */
   listTools?: boolean;
+  /** The server's entry point; default the repository's dist/cli.js (the bundle test runs an unpacked one). */
+  cliPath?: string;
 }
 
 /** What arrived on the client's stdin side, in wire order (bodies kept only for progress). */
@@ -107,7 +109,7 @@ export async function startClient(options: StartOptions): Promise<RunningServer>
   const transcript = options.transcript;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI_PATH, ...options.args],
+    args: [options.cliPath ?? CLI_PATH, ...options.args],
     cwd: options.cwd,
     env: options.env ?? baseEnv(),
     stderr: "pipe",

@@ -206,12 +206,24 @@ describe("resolveConfig: the other settings", () => {
     expect(resolveConfig(["--local", "d", "--bucket", "b", "--help"], {}, cwd)).toEqual({ action: "help" });
   });
 
-  it("an unknown flag or a positional argument is an error pointing at --help", () => {
+  it("an unknown flag or a flag without its value is an error pointing at --help", () => {
     const unknown = configError(["--bucket", "b", "--frobnicate"], s3Env);
     expect(unknown.message).toMatch(/--frobnicate/);
     expect(unknown.message).toMatch(/--help/);
-    expect(configError(["stray"], s3Env).message).toMatch(/--help/);
     expect(configError(["--bucket"], s3Env).message).toMatch(/--bucket/);
+  });
+
+  it("directories after the options are roots beside --root; blank ones (an unfilled host setting) are ignored", () => {
+    expect(serve(["a", "/b"])).toMatchObject({ roots: [path.join(cwd, "a"), path.resolve("/b")], rootsExplicit: true });
+    expect(serve(["--root", "r", "p"]).roots).toEqual([path.join(cwd, "r"), path.join(cwd, "p")]);
+    expect(serve(["", "  "])).toMatchObject({ roots: [cwd], rootsExplicit: false });
+  });
+
+  it("a user_config placeholder a bundle host left unfilled counts as unset", () => {
+    const unfilled = (key: string) => `\${user_config.${key}}`;
+    const env = { ...s3Env, R2_BUCKET: unfilled("buckets"), R2_BUCKET_NAME: "second", R2_MCP_READ_ONLY: unfilled("read_only") };
+    expect(s3([], env).bucket).toBe("second");
+    expect(serve([], env).readOnly).toBe(false);
   });
 
   it("roots: the working directory by default; --root repeatable; R2_MCP_ROOTS; flags win", () => {
