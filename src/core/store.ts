@@ -22,6 +22,11 @@ export interface ListOptions {
   limit?: number;
   /** An opaque cursor from a previous page of the same listing. */
   cursor?: string;
+  /**
+   * Start after this entry (a key, or with a delimiter a child prefix, whose keys are then all
+   * skipped), for a caller that stopped part-way through a page. Not together with `cursor`.
+   */
+  startAfter?: string;
 }
 
 export interface ListPage {
@@ -134,6 +139,19 @@ interface CursorPayload {
   p: string;
   d: string;
   t: string;
+}
+
+/** A checked `startAfter`: a non-empty string of at most 1024 bytes, never beside a cursor. */
+export function checkStartAfter(options: ListOptions): string | undefined {
+  const after = options.startAfter;
+  if (after === undefined) return undefined;
+  if (options.cursor !== undefined) {
+    throw new StorageError("invalid_argument", "startAfter and cursor cannot be combined: a cursor already says where to go on");
+  }
+  if (typeof after !== "string" || after.length === 0 || Buffer.byteLength(after, "utf8") > 1024 || after.includes("\0")) {
+    throw new StorageError("invalid_argument", "startAfter must be a key (1-1024 bytes of UTF-8, no NUL)");
+  }
+  return after;
 }
 
 export function encodeCursor(kind: string, options: ListOptions, token: string): string {

@@ -13,6 +13,7 @@ import type { ListOptions, ObjectStore } from "../../src/core/store.js";
 import { rejectionOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { manyObjectsContract } from "./many-contract.js";
 
 export interface ContractSetup {
   store: ObjectStore;
@@ -473,6 +474,8 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         expect(replaced.etag).toBe(md5Hex(bytesOf("other")));
       });
     });
+
+    manyObjectsContract(() => store);
 
     async function keysAndPrefixes(options: ListOptions) {
       const page = await store.list(options);

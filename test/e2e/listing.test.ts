@@ -75,6 +75,36 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       expect(empty).toEqual({ objects: [], prefixes: [] });
     });
 
+    it("filters while paging: a glob and a size range, a cursor that carries on exactly, bad dates refused", async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 12; i++) files[`run${String(i).padStart(2, "0")}/${i % 3 === 0 ? "model.ckpt" : "log.txt"}`] = "x".repeat(i + 1);
+      const dir = await fx.localDir("filtered", files);
+      await callOk(fx.client, uploadDirectory, { local_dir: dir, prefix: "filtered/" });
+      const ckpts = Object.keys(files)
+        .filter((k) => k.endsWith(".ckpt"))
+        .map((k) => `filtered/${k}`);
+
+      const all = await callOk(fx.client, listObjects, { prefix: "filtered/", glob: "filtered/**/*.ckpt" });
+      expect(all.objects.map((o) => o.key)).toEqual(ckpts);
+      expect(all.scanned).toBe(12);
+      const paged = await listAllPages(fx.client, { prefix: "filtered/", glob: "**/*.ckpt", limit: 3 }, { maxPages: 5 });
+      expect(paged.keys).toEqual(ckpts);
+      expect(paged.pages[0]!.objects).toHaveLength(3);
+      const sized = await callOk(fx.client, listObjects, { prefix: "filtered/", min_size: 4, max_size: 7, glob: "**/*.ckpt" });
+      expect(sized.objects.map((o) => [o.key, o.size])).toEqual([
+        ["filtered/run03/model.ckpt", 4],
+        ["filtered/run06/model.ckpt", 7],
+      ]);
+      const recent = await callOk(fx.client, listObjects, {
+        prefix: "filtered/",
+        modified_after: "2000-01-01",
+        modified_before: "2999-01-01",
+      });
+      expect(recent.objects).toHaveLength(12);
+      const err = await callError(fx.client, "list_objects", { prefix: "filtered/", modified_after: "last tuesday" });
+      expect(err.text).toMatch(/^invalid_argument: modified_after "last tuesday" is not an ISO 8601 time/);
+    });
+
     it("refuses a limit out of range and a cursor it did not produce", async () => {
       for (const limit of [0, 1001, -1]) {
         const err = await callError(fx.client, "list_objects", { limit });

@@ -362,6 +362,38 @@ const CASES: AttackCase[] = [
   { name: "list_objects: limit 1001", call: () => tool("list_objects", { limit: 1001 }), code: "invalid_argument" },
   { name: "list_objects: forged cursor", call: () => tool("list_objects", { cursor: forgedCursor }), code: "invalid_argument" },
   {
+    name: "list_objects: glob with unbalanced braces",
+    call: () => tool("list_objects", { glob: "seed/{a,b" }),
+    code: "invalid_argument",
+    mentions: () => ["glob"],
+  },
+  {
+    name: "list_objects: glob of 1025 characters",
+    call: () => tool("list_objects", { glob: "*".repeat(1025) }),
+    code: "invalid_argument",
+    mentions: () => ["glob"],
+  },
+  { name: "list_objects: glob with a NUL", call: () => tool("list_objects", { glob: "seed/\0*" }), code: "invalid_argument" },
+  {
+    name: "list_objects: glob expanding to 512 alternatives",
+    call: () => tool("list_objects", { glob: "{a,b}".repeat(9) }),
+    code: "invalid_argument",
+    mentions: () => ["alternatives"],
+  },
+  {
+    name: "list_objects: a malformed modified_after",
+    call: () => tool("list_objects", { modified_after: "2026-02-30T00:00:00Z" }),
+    code: "invalid_argument",
+    mentions: () => ["modified_after"],
+  },
+  {
+    name: "list_objects: min_size above max_size",
+    call: () => tool("list_objects", { min_size: 10, max_size: 1 }),
+    code: "invalid_argument",
+    mentions: () => ["min_size"],
+  },
+  { name: "list_objects: negative min_size", call: () => tool("list_objects", { min_size: -1 }), code: "invalid_argument" },
+  {
     name: "list_objects: cursor that is not base64 JSON",
     call: () => tool("list_objects", { cursor: "../../etc/passwd" }),
     code: "invalid_argument",
@@ -473,6 +505,12 @@ const CASES: AttackCase[] = [
     name: "list_objects: another prefix",
     server: "allow",
     call: () => tool("list_objects", { prefix: "private/" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "list_objects: a glob over the whole bucket",
+    server: "allow",
+    call: () => tool("list_objects", { glob: "private/**" }),
     code: "outside_allowed_prefix",
   },
   {

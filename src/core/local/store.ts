@@ -16,6 +16,7 @@ import { unsafePathReason, validateKey } from "../keys.js";
 import {
   type ByteRange,
   checkListLimit,
+  checkStartAfter,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -203,7 +204,7 @@ export class LocalStore implements ObjectStore {
 
   async list(options: ListOptions = {}): Promise<ListPage> {
     const limit = checkListLimit(options.limit);
-    const after = decodeCursor(CURSOR_TAG, options);
+    const after = checkStartAfter(options) ?? decodeCursor(CURSOR_TAG, options);
     const entries = await listEntries(this.root, options);
     let start = 0;
     if (after !== undefined) {

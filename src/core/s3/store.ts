@@ -18,6 +18,7 @@ import { partSizeFor } from "../multipart.js";
 import {
   type ByteRange,
   checkListLimit,
+  checkStartAfter,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -168,6 +169,7 @@ export class S3Store implements ObjectStore {
 
   async list(options: ListOptions = {}): Promise<ListPage> {
     const limit = checkListLimit(options.limit);
+    const startAfter = checkStartAfter(options);
     const token = decodeCursor(CURSOR_TAG, options);
     try {
       const out = await this.client.send(
@@ -177,6 +179,7 @@ export class S3Store implements ObjectStore {
           ...(options.prefix ? { Prefix: options.prefix } : {}),
           ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
           ...(token ? { ContinuationToken: token } : {}),
+          ...(startAfter ? { StartAfter: startAfter } : {}),
         }),
       );
       this.bucket.known = true;
@@ -187,7 +190,8 @@ export class S3Store implements ObjectStore {
           lastModified: o.LastModified ?? new Date(0),
           etag: normalizeEtag(o.ETag),
         })),
-        prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p !== ""),
+        // A server may roll keys after a StartAfter that names a child prefix back into that prefix.
+        prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p !== "" && p !== startAfter),
       };
       if (out.IsTruncated && out.NextContinuationToken) {
         page.nextCursor = encodeCursor(CURSOR_TAG, options, out.NextContinuationToken);
