@@ -11,6 +11,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { GuardedStore } from "../src/core/guarded-store.js";
 import { LocalStore } from "../src/core/local/store.js";
+import { S3Store } from "../src/core/s3/store.js";
 import { createLog } from "../src/mcp/log.js";
 import { createServer } from "../src/mcp/server.js";
 
@@ -23,9 +24,19 @@ export const SCHEMAS_README =
 export async function generateSchemas(): Promise<Map<string, string>> {
   const storeDir = await mkdtemp(path.join(os.tmpdir(), "r2mcp-schemas-"));
   const store = await LocalStore.open(storeDir);
+  // An S3 bucket too, so tools that need one (presign_url) are listed; it is never contacted.
+  const s3 = new S3Store({
+    bucket: "schemas",
+    endpoint: "http://127.0.0.1:9",
+    region: "auto",
+    credentials: { accessKeyId: "unused", secretAccessKey: "unused" },
+  });
   // Every tool is registered (readOnly false); nothing is logged to stderr below "error".
   const { server } = createServer({
-    buckets: [{ store: new GuardedStore(store), kind: "local" }],
+    buckets: [
+      { store: new GuardedStore(store), kind: "local" },
+      { store: new GuardedStore(s3), kind: "s3" },
+    ],
     roots: [storeDir],
     rootsExplicit: true,
     logging: createLog("error"),
@@ -48,6 +59,7 @@ export async function generateSchemas(): Promise<Map<string, string>> {
     await client.close();
     await server.close();
     await store.close();
+    await s3.close();
     await rm(storeDir, { recursive: true, force: true });
   }
 }

@@ -1,3 +1,4 @@
+export type { DifferentFile, DirectoryComparison } from "./core/compare.js";
 export { ERROR_CODES, type ErrorCode, isStorageError, StorageError } from "./core/errors.js";
 export { GuardedStore, type StorePolicy } from "./core/guarded-store.js";
 export { LocalStore } from "./core/local/store.js";

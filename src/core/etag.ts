@@ -43,18 +43,68 @@ export async function sameBytes(
   object: { size: number; etag: string },
   signal?: AbortSignal,
 ): Promise<boolean> {
-  if (object.size !== size) return false;
-  const etag = object.etag.toLowerCase();
-  if (PLAIN_MD5.test(etag)) return (await md5File(file, signal)) === etag;
-  const match = MULTIPART.exec(etag);
-  if (!match) return false;
-  const parts = Number(match[2]);
-  const candidates = [partSizeFor(size), ...COMMON_PART_SIZES].filter(
-    (ps, i, all) => all.indexOf(ps) === i && Math.ceil(size / ps) === parts,
-  );
-  for (const partSize of candidates.slice(0, 3)) {
-    throwIfAborted(signal);
-    if ((await multipartEtag(file, partSize, signal)) === etag) return true;
+  return (await compareBytes(file, size, object, { signal })).same;
+}
+
+/** Why a local file and an object are not known to hold the same bytes. */
+export type DifferenceReason = "size_differs" | "content_differs" | "etag_unverifiable";
+
+export type ByteComparison = { same: true } | { same: false; reason: DifferenceReason; detail: string };
+
+const shownMib = (bytes: number) => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} B`);
+
+/**
+ * Whether a local file holds an object's bytes, and if not, why. A multipart ETag is recomputed
+ * with the object's own part size when `partSize` can tell it (then a mismatch means the content
+ * differs), else with the part sizes other tools use (then a mismatch cannot tell a changed file
+ * from an unusual part size, and says so).
+ */
+export async function compareBytes(
+  file: string,
+  size: number,
+  object: { size: number; etag: string },
+  options: { signal?: AbortSignal; partSize?: () => Promise<number | undefined> } = {},
+): Promise<ByteComparison> {
+  const { signal } = options;
+  if (object.size !== size) {
+    return { same: false, reason: "size_differs", detail: `local ${size} bytes, remote ${object.size} bytes` };
   }
-  return false;
+  const etag = object.etag.toLowerCase();
+  if (PLAIN_MD5.test(etag)) {
+    if ((await md5File(file, signal)) === etag) return { same: true };
+    return { same: false, reason: "content_differs", detail: "same size, different MD5" };
+  }
+  const match = MULTIPART.exec(etag);
+  if (!match) {
+    return {
+      same: false,
+      reason: "etag_unverifiable",
+      detail: `the ETag ${JSON.stringify(object.etag)} is not an MD5 (the server computed it another way, e.g. for encryption)`,
+    };
+  }
+  const parts = Number(match[2]);
+  const fits = (ps: number) => ps > 0 && Math.ceil(size / ps) === parts;
+  const reported = options.partSize ? await options.partSize() : undefined;
+  if (reported !== undefined && fits(reported)) {
+    if ((await multipartEtag(file, reported, signal)) === etag) return { same: true };
+    return {
+      same: false,
+      reason: "content_differs",
+      detail: `same size, different multipart ETag (recomputed with the object's ${parts} parts of ${shownMib(reported)})`,
+    };
+  }
+  const candidates = [partSizeFor(size), ...COMMON_PART_SIZES].filter((ps, i, all) => all.indexOf(ps) === i && fits(ps)).slice(0, 3);
+  for (const partSize of candidates) {
+    throwIfAborted(signal);
+    if ((await multipartEtag(file, partSize, signal)) === etag) return { same: true };
+  }
+  const tried =
+    candidates.length > 0
+      ? `none of the usual part sizes (${candidates.map(shownMib).join(", ")}) reproduces it`
+      : "no usual part size gives that many parts";
+  return {
+    same: false,
+    reason: "etag_unverifiable",
+    detail: `multipart ETag of ${parts} parts whose size the server does not report; ${tried}: the content differs or it was uploaded with another part size`,
+  };
 }

@@ -100,6 +100,11 @@ export class GuardedStore implements ObjectStore {
     return this.inner.delete(key);
   }
 
+  async partSize(key: string): Promise<number | undefined> {
+    this.checkKey(key);
+    return this.inner.partSize?.(key);
+  }
+
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {
     this.checkKey(key);
     if (method === "PUT" && this.readOnly) {

@@ -112,6 +112,12 @@ export interface ObjectStore {
   put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
   /** Deletes the key; resolves to whether it existed. */
   delete(key: string): Promise<{ existed: boolean }>;
+  /**
+   * The size of part 1 of a multipart object (every part but the last has it), so its ETag can be
+   * recomputed from a local file; undefined when the server does not say. Stores whose objects are
+   * never multipart leave it out.
+   */
+  partSize?(key: string): Promise<number | undefined>;
   /** A time-limited URL for one request on `key`; unsupported unless capabilities.presign. */
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options?: PresignOptions): Promise<string>;
   close(): Promise<void>;

@@ -5,8 +5,11 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { credentialsFromEnv, ENV, regionFromEnv } from "../config/env.js";
+import { type CompareOptions, compareDirectory, type DirectoryComparison } from "../core/compare.js";
 import { q, StorageError } from "../core/errors.js";
 import { GuardedStore } from "../core/guarded-store.js";
+import { directoryPrefix } from "../core/keys.js";
+import type { PathFilterOptions } from "../core/path-filter.js";
 import { S3Store } from "../core/s3/store.js";
 import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "../core/store.js";
 import { listAll, listLevel, readAll } from "../core/store-ext.js";
@@ -138,7 +141,7 @@ export class R2Client {
   async uploadDirectory(
     localDir: string,
     prefix: string,
-    options: ProgressOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
+    options: ProgressOptions & PathFilterOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
   ): Promise<DirectoryTransferResult> {
     // Refused before the directory is walked: nothing under a read-only store can be written.
     if (!options.dryRun) this.store.checkWritable(prefix || "(bucket root)", "uploaded to");
@@ -156,9 +159,19 @@ export class R2Client {
   async downloadDirectory(
     prefix: string,
     localDir: string,
-    options: ProgressOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
+    options: ProgressOptions & PathFilterOptions & { overwrite?: boolean; maxWorkers?: number; dryRun?: boolean } = {},
   ): Promise<DirectoryTransferResult> {
     return downloadDirectory(this.store, prefix, localDir, options);
+  }
+
+  /**
+   * Which files of `localDir` and objects under `prefix` are identical (same size and bytes, by
+   * ETag, multipart ETags included), different (with the reason), only local or only remote.
+   * Reads only. Lists are complete and sorted by relative path.
+   */
+  async compareDirectory(localDir: string, prefix: string, options: Omit<CompareOptions, "roots"> = {}): Promise<DirectoryComparison> {
+    this.store.checkPrefix(directoryPrefix(prefix));
+    return compareDirectory(this.store, localDir, prefix, options);
   }
 
   /** With missingOk false, a missing key is ENOENT (not_found). */

@@ -1,6 +1,7 @@
 /** What upload_directory and download_directory share: fields, result shape, error shape. */
 import * as z from "zod";
 import type { StorageError } from "../core/errors.js";
+import { MAX_FILTER_PATTERNS } from "../core/path-filter.js";
 import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer/index.js";
 import { LISTED } from "./limits.js";
 import { formatBytes } from "./results.js";
@@ -11,6 +12,20 @@ export const dryRunField = z
   .boolean()
   .default(false)
   .describe("true: change nothing; report what would be transferred, skipped, or conflict.");
+
+const patterns = (what: string) =>
+  z
+    .array(z.string())
+    .optional()
+    .describe(
+      `Up to ${MAX_FILTER_PATTERNS} globs of relative paths to ${what}. A pattern without "/" matches a name at any depth ("*.tmp", "__pycache__"); a trailing "/" matches folders only (".git/"); otherwise the whole relative path ("data/raw", "runs/*/ckpt/"). * stays within a segment, ** crosses segments, {a,b} alternatives.`,
+    );
+
+/** include / exclude, applied to paths relative to local_dir and to the prefix before anything else. */
+export const filterFields = {
+  include: patterns("keep (default: every file); others are left out"),
+  exclude: patterns('leave out, e.g. [".git/", "__pycache__/", "*.tmp"]; wins over include'),
+};
 
 const bytes = z.number().int().describe("Bytes written by this call.");
 

@@ -57,6 +57,7 @@ export function createServer(options: ServerOptions): CreatedServer {
   for (const tool of allTools) {
     // Write tools stay while any bucket is writable; a write to a read-only one is access_denied.
     if (tool.changesBucket && !buckets.anyWritable) continue;
+    if (tool.availableWith && !tool.availableWith(buckets.list.map((b) => b.store))) continue;
     server.registerTool(
       tool.name,
       {

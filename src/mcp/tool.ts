@@ -6,6 +6,7 @@
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
 import type { StorageError } from "../core/errors.js";
+import type { ObjectStore } from "../core/store.js";
 import type { ToolContext } from "./context.js";
 import type { ToolExtra } from "./progress.js";
 
@@ -36,6 +37,8 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   idempotent?: boolean;
   /** Changes the bucket: not registered with --read-only. */
   changesBucket: boolean;
+  /** Registered only when this holds for the buckets served (e.g. some bucket can presign). */
+  availableWith?(stores: readonly ObjectStore[]): boolean;
   handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext, extra: ToolExtra): Promise<ToolReply<O>>;
   /**
    * Structured content for an error result, for tools whose output schema admits `error` (the SDK's

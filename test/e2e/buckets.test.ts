@@ -124,6 +124,14 @@ describe("several buckets in one server", () => {
     );
   });
 
+  it("presign_url is listed beside an S3 bucket, and answers unsupported for a local bucket, naming it", async () => {
+    expect((await server.client.listTools()).tools.map((t) => t.name)).toContain("presign_url");
+    const err = await callError(server.client, "presign_url", { bucket: "local", key: "runs/a.txt" });
+    expect(err.text).toMatch(/^unsupported: the local store has no URLs to share.*\(bucket "local"\)$/);
+    const link = await call(server.client, "presign_url", { bucket: s3.bucket, key: "runs/a.txt" });
+    expect(link.isError).toBeFalsy();
+  });
+
   it("the instructions name the buckets and their policies", () => {
     const instructions = server.client.getInstructions() ?? "";
     expect(instructions).toContain(`Buckets (pass bucket to choose; default "archive"): "archive" (read-only), "${s3.bucket}", "local"`);

@@ -84,6 +84,7 @@ describe("the r2-mcp process", () => {
       try {
         const names = (await server.client.listTools()).tools.map((t) => t.name).filter((n) => !OPTIONAL_TOOLS.includes(n));
         expect(names.sort()).toEqual([
+          "compare_directory",
           "download_directory",
           "download_file",
           "get_object_bytes",

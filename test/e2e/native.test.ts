@@ -157,10 +157,12 @@ describe("native MCP features over the local store", () => {
     await tmp?.cleanup();
   });
 
-  it("presign_url is unsupported, with a reason", async () => {
+  it("presign_url is not listed with only a local store, where it could only answer unsupported", async () => {
     await callOk(cli.client, uploadBytes, { key: "a.txt", data: "a" });
-    const err = await callError(cli.client, "presign_url", { key: "a.txt" });
-    expect(err.text).toMatch(/^unsupported: /);
+    expect((await cli.client.listTools()).tools.map((t) => t.name)).not.toContain("presign_url");
+    const result = await call(cli.client, "presign_url", { key: "a.txt" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^MCP error -32602: Tool presign_url not found/);
   });
 
   it("resources use the bucket name local", async () => {

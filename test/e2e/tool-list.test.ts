@@ -12,7 +12,15 @@ const ALL_TOOLS: string[] = [...SPEC_TOOLS];
 /** SPEC.md "Beyond the tools": may be registered next to them; nothing else may. */
 const OPTIONAL_TOOLS = ["presign_url"];
 const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "download_file", "download_directory"];
-const READ_ONLY_TOOLS = ["list_buckets", "list_objects", "head_object", "summarize_prefix", "get_object_bytes", "presign_url"];
+const READ_ONLY_TOOLS = [
+  "list_buckets",
+  "list_objects",
+  "head_object",
+  "summarize_prefix",
+  "get_object_bytes",
+  "compare_directory",
+  "presign_url",
+];
 /** Tools that take no argument at all. */
 const NO_ARGUMENT_TOOLS = ["list_buckets"];
 
@@ -24,6 +32,8 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       const names = fx.tools.map((t) => t.name);
       expect(names.filter((n) => !OPTIONAL_TOOLS.includes(n)).sort()).toEqual([...ALL_TOOLS].sort());
       expect(new Set(names).size).toBe(names.length);
+      // Only where some bucket can make links: with only a local store it is not registered.
+      expect(names.includes("presign_url")).toBe(backend === "s3");
     });
 
     it("describes every tool, every input property, and gives an output schema and annotations", () => {

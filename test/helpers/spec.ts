@@ -12,6 +12,7 @@ export const SPEC_TOOLS = [
   "upload_directory",
   "download_file",
   "download_directory",
+  "compare_directory",
   "delete_object",
 ] as const;
 

@@ -16,33 +16,31 @@ const signedHeaders = (url: string) => new URL(url).searchParams.get("X-Amz-Sign
 describe.each(BACKENDS)("presign_url, %s backend", (backend) => {
   const env = useInProcess(backend);
 
-  it.each([0, -1, WEEK + 1])("refuses expires_in %s with invalid_argument in seconds, never clamping", async (expires_in) => {
-    const { client } = await env.start();
-    const { code, text } = await callError(client, presignUrl, { key: "a.txt", expires_in });
-    expect(code).toBe("invalid_argument");
-    expect(text).toBe(`invalid_argument: expires_in must be an integer from 1 to 604800 seconds; got ${expires_in}`);
-  });
-
-  it("refuses keys outside the allowed prefixes, and PUT links on a read-only server (GET stays allowed)", async () => {
-    const { client } = await env.start({ allowPrefixes: ["shared/"], readOnly: true });
-    expect((await callError(client, presignUrl, { key: "private/a.txt" })).code).toBe("outside_allowed_prefix");
-    const put = await callError(client, presignUrl, { key: "shared/a.txt", method: "PUT" });
-    expect(put.code).toBe("access_denied");
-    expect(put.text).toContain("ask for a GET link instead");
-  });
-
-  // Capabilities differ: the local store has no URLs, S3 signs them.
+  // Capabilities differ: the local store has no URLs, S3 signs them. A local bucket beside S3
+  // ones answers unsupported (test/e2e/buckets.test.ts).
   if (backend === "local") {
-    it("answers unsupported on the local store", async () => {
+    it("is not registered with only a local store", async () => {
       const server = await env.start();
-      await server.seed("a.txt", "a");
-      const { code, text } = await callError(server.client, presignUrl, { key: "a.txt" });
-      expect(code).toBe("unsupported");
-      expect(text).toContain("run r2-mcp against R2 or S3");
+      expect((await server.client.listTools()).tools.map((t) => t.name)).not.toContain("presign_url");
     });
   }
 
   if (backend === "s3") {
+    it.each([0, -1, WEEK + 1])("refuses expires_in %s with invalid_argument in seconds, never clamping", async (expires_in) => {
+      const { client } = await env.start();
+      const { code, text } = await callError(client, presignUrl, { key: "a.txt", expires_in });
+      expect(code).toBe("invalid_argument");
+      expect(text).toBe(`invalid_argument: expires_in must be an integer from 1 to 604800 seconds; got ${expires_in}`);
+    });
+
+    it("refuses keys outside the allowed prefixes, and PUT links on a read-only server (GET stays allowed)", async () => {
+      const { client } = await env.start({ allowPrefixes: ["shared/"], readOnly: true });
+      expect((await callError(client, presignUrl, { key: "private/a.txt" })).code).toBe("outside_allowed_prefix");
+      const put = await callError(client, presignUrl, { key: "shared/a.txt", method: "PUT" });
+      expect(put.code).toBe("access_denied");
+      expect(put.text).toContain("ask for a GET link instead");
+    });
+
     it("makes a GET link valid for an hour by default that downloads the object; the text carries the whole URL", async () => {
       const server = await env.start();
       await server.seed("runs/a.txt", "shared bytes");

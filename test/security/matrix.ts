@@ -133,6 +133,61 @@ const CASES: AttackCase[] = [
     code: "not_a_directory",
   },
   {
+    name: "compare_directory: a directory outside the roots",
+    call: (w) => tool("compare_directory", { local_dir: w.outside, prefix: "seed/" }),
+    code: "outside_roots",
+    mentions: (w) => [w.outside],
+  },
+  {
+    name: "compare_directory: ../ traversal out of the root",
+    call: () => tool("compare_directory", { local_dir: "../outside", prefix: "seed/" }),
+    code: "outside_roots",
+    mentions: (w) => ["../outside", w.root],
+  },
+  {
+    name: "compare_directory: a symlink to a directory outside",
+    call: () => tool("compare_directory", { local_dir: "link-out", prefix: "seed/" }),
+    code: "outside_roots",
+  },
+  {
+    name: "compare_directory: holding a symlink that leads outside (nothing read)",
+    call: () => tool("compare_directory", { local_dir: "escape-dir", prefix: "seed/" }),
+    code: "outside_roots",
+    mentions: () => ["evil"],
+  },
+  {
+    name: "compare_directory: a file as local_dir",
+    call: () => tool("compare_directory", { local_dir: "a-file.txt", prefix: "seed/" }),
+    code: "not_a_directory",
+  },
+  {
+    name: "compare_directory: include with unbalanced braces",
+    call: () => tool("compare_directory", { local_dir: "data", prefix: "seed/", include: ["{a,{b"] }),
+    code: "invalid_argument",
+    mentions: () => ["include[0]"],
+  },
+  {
+    name: "compare_directory: exclude standing for thousands of alternatives",
+    call: () => tool("compare_directory", { local_dir: "data", prefix: "seed/", exclude: ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}"] }),
+    code: "invalid_argument",
+    mentions: () => ["exclude[0]", "alternatives"],
+  },
+  {
+    name: "compare_directory: 101 exclude patterns",
+    call: () => tool("compare_directory", { local_dir: "data", prefix: "seed/", exclude: Array.from({ length: 101 }, () => "*.tmp") }),
+    code: "invalid_argument",
+  },
+  {
+    name: "upload_directory: an exclude with a NUL (nothing uploaded)",
+    call: () => tool("upload_directory", { local_dir: "data", prefix: "t/", exclude: ["a\0b"] }),
+    code: "invalid_argument",
+  },
+  {
+    name: "download_directory: an exclude pattern 1025 characters long",
+    call: () => tool("download_directory", { prefix: "seed/", local_dir: "got", exclude: ["x".repeat(1025)] }),
+    code: "invalid_argument",
+  },
+  {
     name: "download_file: absolute path outside the roots",
     call: (w) => tool("download_file", { key: "seed/a.txt", local_path: path.join(w.outside, "stolen.txt") }),
     code: "outside_roots",
@@ -486,13 +541,25 @@ const CASES: AttackCase[] = [
   { name: "list_objects: fractional limit", call: () => tool("list_objects", { limit: 1.5 }), code: "sdk" },
   { name: "upload_bytes: missing data", call: () => tool("upload_bytes", { key: "t/x" }), code: "sdk" },
   { name: "an unknown tool", call: () => tool("rm_rf", { path: "/" }), code: "sdk" },
-  { name: "presign_url: expires_in 0", call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 0 }), code: "invalid_argument" },
+  {
+    name: "presign_url: expires_in 0",
+    only: "s3",
+    call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 0 }),
+    code: "invalid_argument",
+  },
   {
     name: "presign_url: expires_in over 7 days",
+    only: "s3",
     call: () => tool("presign_url", { key: "seed/a.txt", expires_in: 604_801 }),
     code: "invalid_argument",
   },
-  { name: "presign_url: on the local store", only: "local", call: () => tool("presign_url", { key: "seed/a.txt" }), code: "unsupported" },
+  // With only a local store presign_url is not registered (a local bucket beside S3 ones answers unsupported).
+  {
+    name: "presign_url: not registered on the local store",
+    only: "local",
+    call: () => tool("presign_url", { key: "seed/a.txt" }),
+    code: "sdk",
+  },
 
   // ── --allow-prefix allowed/ ──────────────────────────────────────────────────────────────
   {
@@ -581,6 +648,18 @@ const CASES: AttackCase[] = [
     code: "outside_allowed_prefix",
   },
   {
+    name: "compare_directory: outside the allowed prefix",
+    server: "allow",
+    call: () => tool("compare_directory", { local_dir: "data", prefix: "private" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "compare_directory: allowed/.. as the prefix",
+    server: "allow",
+    call: () => tool("compare_directory", { local_dir: "data", prefix: "allowed/.." }),
+    code: "outside_allowed_prefix",
+  },
+  {
     name: "delete_object: outside the allowed prefix",
     server: "allow",
     call: () => tool("delete_object", { key: "private/y.txt" }),
@@ -595,12 +674,14 @@ const CASES: AttackCase[] = [
   {
     name: "presign_url: outside the allowed prefix",
     server: "allow",
+    only: "s3",
     call: () => tool("presign_url", { key: "private/y.txt" }),
     code: "outside_allowed_prefix",
   },
   {
     name: "presign_url: allowed/../ dot segments",
     server: "allow",
+    only: "s3",
     call: () => tool("presign_url", { key: "allowed/../private/y.txt" }),
     code: "outside_allowed_prefix",
   },
@@ -636,6 +717,7 @@ const CASES: AttackCase[] = [
   {
     name: "presign_url: a PUT link from a read-only server",
     server: "readonly",
+    only: "s3",
     call: () => tool("presign_url", { key: "t/x", method: "PUT" }),
     code: "access_denied",
   },

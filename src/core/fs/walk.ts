@@ -23,10 +23,16 @@ export interface WalkResult {
 }
 
 /**
+ * What a walk leaves out, by "/"-separated path relative to the walked directory: a folder it
+ * skips is not read at all, and a symlink skipped both as a file and as a folder is not followed.
+ */
+export type WalkSkip = (relative: string, folder: boolean) => boolean;
+
+/**
  * Every regular file under `dir`, following symlinks that stay inside the roots (each real
  * directory visited once, so link cycles end) and collecting those that leave them.
  */
-export async function walkDirectory(dir: string, roots: Roots | undefined): Promise<WalkResult> {
+export async function walkDirectory(dir: string, roots: Roots | undefined, skip?: WalkSkip): Promise<WalkResult> {
   const files: LocalFile[] = [];
   const outside: string[] = [];
   const visited = new Set<string>();
@@ -45,6 +51,8 @@ export async function walkDirectory(dir: string, roots: Roots | undefined): Prom
       const entryRelative = relative ? `${relative}/${entry.name}` : entry.name;
       let real = entryPath;
       let stat: Stats;
+      const keyPart = localRelativeToKeyPart(entryRelative);
+      if (skip && (entry.isSymbolicLink() ? skip(keyPart, true) && skip(keyPart, false) : skip(keyPart, entry.isDirectory()))) continue;
       if (entry.isSymbolicLink()) {
         const target = await realpathOrUndefined(entryPath);
         if (target === undefined) continue; // dangling link: nothing to upload
@@ -60,8 +68,9 @@ export async function walkDirectory(dir: string, roots: Roots | undefined): Prom
       } catch (err) {
         throw fromFsError(err, entryPath);
       }
+      if (skip && entry.isSymbolicLink() && skip(keyPart, stat.isDirectory())) continue;
       if (stat.isDirectory()) await visit(real, entryRelative);
-      else if (stat.isFile()) files.push({ path: real, relative: localRelativeToKeyPart(entryRelative), size: stat.size });
+      else if (stat.isFile()) files.push({ path: real, relative: keyPart, size: stat.size });
       // Sockets, FIFOs and devices are not data files; reading a FIFO would block forever.
     }
   }

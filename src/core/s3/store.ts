@@ -38,6 +38,7 @@ import { createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreCo
 import { isS3NotFound, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
+import { firstPartSize } from "./parts.js";
 import { type PutRequest, putBytes, putFile } from "./put.js";
 import { resumingBody } from "./resuming-body.js";
 
@@ -200,6 +201,11 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       throw this.bucket.fail(err, "LIST");
     }
+  }
+
+  partSize(key: string): Promise<number | undefined> {
+    validateKey(key);
+    return firstPartSize(this.bucket, key);
   }
 
   async presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {

@@ -9,17 +9,18 @@ import path from "node:path";
 import { q, StorageError } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import { fromFsError } from "../fs/errors.js";
-import { resolveLocalPath } from "../fs/roots.js";
+import { type Roots, resolveLocalPath } from "../fs/roots.js";
 import { assertNoSymlinkBelow } from "../fs/safe-mkdir.js";
-import { walkDirectory } from "../fs/walk.js";
+import { type WalkSkip, walkDirectory } from "../fs/walk.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "../keys.js";
+import { compilePathFilter, type PathFilter, type PathFilterOptions } from "../path-filter.js";
 import type { ObjectInfo, ObjectStore } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
 import { checkMaxWorkers, ProgressTracker, runPlan } from "./run.js";
 
-export interface DirectoryTransferOptions extends TransferOptions {
+export interface DirectoryTransferOptions extends TransferOptions, PathFilterOptions {
   maxWorkers?: number;
   dryRun?: boolean;
 }
@@ -32,8 +33,9 @@ export async function uploadDirectory(
 ): Promise<DirectoryTransferResult> {
   const workers = checkMaxWorkers(options.maxWorkers);
   const overwrite = options.overwrite ?? false;
-  const dir = await sourceDirectory(localDir, options.roots);
-  const files = await filesToUpload(dir, localDir, prefix, options.roots);
+  const filter = compilePathFilter(options);
+  const files = (await localFiles(localDir, options.roots, filter, "uploaded")).map((f) => ({ ...f, key: joinKey(prefix, f.relative) }));
+  refuseInvalidKeys(files);
 
   // One listing answers "does it exist?" for every key (instead of a HEAD per object), and is the
   // existence check a server ignoring If-None-Match still needs.
@@ -80,7 +82,7 @@ export async function uploadDirectory(
   return transferResult(plan, run);
 }
 
-/** local_dir of an upload, resolved within the roots; it must exist and be a directory. */
+/** local_dir to read, resolved within the roots; it must exist and be a directory. */
 async function sourceDirectory(localDir: string, roots: readonly string[] | undefined): Promise<string> {
   const dir = await resolveLocalPath(localDir, roots, "local_dir");
   const stat = await fs.stat(dir).catch((err: unknown) => {
@@ -94,17 +96,31 @@ async function sourceDirectory(localDir: string, roots: readonly string[] | unde
   return dir;
 }
 
-/** Every file below `dir` with its key; refused whole if a symlink leads out or a key is invalid. */
-async function filesToUpload(dir: string, localDir: string, prefix: string, roots: readonly string[] | undefined) {
-  const walked = await walkDirectory(dir, roots);
+/** What include/exclude leave out of a walk. */
+function walkSkip(filter: PathFilter | undefined): WalkSkip | undefined {
+  return filter && ((relative, folder) => (folder ? filter.skipsFolder(relative) : !filter.keeps(relative)));
+}
+
+/**
+ * Every file below local_dir (resolved within the roots) that include/exclude keep, with its
+ * "/"-separated relative path; refused whole if a symlink leads out of the roots. `verb` says
+ * what did not happen ("uploaded", "compared").
+ */
+export async function localFiles(localDir: string, roots: Roots | undefined, filter: PathFilter | undefined, verb: string) {
+  const dir = await sourceDirectory(localDir, roots);
+  const walked = await walkDirectory(dir, roots, walkSkip(filter));
   if (walked.outside.length > 0) {
     throw new StorageError(
       "outside_roots",
-      `local_dir holds symlinks that lead outside the allowed roots: ${listing(walked.outside)}; nothing was uploaded. Remove them or upload their targets separately`,
+      `local_dir holds symlinks that lead outside the allowed roots: ${listing(walked.outside)}; nothing was ${verb}. Remove them, exclude them, or handle their targets separately`,
       { path: localDir, details: { outside: walked.outside } },
     );
   }
-  const files = walked.files.map((f) => ({ ...f, key: joinKey(prefix, f.relative) }));
+  return walked.files;
+}
+
+/** Refused whole if any file would make an invalid key. */
+function refuseInvalidKeys(files: { key: string; relative: string }[]): void {
   const invalid: string[] = [];
   for (const f of files) {
     try {
@@ -122,7 +138,6 @@ async function filesToUpload(dir: string, localDir: string, prefix: string, root
       },
     );
   }
-  return files;
 }
 
 export async function downloadDirectory(
@@ -133,8 +148,9 @@ export async function downloadDirectory(
 ): Promise<DirectoryTransferResult> {
   const workers = checkMaxWorkers(options.maxWorkers);
   const overwrite = options.overwrite ?? false;
+  const filter = compilePathFilter(options);
   const dir = await targetDirectory(localDir, options.roots);
-  const objects = await listAll(store, directoryPrefix(prefix), options.signal);
+  const objects = keptObjects(await listAll(store, directoryPrefix(prefix), options.signal), prefix, filter);
   const files = objectsToDownload(objects, prefix, dir);
   await refuseRedirected(files, dir, localDir);
 
@@ -183,6 +199,13 @@ async function targetDirectory(localDir: string, roots: readonly string[] | unde
     throw new StorageError("not_a_directory", `local_dir ${q(localDir)} exists and is not a directory`, { path: localDir });
   }
   return dir;
+}
+
+/** The objects under `prefix` whose path below it include/exclude keep. */
+export function keptObjects(objects: ObjectInfo[], prefix: string, filter: PathFilter | undefined): ObjectInfo[] {
+  if (!filter) return objects;
+  const start = directoryPrefix(prefix).length;
+  return objects.filter((o) => filter.keeps(o.key.slice(start)));
 }
 
 interface PlannedDownload {

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
 import { downloadDirectory as download } from "../../core/transfer/index.js";
-import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, maxWorkersField } from "../directory.js";
+import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, filterFields, maxWorkersField } from "../directory.js";
 import { progressReporter } from "../progress.js";
 import { bucketInput, defineTool, overwriteField } from "../tool.js";
 
@@ -16,6 +16,7 @@ export const downloadDirectory = defineTool({
     overwrite: overwriteField("existing local files"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
+    ...filterFields,
     ...bucketInput,
   },
   output: downloadDirectoryOutput,
@@ -30,6 +31,8 @@ export const downloadDirectory = defineTool({
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,
+      include: args.include,
+      exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
       onProgress: progressReporter(extra),

@@ -1,4 +1,5 @@
 import type { Tool } from "../tool.js";
+import { compareDirectory } from "./compare-directory.js";
 import { deleteObject } from "./delete-object.js";
 import { downloadDirectory } from "./download-directory.js";
 import { downloadFile } from "./download-file.js";
@@ -24,6 +25,7 @@ export const allTools: Tool[] = [
   uploadDirectory,
   downloadFile,
   downloadDirectory,
+  compareDirectory,
   deleteObject,
   presignUrl,
 ];

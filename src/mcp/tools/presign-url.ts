@@ -30,6 +30,8 @@ export const presignUrl = defineTool({
   effect: "read",
   idempotent: false,
   changesBucket: false,
+  // With only local stores it could only answer unsupported; a local bucket among S3 ones does.
+  availableWith: (stores) => stores.some((s) => s.capabilities.presign),
   async handle(args, ctx) {
     const store = ctx.buckets.store(args.bucket);
     const createOnly = args.method === "PUT" && !args.overwrite;

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
 import { uploadDirectory as upload } from "../../core/transfer/index.js";
-import { dryRunField, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
+import { dryRunField, filterFields, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { progressReporter } from "../progress.js";
 import { bucketInput, defineTool, overwriteField } from "../tool.js";
 
@@ -18,6 +18,7 @@ export const uploadDirectory = defineTool({
     overwrite: overwriteField("existing objects"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
+    ...filterFields,
     ...bucketInput,
   },
   output: uploadDirectoryOutput,
@@ -32,6 +33,8 @@ export const uploadDirectory = defineTool({
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,
+      include: args.include,
+      exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
       onProgress: progressReporter(extra),
