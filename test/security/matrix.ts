@@ -168,7 +168,8 @@ const CASES: AttackCase[] = [
   },
   {
     name: "compare_directory: exclude standing for thousands of alternatives",
-    call: () => tool("compare_directory", { local_dir: "data", prefix: "seed/", exclude: ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}"] }),
+    call: () =>
+      tool("compare_directory", { local_dir: "data", prefix: "seed/", exclude: ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}"] }),
     code: "invalid_argument",
     mentions: () => ["exclude[0]", "alternatives"],
   },
