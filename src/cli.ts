@@ -72,12 +72,15 @@ async function main(): Promise<number> {
         : { store, kind: "local" },
     );
   }
-  const { server } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
+  const { server, jobs } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (code: number) => {
     if (closing) return;
     closing = true;
+    // Running jobs are cancelled and awaited first: no partial or temporary file stays behind, and
+    // multipart uploads are aborted while the store can still reach the bucket.
+    await jobs.stop().catch(() => undefined);
     await server.close().catch(() => undefined);
     await Promise.all(buckets.map((b) => b.store.close().catch(() => undefined)));
     process.exit(code);

@@ -4,6 +4,7 @@
  */
 import type { Roots } from "../core/fs/roots.js";
 import type { Buckets } from "./buckets.js";
+import type { Jobs } from "./jobs.js";
 import type { Logger } from "./log.js";
 
 export interface ToolContext {
@@ -15,4 +16,6 @@ export interface ToolContext {
    */
   localRoots(): Promise<Roots>;
   log: Logger;
+  /** Background transfers of this server process. */
+  jobs: Jobs;
 }

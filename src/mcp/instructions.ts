@@ -7,6 +7,7 @@ const BASE = `r2-mcp moves data between this machine and an object store (Cloudf
 - To look at an object, check its size first (head_object or list_objects). get_object_bytes returns at most max_bytes (64 KiB by default): read large objects in ranges (offset/length) or save them with download_file instead of pulling them into the conversation.
 - list_objects returns one page; pass next_cursor to continue. recursive=false shows one level, like folders. summarize_prefix answers "how big, what is in it, what changed" without listing everything.
 - Directory transfers check every destination before writing; repeating an interrupted call finishes it (identical files are skipped). Use dry_run to preview.
+- Long transfers (upload_file, upload_directory, download_file, download_directory) take background. With background: true the call checks its arguments and conflicts as usual (a conflict is still its own error), starts a job and returns job_id at once: use it for transfers you expect to take over a minute, or when you want to keep working (or answer the user) meanwhile. Follow up with transfer_status {job_id} (files and bytes done; once finished, the result the call would have returned), stop with cancel_transfer. Jobs live as long as the server: if one was cut short, repeat the original call (identical files are skipped).
 - Errors start with a stable code (already_exists, not_found, too_large, outside_roots, ...) followed by what to do next.`;
 
 export function instructionsFor(buckets: Buckets): string {

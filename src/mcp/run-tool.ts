@@ -1,15 +1,16 @@
 /**
- * The one place a tool runs: argument ranges checked, the handler called, the outcome logged, and
- * any failure turned into an error result. Tools only throw; they never build error results.
+ * The one place a tool runs: argument ranges checked, the handler called, a long tool's work run in
+ * the call or started as a background job, the outcome logged, and any failure turned into an
+ * error result. Tools only throw; they never build error results.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type * as z from "zod";
 import { q, StorageError } from "../core/errors.js";
 import type { ToolContext } from "./context.js";
-import type { ToolExtra } from "./progress.js";
+import { progressReporter, type ToolExtra } from "./progress.js";
 import { redact } from "./redact.js";
-import { asStorageError, errorResult } from "./results.js";
-import { rangeOf, type Tool, takesBucket } from "./tool.js";
+import { asStorageError, errorResult, formatBytes } from "./results.js";
+import { isPendingTransfer, type PendingTransfer, rangeOf, type Tool, type ToolReply, takesBucket } from "./tool.js";
 
 /** Integers outside their documented range are refused, never clamped. */
 function checkRanges(tool: Tool, args: Record<string, unknown>): void {
@@ -38,24 +39,73 @@ function namedBucket(tool: Tool, args: Record<string, unknown>, ctx: ToolContext
 
 export async function runTool(tool: Tool, args: Record<string, unknown>, ctx: ToolContext, extra: ToolExtra): Promise<CallToolResult> {
   const bucket = namedBucket(tool, args, ctx);
+  let reply: ToolReply<z.ZodRawShape>;
   try {
     checkRanges(tool, args);
-    const reply = await tool.handle(args, ctx, extra);
-    const text = bucket === undefined ? reply.text : `bucket ${q(bucket)}: ${reply.text}`;
-    const structured = reply.structured as Record<string, unknown>;
-    return {
-      structuredContent: bucket === undefined ? structured : { ...structured, bucket },
-      content: [{ type: "text", text: reply.unredacted ? text : redact(text) }, ...(reply.content ?? [])],
-    };
+    const answer = await tool.handle(args, ctx, extra);
+    if (!isPendingTransfer(answer)) reply = answer;
+    // The one place a long tool's work runs in the call or as a background job.
+    else if (args.background === true) reply = startJob(tool, args, ctx, bucket, answer);
+    else reply = await answer.run({ signal: extra.signal, onProgress: progressReporter(extra) });
   } catch (err) {
-    const error = asStorageError(err);
-    ctx.log("debug", `${tool.name} failed: ${error.kind}`, { tool: tool.name, code: error.kind, bucket });
-    const structured = tool.onError?.(error) as Record<string, unknown> | undefined;
-    const result = errorResult(error, structured && bucket !== undefined ? { ...structured, bucket } : structured);
-    if (bucket !== undefined) {
-      const first = result.content[0];
-      if (first?.type === "text") first.text += ` (bucket ${q(bucket)})`;
-    }
-    return result;
+    return failure(tool, ctx, bucket, asStorageError(err));
   }
+  return success(reply, bucket);
+}
+
+function success(reply: ToolReply<z.ZodRawShape>, bucket: string | undefined): CallToolResult {
+  const text = bucket === undefined ? reply.text : `bucket ${q(bucket)}: ${reply.text}`;
+  const structured = reply.structured as Record<string, unknown>;
+  return {
+    structuredContent: bucket === undefined ? structured : { ...structured, bucket },
+    content: [{ type: "text", text: reply.unredacted ? text : redact(text) }, ...(reply.content ?? [])],
+  };
+}
+
+function failure(tool: Tool, ctx: ToolContext, bucket: string | undefined, error: StorageError): CallToolResult {
+  ctx.log("debug", `${tool.name} failed: ${error.kind}`, { tool: tool.name, code: error.kind, bucket });
+  const structured = tool.onError?.(error) as Record<string, unknown> | undefined;
+  const result = errorResult(error, structured && bucket !== undefined ? { ...structured, bucket } : structured);
+  if (bucket !== undefined) {
+    const first = result.content[0];
+    if (first?.type === "text") first.text += ` (bucket ${q(bucket)})`;
+  }
+  return result;
+}
+
+/**
+ * Hands the checked and planned work to the job registry; the job's result is the one this call
+ * would have returned in the foreground, error results included.
+ */
+function startJob(
+  tool: Tool,
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+  bucket: string | undefined,
+  pending: PendingTransfer<z.ZodRawShape>,
+): ToolReply<z.ZodRawShape> {
+  const { background: _, ...callArguments } = args;
+  const job = ctx.jobs.start({
+    tool: tool.name,
+    arguments: callArguments,
+    bytesTotal: pending.bytesTotal,
+    filesTotal: pending.filesTotal,
+    async run(signal, onProgress) {
+      let result: CallToolResult;
+      let error: StorageError | undefined;
+      try {
+        result = success(await pending.run({ signal, onProgress }), bucket);
+      } catch (err) {
+        error = asStorageError(err);
+        result = failure(tool, ctx, bucket, error);
+      }
+      const text = result.content[0]?.type === "text" ? result.content[0].text : "";
+      return { structured: result.structuredContent, text, ...(error ? { error } : {}) };
+    },
+  });
+  const files = `${pending.filesTotal} file${pending.filesTotal === 1 ? "" : "s"}, ${formatBytes(pending.bytesTotal)}`;
+  return {
+    structured: { job_id: job.job_id, state: job.state },
+    text: `started job ${job.job_id} (${job.state}): ${tool.name} of ${files}. It runs on after this call; follow it with transfer_status {"job_id": "${job.job_id}"}, stop it with cancel_transfer.`,
+  };
 }

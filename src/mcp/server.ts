@@ -9,6 +9,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { Buckets, type ServedBucket } from "./buckets.js";
 import type { ToolContext } from "./context.js";
 import { instructionsFor } from "./instructions.js";
+import { Jobs } from "./jobs.js";
 import type { ServerLog } from "./log.js";
 import { registerResources } from "./resources.js";
 import { LocalRoots } from "./roots.js";
@@ -24,11 +25,14 @@ export interface ServerOptions {
   /** True when roots came from --root or R2_MCP_ROOTS (then client roots do not replace them). */
   rootsExplicit: boolean;
   logging: ServerLog;
+  /** The background jobs (the process's, so its exit can stop them); a new registry when absent. */
+  jobs?: Jobs;
 }
 
 export interface CreatedServer {
   server: McpServer;
   context: ToolContext;
+  jobs: Jobs;
 }
 
 export function createServer(options: ServerOptions): CreatedServer {
@@ -52,7 +56,8 @@ export function createServer(options: ServerOptions): CreatedServer {
   );
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.changed());
 
-  const context: ToolContext = { buckets, localRoots: () => roots.current(), log: logging.log };
+  const jobs = options.jobs ?? new Jobs(logging.log);
+  const context: ToolContext = { buckets, localRoots: () => roots.current(), log: logging.log, jobs };
   const remote = buckets.list.some((b) => b.store.capabilities.remote);
   for (const tool of allTools) {
     // Write tools stay while any bucket is writable; a write to a read-only one is access_denied.
@@ -71,5 +76,5 @@ export function createServer(options: ServerOptions): CreatedServer {
     );
   }
   registerResources(server, context);
-  return { server, context };
+  return { server, context, jobs };
 }

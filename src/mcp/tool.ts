@@ -7,6 +7,7 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import * as z from "zod";
 import type { StorageError } from "../core/errors.js";
 import type { ObjectStore } from "../core/store.js";
+import type { PreparedTransfer, RunOptions } from "../core/transfer/index.js";
 import type { ToolContext } from "./context.js";
 import type { ToolExtra } from "./progress.js";
 
@@ -39,12 +40,58 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   changesBucket: boolean;
   /** Registered only when this holds for the buckets served (e.g. some bucket can presign). */
   availableWith?(stores: readonly ObjectStore[]): boolean;
-  handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext, extra: ToolExtra): Promise<ToolReply<O>>;
+  /**
+   * A long tool (one that takes `background`) returns its work checked and planned but not yet run
+   * (see transferReply); run-tool runs it now or as a background job.
+   */
+  handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext, extra: ToolExtra): Promise<ToolReply<O> | PendingTransfer<O>>;
   /**
    * Structured content for an error result, for tools whose output schema admits `error` (the SDK's
    * client validates error results against the output schema too): what completed before the failure.
    */
   onError?(err: StorageError): z.input<z.ZodObject<O>>;
+}
+
+/**
+ * A transfer whose arguments, roots and conflicts are checked and whose plan is made: the work
+ * itself, run by run-tool in the call (with the call's cancellation and progress) or as a job.
+ */
+export interface PendingTransfer<O extends z.ZodRawShape> {
+  readonly bytesTotal: number;
+  readonly filesTotal: number;
+  run(options: RunOptions): Promise<ToolReply<O>>;
+}
+
+export function isPendingTransfer<O extends z.ZodRawShape>(reply: ToolReply<O> | PendingTransfer<O>): reply is PendingTransfer<O> {
+  return "run" in reply;
+}
+
+/** A long tool's answer: a prepared transfer and how its result reads (a dry run is answered at once). */
+export function transferReply<R, O extends z.ZodRawShape>(
+  prepared: PreparedTransfer<R>,
+  reply: (result: R) => ToolReply<O>,
+): ToolReply<O> | PendingTransfer<O> {
+  if (prepared.answered !== undefined) return reply(prepared.answered);
+  return {
+    bytesTotal: prepared.bytesTotal,
+    filesTotal: prepared.filesTotal,
+    run: async (options) => reply(await prepared.run(options)),
+  };
+}
+
+/** The `background` argument of every long tool. */
+export const backgroundInput = {
+  background: z
+    .boolean()
+    .default(false)
+    .describe(
+      "true: check the arguments and conflicts, start the transfer as a job and return at once with job_id (follow it with transfer_status, stop it with cancel_transfer). For transfers expected to take over a minute, or to keep working meanwhile. A dry run is answered at once.",
+    ),
+};
+
+/** Whether a tool can run as a background job. */
+export function takesBackground(tool: Tool): boolean {
+  return "background" in tool.input;
 }
 
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool<I, O> {
@@ -139,9 +186,27 @@ export function takesBucket(tool: Tool): boolean {
 
 /** The output schema as registered: a tool that acts on a bucket also names it. */
 export function outputShape(tool: Tool): z.ZodRawShape {
-  if (!takesBucket(tool)) return tool.output;
-  return { ...tool.output, bucket: z.string().optional().describe("The bucket acted on (when the server has more than one).") };
+  const shape = takesBackground(tool) ? backgroundOutput(tool.output) : tool.output;
+  if (!takesBucket(tool)) return shape;
+  return { ...shape, bucket: z.string().optional().describe("The bucket acted on (when the server has more than one).") };
 }
+
+/**
+ * A long tool's output: its result, or, with background: true, only the job it started (the
+ * result then comes with transfer_status). Its fields are therefore optional on the wire.
+ */
+function backgroundOutput(output: z.ZodRawShape): z.ZodRawShape {
+  const fields = Object.entries(output).map(([name, field]) => [name, field instanceof z.ZodOptional ? field : z.optional(field)]);
+  return { ...Object.fromEntries(fields), ...jobStartShape };
+}
+
+export const jobStartShape = {
+  job_id: z
+    .string()
+    .optional()
+    .describe("With background: true, the job started (the other fields are then absent): follow it with transfer_status."),
+  state: z.enum(["queued", "running"]).optional().describe("With background: true: running, or queued behind other jobs."),
+};
 
 /** The `bucket` argument every object tool takes. */
 export const bucketInput = {

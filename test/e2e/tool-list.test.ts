@@ -20,6 +20,7 @@ const READ_ONLY_TOOLS = [
   "get_object_bytes",
   "compare_directory",
   "presign_url",
+  "transfer_status",
 ];
 /** Tools that take no argument at all. */
 const NO_ARGUMENT_TOOLS = ["list_buckets"];

@@ -14,6 +14,8 @@ export const SPEC_TOOLS = [
   "download_directory",
   "compare_directory",
   "delete_object",
+  "transfer_status",
+  "cancel_transfer",
 ] as const;
 
 /** The error codes of SPEC.md "Errors": every tool error text starts with one of them. */

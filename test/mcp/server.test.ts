@@ -26,6 +26,9 @@ const HINTS: Record<string, [boolean, boolean, boolean]> = {
   delete_object: [false, true, true],
   // A new link each time: the same call twice does not give the same result.
   presign_url: [true, false, false],
+  transfer_status: [true, false, true],
+  // Stops a job; the same call again changes nothing more.
+  cancel_transfer: [false, false, true],
 };
 const READ_ONLY_TOOLS = [
   "list_buckets",
@@ -37,6 +40,8 @@ const READ_ONLY_TOOLS = [
   "download_directory",
   "compare_directory",
   "presign_url",
+  "transfer_status",
+  "cancel_transfer",
 ];
 /** presign_url is registered only when some bucket can presign (not with only a local store). */
 const served = (names: string[], backend: string) => names.filter((n) => backend === "s3" || n !== "presign_url");

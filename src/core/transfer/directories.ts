@@ -18,7 +18,7 @@ import type { ObjectInfo, ObjectStore } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
-import { checkMaxWorkers, ProgressTracker, runPlan } from "./run.js";
+import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared } from "./run.js";
 
 export interface DirectoryTransferOptions extends TransferOptions, PathFilterOptions {
   maxWorkers?: number;
@@ -31,6 +31,20 @@ export async function uploadDirectory(
   prefix: string,
   options: DirectoryTransferOptions = {},
 ): Promise<DirectoryTransferResult> {
+  return runPrepared(await prepareUploadDirectory(store, localDir, prefix, options), options);
+}
+
+/**
+ * Everything of uploadDirectory before the first byte: the directory checked, walked and vetted,
+ * every destination looked up, a dry run answered and conflicts refused. `options.signal` covers
+ * this part; the run takes its own (a background job's).
+ */
+export async function prepareUploadDirectory(
+  store: ObjectStore,
+  localDir: string,
+  prefix: string,
+  options: DirectoryTransferOptions = {},
+): Promise<PreparedTransfer<DirectoryTransferResult>> {
   const workers = checkMaxWorkers(options.maxWorkers);
   const overwrite = options.overwrite ?? false;
   const filter = compilePathFilter(options);
@@ -54,32 +68,38 @@ export async function uploadDirectory(
     },
     identical: (f, object) => sameBytes(f.path, f.size, object, options.signal),
   });
-  if (options.dryRun) return transferResult(plan);
+  if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
 
-  const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, options.onProgress);
   const mode = overwrite ? "overwrite" : "create";
-  const run = await runPlan(
-    plan.todo,
-    (f) => f.key,
-    async (f) => {
-      const out = await store.put(
-        f.key,
-        { kind: "file", path: f.path, size: f.size },
-        {
-          mode,
-          existing: existing.get(f.key) ?? null,
-          ...(options.signal ? { signal: options.signal } : {}),
-          onBytes: (b) => progress.bytes(f.key, b),
+  return {
+    bytesTotal: plan.plannedBytes,
+    filesTotal: plan.todo.length,
+    async run({ signal, onProgress } = {}) {
+      const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
+      const run = await runPlan(
+        plan.todo,
+        (f) => f.key,
+        async (f) => {
+          const out = await store.put(
+            f.key,
+            { kind: "file", path: f.path, size: f.size },
+            {
+              mode,
+              existing: existing.get(f.key) ?? null,
+              ...(signal ? { signal } : {}),
+              onBytes: (b) => progress.bytes(f.key, b),
+            },
+          );
+          progress.fileDone(f.key, out.size);
+          return out.size;
         },
+        workers,
+        signal,
       );
-      progress.fileDone(f.key, out.size);
-      return out.size;
+      return transferResult(plan, run);
     },
-    workers,
-    options.signal,
-  );
-  return transferResult(plan, run);
+  };
 }
 
 /** local_dir to read, resolved within the roots; it must exist and be a directory. */
@@ -146,6 +166,16 @@ export async function downloadDirectory(
   localDir: string,
   options: DirectoryTransferOptions = {},
 ): Promise<DirectoryTransferResult> {
+  return runPrepared(await prepareDownloadDirectory(store, prefix, localDir, options), options);
+}
+
+/** Everything of downloadDirectory before the first file is written (see prepareUploadDirectory). */
+export async function prepareDownloadDirectory(
+  store: ObjectStore,
+  prefix: string,
+  localDir: string,
+  options: DirectoryTransferOptions = {},
+): Promise<PreparedTransfer<DirectoryTransferResult>> {
   const workers = checkMaxWorkers(options.maxWorkers);
   const overwrite = options.overwrite ?? false;
   const filter = compilePathFilter(options);
@@ -166,29 +196,35 @@ export async function downloadDirectory(
     },
     identical: (p, stat) => sameBytes(p.path, stat.size, p.object, options.signal),
   });
-  if (options.dryRun) return transferResult(plan);
+  if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files");
 
-  await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw fromFsError(err, localDir, "local_dir");
-  });
-  const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, options.onProgress);
-  const run = await runPlan(
-    plan.todo,
-    (p) => p.path,
-    async (p) => {
-      const out = await downloadTo(store, p.key, p.path, dir, overwrite, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        knownSize: p.object.size,
-        onBytes: (b) => progress.bytes(p.key, b),
+  return {
+    bytesTotal: plan.plannedBytes,
+    filesTotal: plan.todo.length,
+    async run({ signal, onProgress } = {}) {
+      await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+        throw fromFsError(err, localDir, "local_dir");
       });
-      progress.fileDone(p.key, out.size);
-      return out.size;
+      const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
+      const run = await runPlan(
+        plan.todo,
+        (p) => p.path,
+        async (p) => {
+          const out = await downloadTo(store, p.key, p.path, dir, overwrite, {
+            ...(signal ? { signal } : {}),
+            knownSize: p.object.size,
+            onBytes: (b) => progress.bytes(p.key, b),
+          });
+          progress.fileDone(p.key, out.size);
+          return out.size;
+        },
+        workers,
+        signal,
+      );
+      return transferResult(plan, run);
     },
-    workers,
-    options.signal,
-  );
-  return transferResult(plan, run);
+  };
 }
 
 /** local_dir of a download, resolved within the roots; it may be missing, or be a directory. */

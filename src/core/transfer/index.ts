@@ -1,5 +1,18 @@
 /** Moving files and directories between the local disk and a store. */
-export { type DirectoryTransferOptions, downloadDirectory, uploadDirectory } from "./directories.js";
-export { downloadFile, type TransferOptions, uploadFile } from "./files.js";
+export {
+  type DirectoryTransferOptions,
+  downloadDirectory,
+  prepareDownloadDirectory,
+  prepareUploadDirectory,
+  uploadDirectory,
+} from "./directories.js";
+export { downloadFile, prepareDownloadFile, prepareUploadFile, type TransferOptions, uploadFile } from "./files.js";
 export type { DirectoryTransferResult } from "./plan.js";
-export { checkMaxWorkers, DEFAULT_MAX_WORKERS, MAX_WORKERS, type TransferProgress } from "./run.js";
+export {
+  checkMaxWorkers,
+  DEFAULT_MAX_WORKERS,
+  MAX_WORKERS,
+  type PreparedTransfer,
+  type RunOptions,
+  type TransferProgress,
+} from "./run.js";

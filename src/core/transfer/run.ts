@@ -14,6 +14,34 @@ export interface TransferProgress {
   filesTotal: number;
 }
 
+/** How a prepared transfer runs: its own cancellation and progress (a background job's, or the call's). */
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/**
+ * A transfer checked and planned (arguments, roots, every destination, conflicts), not yet started:
+ * what it will move, and the work itself. The caller runs it at once, or later as a background job.
+ */
+export interface PreparedTransfer<R> {
+  /** The answer when there is nothing to run (a dry run). */
+  readonly answered?: R;
+  readonly bytesTotal: number;
+  readonly filesTotal: number;
+  run(options?: RunOptions): Promise<R>;
+}
+
+/** A transfer answered while it was prepared (a dry run): nothing to run. */
+export function answered<R>(result: R): PreparedTransfer<R> {
+  return { answered: result, bytesTotal: 0, filesTotal: 0, run: async () => result };
+}
+
+/** Runs a prepared transfer now (the foreground form of every transfer). */
+export function runPrepared<R>(prepared: PreparedTransfer<R>, options: RunOptions): Promise<R> {
+  return prepared.run(options);
+}
+
 export const DEFAULT_MAX_WORKERS = 8;
 export const MAX_WORKERS = 64;
 

@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
-import { downloadDirectory as download } from "../../core/transfer/index.js";
+import { prepareDownloadDirectory } from "../../core/transfer/index.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, filterFields, maxWorkersField } from "../directory.js";
-import { progressReporter } from "../progress.js";
-import { bucketInput, defineTool, overwriteField } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply } from "../tool.js";
 
 export const downloadDirectory = defineTool({
   name: "download_directory",
@@ -17,6 +16,7 @@ export const downloadDirectory = defineTool({
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,
+    ...backgroundInput,
     ...bucketInput,
   },
   output: downloadDirectoryOutput,
@@ -27,7 +27,7 @@ export const downloadDirectory = defineTool({
     const store = ctx.buckets.store(args.bucket);
     // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
     store.checkPrefix(directoryPrefix(args.prefix));
-    const result = await download(store, args.prefix, args.local_dir, {
+    const prepared = await prepareDownloadDirectory(store, args.prefix, args.local_dir, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,
@@ -35,9 +35,10 @@ export const downloadDirectory = defineTool({
       exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
-      onProgress: progressReporter(extra),
     });
-    if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
-    return downloadReply(result);
+    return transferReply(prepared, (result) => {
+      if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
+      return downloadReply(result);
+    });
   },
 });

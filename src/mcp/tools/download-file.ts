@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { downloadFile as download } from "../../core/transfer/index.js";
-import { progressReporter } from "../progress.js";
+import { prepareDownloadFile } from "../../core/transfer/index.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool, keyField, overwriteField } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, transferReply } from "../tool.js";
 
 export const downloadFile = defineTool({
   name: "download_file",
@@ -16,6 +15,7 @@ export const downloadFile = defineTool({
       .string()
       .describe("Destination file path (absolute, or relative to the server's working directory). Parent folders are created."),
     overwrite: overwriteField("the local file"),
+    ...backgroundInput,
     ...bucketInput,
   },
   output: {
@@ -27,16 +27,17 @@ export const downloadFile = defineTool({
   changesBucket: false,
   async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
-    const result = await download(store, args.key, args.local_path, {
+    const prepared = await prepareDownloadFile(store, args.key, args.local_path, {
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,
-      onProgress: progressReporter(extra),
     });
-    ctx.log("info", "downloaded file", { key: args.key, size: result.size });
-    return {
-      structured: { local_path: result.localPath, size: result.size, etag: result.etag },
-      text: `saved ${q(args.key)} to ${q(result.localPath)} (${formatBytes(result.size)})`,
-    };
+    return transferReply(prepared, (result) => {
+      ctx.log("info", "downloaded file", { key: args.key, size: result.size });
+      return {
+        structured: { local_path: result.localPath, size: result.size, etag: result.etag },
+        text: `saved ${q(args.key)} to ${q(result.localPath)} (${formatBytes(result.size)})`,
+      };
+    });
   },
 });

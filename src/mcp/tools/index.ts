@@ -1,4 +1,5 @@
 import type { Tool } from "../tool.js";
+import { cancelTransfer } from "./cancel-transfer.js";
 import { compareDirectory } from "./compare-directory.js";
 import { deleteObject } from "./delete-object.js";
 import { downloadDirectory } from "./download-directory.js";
@@ -9,6 +10,7 @@ import { listBuckets } from "./list-buckets.js";
 import { listObjects } from "./list-objects.js";
 import { presignUrl } from "./presign-url.js";
 import { summarizePrefix } from "./summarize-prefix.js";
+import { transferStatus } from "./transfer-status.js";
 import { uploadBytes } from "./upload-bytes.js";
 import { uploadDirectory } from "./upload-directory.js";
 import { uploadFile } from "./upload-file.js";
@@ -28,4 +30,6 @@ export const allTools: Tool[] = [
   compareDirectory,
   deleteObject,
   presignUrl,
+  transferStatus,
+  cancelTransfer,
 ];

@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
-import { uploadDirectory as upload } from "../../core/transfer/index.js";
+import { prepareUploadDirectory } from "../../core/transfer/index.js";
 import { dryRunField, filterFields, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
-import { progressReporter } from "../progress.js";
-import { bucketInput, defineTool, overwriteField } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply } from "../tool.js";
 
 export const uploadDirectory = defineTool({
   name: "upload_directory",
@@ -19,6 +18,7 @@ export const uploadDirectory = defineTool({
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,
+    ...backgroundInput,
     ...bucketInput,
   },
   output: uploadDirectoryOutput,
@@ -29,7 +29,7 @@ export const uploadDirectory = defineTool({
     const store = ctx.buckets.store(args.bucket);
     // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
     store.checkPrefix(directoryPrefix(args.prefix));
-    const result = await upload(store, args.local_dir, args.prefix, {
+    const prepared = await prepareUploadDirectory(store, args.local_dir, args.prefix, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,
       dryRun: args.dry_run,
@@ -37,9 +37,10 @@ export const uploadDirectory = defineTool({
       exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
-      onProgress: progressReporter(extra),
     });
-    if (!result.dryRun) ctx.log("info", "uploaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
-    return uploadReply(result);
+    return transferReply(prepared, (result) => {
+      if (!result.dryRun) ctx.log("info", "uploaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });
+      return uploadReply(result);
+    });
   },
 });

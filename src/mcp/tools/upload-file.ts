@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
-import { uploadFile as upload } from "../../core/transfer/index.js";
-import { progressReporter } from "../progress.js";
+import { prepareUploadFile } from "../../core/transfer/index.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool, keyField, overwriteField, putResultShape } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, putResultShape, transferReply } from "../tool.js";
 
 export const uploadFile = defineTool({
   name: "upload_file",
@@ -15,6 +14,7 @@ export const uploadFile = defineTool({
     key: keyField("Destination object key."),
     content_type: z.string().max(255).optional().describe("Media type to store. Guessed from the file extension when absent."),
     overwrite: overwriteField("the object"),
+    ...backgroundInput,
     ...bucketInput,
   },
   output: putResultShape,
@@ -22,17 +22,18 @@ export const uploadFile = defineTool({
   changesBucket: true,
   async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
-    const result = await upload(store, args.local_path, args.key, {
+    const prepared = await prepareUploadFile(store, args.local_path, args.key, {
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,
-      onProgress: progressReporter(extra),
       contentType: args.content_type,
     });
-    ctx.log("info", "uploaded file", { key: args.key, size: result.size, replaced: result.replaced });
-    return {
-      structured: { ...result },
-      text: `${result.replaced ? "replaced" : "created"} ${q(args.key)} from ${q(args.local_path)} (${formatBytes(result.size)})`,
-    };
+    return transferReply(prepared, (result) => {
+      ctx.log("info", "uploaded file", { key: args.key, size: result.size, replaced: result.replaced });
+      return {
+        structured: { ...result },
+        text: `${result.replaced ? "replaced" : "created"} ${q(args.key)} from ${q(args.local_path)} (${formatBytes(result.size)})`,
+      };
+    });
   },
 });
