@@ -102,6 +102,8 @@ export interface RunningServer {
   setRoots(paths: string[]): Promise<void>;
   /** Closes the client, which ends the child; idempotent. */
   close(): Promise<void>;
+  /** The child's process id (to signal it), while it runs. */
+  pid: number | undefined;
 }
 
 export async function startClient(options: StartOptions): Promise<RunningServer> {
@@ -180,6 +182,7 @@ export async function startClient(options: StartOptions): Promise<RunningServer>
       await client.sendRootsListChanged();
     },
     close,
+    pid: transport.pid ?? undefined,
   };
 }
 
