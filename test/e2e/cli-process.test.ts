@@ -84,6 +84,7 @@ describe("the r2-mcp process", () => {
       try {
         const names = (await server.client.listTools()).tools.map((t) => t.name).filter((n) => !OPTIONAL_TOOLS.includes(n));
         expect(names.sort()).toEqual([
+          "cancel_transfer",
           "compare_directory",
           "download_directory",
           "download_file",
@@ -92,6 +93,7 @@ describe("the r2-mcp process", () => {
           "list_buckets",
           "list_objects",
           "summarize_prefix",
+          "transfer_status",
         ]);
         const refused = await call(server.client, "upload_bytes", { key: "a.txt", data: "x" });
         expect(refused.isError).toBe(true);
