@@ -52,9 +52,10 @@ async function main(): Promise<number> {
   }
   const config = action.config;
   // The server's modules load only once a server is wanted, so --help and --version are instant.
-  const [{ StdioServerTransport }, { createServer }] = await Promise.all([
+  const [{ StdioServerTransport }, { createServer }, { Jobs }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/stdio.js"),
     import("./mcp/server.js"),
+    import("./mcp/jobs.js"),
   ]);
   // The logger first: the stores log retries and clean-ups through it from the start, and the
   // server later connects it to the client.
@@ -72,7 +73,9 @@ async function main(): Promise<number> {
         : { store, kind: "local" },
     );
   }
-  const { server, jobs } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging });
+  // The process's background jobs: they outlive any one call, and the exit below stops them.
+  const jobs = new Jobs(logging.log);
+  const { server } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging, jobs });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (code: number) => {

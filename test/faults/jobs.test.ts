@@ -275,6 +275,10 @@ describe("background jobs over stdio, s3 backend behind the proxy", () => {
     });
     expect(missing.text).toMatch(/^not_found: /);
 
+    // A dry run has nothing to run: it is answered at once, as in the foreground.
+    const dry = await callOk(server.client, uploadDirectory, { local_dir: dir, prefix: "cf", dry_run: true, background: true });
+    expect(dry).toMatchObject({ dry_run: true, planned: 2, conflicts: ["cf/x.txt"] });
+
     expect(await allJobs(server)).toEqual([]);
     expect(rig.proxy.count({ op: ["PutObject", "CreateMultipartUpload"] })).toBe(putsBefore);
     expect(await readFile(path.join(dir, "taken.bin"), "utf8")).toBe("local file");
