@@ -8,7 +8,7 @@
  * S3 jobs. Every wait is a bounded poll; nothing asserts on time. Run `npm run build` first.
  */
 import { randomBytes } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -99,11 +99,21 @@ async function until<T>(ask: () => Promise<T> | T, ok: (value: T) => boolean, wh
   throw new Error(`gave up waiting for ${what}; last seen: ${JSON.stringify(last)}`);
 }
 
-/** The CLI over the fault proxy; with `local`, an embedded local store beside it (bucket "local"). */
-async function cli(options: { local?: boolean } = {}): Promise<RunningServer> {
+/**
+ * The CLI over the fault proxy; with `local`, an embedded local store beside it (bucket "local");
+ * with `archive`, a read-only local store too (bucket "archive", then the default: config first).
+ */
+async function cli(options: { local?: boolean; archive?: boolean } = {}): Promise<RunningServer> {
   const args = ["--bucket", rig.server.bucket, "--endpoint", rig.proxy.endpoint, "--region", rig.server.region];
   args.push("--max-attempts", "2", "--root", rig.tmp.path);
   if (options.local) args.push("--local", path.join(rig.tmp.path, "store"));
+  if (options.archive) {
+    const config = path.join(rig.tmp.path, "archive.json");
+    const archive = { name: "archive", local: path.join(rig.tmp.path, "archive-store"), read_only: true };
+    await mkdir(archive.local, { recursive: true });
+    await writeFile(config, JSON.stringify({ buckets: [archive] }));
+    args.push("--config", config);
+  }
   const server = await startClient({
     args,
     cwd: rig.tmp.path,
@@ -238,15 +248,16 @@ describe("background jobs over stdio, s3 backend behind the proxy", () => {
   });
 
   it("conflicts and bad arguments are the call's own error: no job is created and nothing is written", async () => {
-    const server = await cli({ local: true });
+    const server = await cli({ local: true, archive: true });
+    const s3 = rig.server.bucket;
     const dir = path.join(rig.tmp.path, "conflict-src");
     await writeTree(dir, { "x.txt": "mine", "y.txt": "new" });
-    await raw.send(new PutObjectCommand({ Bucket: rig.server.bucket, Key: "cf/x.txt", Body: "theirs" }));
+    await raw.send(new PutObjectCommand({ Bucket: s3, Key: "cf/x.txt", Body: "theirs" }));
     await callOk(server.client, uploadFile, { local_path: path.join(dir, "y.txt"), key: "cf/x.txt", bucket: "local" });
     await writeFile(path.join(dir, "taken.bin"), "local file");
     const putsBefore = rig.proxy.count({ op: ["PutObject", "CreateMultipartUpload"] });
 
-    for (const bucket of [undefined, "local"]) {
+    for (const bucket of [s3, "local"]) {
       const upload = await callError(server.client, "upload_directory", { local_dir: dir, prefix: "cf", background: true, bucket });
       expect(upload.text).toMatch(/^already_exists: .*cf\/x\.txt/);
       expect(upload.structuredContent).toMatchObject({ conflicts: ["cf/x.txt"], uploaded: 0 });
@@ -262,21 +273,34 @@ describe("background jobs over stdio, s3 backend behind the proxy", () => {
       key: "cf/x.txt",
       local_path: path.join(dir, "taken.bin"),
       background: true,
+      bucket: s3,
     });
     expect(download.text).toMatch(/^already_exists: /);
-    const tree = await callError(server.client, "download_directory", { prefix: "cf", local_dir: dir, background: true });
+    const tree = await callError(server.client, "download_directory", { prefix: "cf", local_dir: dir, background: true, bucket: s3 });
     expect(tree.text).toMatch(/^already_exists: /);
-    const outside = await callError(server.client, "upload_directory", { local_dir: "/", prefix: "cf", background: true });
+    for (const refused of [
+      await callError(server.client, "upload_directory", { local_dir: dir, prefix: "cf", background: true, bucket: "archive" }),
+      await callError(server.client, "upload_file", {
+        local_path: path.join(dir, "y.txt"),
+        key: "cf/y.txt",
+        background: true,
+        bucket: "archive",
+      }),
+    ]) {
+      expect(refused.text).toMatch(/^access_denied: .*"archive" is read-only/);
+    }
+    const outside = await callError(server.client, "upload_directory", { local_dir: "/", prefix: "cf", background: true, bucket: s3 });
     expect(outside.text).toMatch(/^outside_roots: /);
     const missing = await callError(server.client, "download_file", {
       key: "cf/none",
       local_path: path.join(dir, "none"),
       background: true,
+      bucket: s3,
     });
     expect(missing.text).toMatch(/^not_found: /);
 
     // A dry run has nothing to run: it is answered at once, as in the foreground.
-    const dry = await callOk(server.client, uploadDirectory, { local_dir: dir, prefix: "cf", dry_run: true, background: true });
+    const dry = await callOk(server.client, uploadDirectory, { local_dir: dir, prefix: "cf", dry_run: true, background: true, bucket: s3 });
     expect(dry).toMatchObject({ dry_run: true, planned: 2, conflicts: ["cf/x.txt"] });
 
     expect(await allJobs(server)).toEqual([]);

@@ -29,6 +29,8 @@ export const uploadDirectory = defineTool({
     const store = ctx.buckets.store(args.bucket);
     // The prefix as the transfer uses it ("/" added): "runs/42" is allowed under an allowed "runs/42/".
     store.checkPrefix(directoryPrefix(args.prefix));
+    // Refused here, not by the first write: a background call must fail before its job exists.
+    if (!args.dry_run) store.checkWritable(args.prefix || "(bucket root)", "uploaded to");
     const prepared = await prepareUploadDirectory(store, args.local_dir, args.prefix, {
       overwrite: args.overwrite,
       maxWorkers: args.max_workers,

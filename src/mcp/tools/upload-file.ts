@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { checkContentType } from "../../core/content-type.js";
 import { q } from "../../core/errors.js";
 import { prepareUploadFile } from "../../core/transfer/index.js";
 import { formatBytes } from "../results.js";
@@ -22,6 +23,10 @@ export const uploadFile = defineTool({
   changesBucket: true,
   async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
+    // Refused here, not by the write: a background call must fail before its job exists.
+    store.checkKey(args.key);
+    store.checkWritable(args.key);
+    checkContentType(args.content_type);
     const prepared = await prepareUploadFile(store, args.local_path, args.key, {
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
