@@ -49,6 +49,7 @@ function transferRow(label: string, d: Direction, unit: "files" | "MiB", require
   const mcpRaw = ratio(v.mcp, v.raw);
   const libRclone = ratio(v.lib, v.rclone);
   const mcpRclone = ratio(v.mcp, v.rclone);
+  const mcpBase = ratio(v.mcp, v.base);
   const misses: string[] = [];
   if (libRaw === undefined || libRaw < TARGET_RATIO) misses.push(`library ${fmtRatio(libRaw)} raw`);
   if (mcpRaw === undefined || mcpRaw < TARGET_RATIO) misses.push(`MCP ${fmtRatio(mcpRaw)} raw`);
@@ -76,6 +77,8 @@ function transferRow(label: string, d: Direction, unit: "files" | "MiB", require
       fmtRatio(mcpRaw),
       fmtRatio(libRclone),
       fmtRatio(mcpRclone),
+      cell(d.base, v.base),
+      fmtRatio(mcpBase),
       `${pct(u.raw)} / ${pct(u.rclone)} / ${pct(u.lib)} / ${pct(u.mcp)}${bound}`,
       target,
       (met ? "met" : `MISSED: ${misses.join("; ")}`) + rcloneNote,
@@ -88,6 +91,7 @@ function rssRow(label: string, d: Direction): Row {
   const mb = (r: MethodResult | undefined) => medianOf(r, (run) => ((run.peakRssKiB ?? Number.NaN) * 1024) / 1e6);
   const lib = mb(d.lib);
   const mcp = mb(d.mcp);
+  const base = mb(d.base);
   const misses: string[] = [];
   if (lib === undefined || !(lib < TARGET_RSS_BYTES / 1e6)) misses.push(`library ${fmt(lib, 0)} MB`);
   if (mcp === undefined || !(mcp < TARGET_RSS_BYTES / 1e6)) misses.push(`MCP server ${fmt(mcp, 0)} MB`);
@@ -101,6 +105,8 @@ function rssRow(label: string, d: Direction): Row {
       "",
       "",
       "",
+      "",
+      cell(d.base, base, 0),
       "",
       "",
       "< 150 MB",
@@ -177,6 +183,8 @@ export function buildReport(
         "",
         "",
         "",
+        h.base ? fmt(percentile(h.base, 50), 2) : "",
+        "",
         "",
         `MCP − SDK < ${TARGET_MCP_OVERHEAD_MS} ms`,
         `${met ? "met" : "MISSED"}: ${signed(overhead)} ms (MCP − library ${signed(p50.mcp - p50.lib)} ms)`,
@@ -194,6 +202,8 @@ export function buildReport(
         "",
         "",
         "",
+        h.base ? fmt(percentile(h.base, 99), 2) : "",
+        "",
         "",
         "—",
         `${signed(p99.mcp - p99.raw)} ms`,
@@ -206,6 +216,8 @@ export function buildReport(
         "—",
         "—",
         `${fmt(percentile(h.ping, 50), 2)} / ${fmt(percentile(h.ping, 99), 2)}`,
+        "",
+        "",
         "",
         "",
         "",
@@ -229,9 +241,11 @@ export function buildReport(
         "",
         "",
         "",
+        c.baseToolsList ? fmt(median(c.baseToolsList), 0) : "",
         "",
-        "—",
-        `(bare \`node -e 0\`: ${fmt(median(c.bareNode), 0)} ms; initialize: ${fmt(median(c.initialize), 0)} ms)`,
+        "",
+        "< 300 ms",
+        `${median(c.toolsList) < 300 ? "met" : "MISSED"} (bare \`node -e 0\`: ${fmt(median(c.bareNode), 0)} ms; initialize: ${fmt(median(c.initialize), 0)} ms)`,
       ],
     });
   }
@@ -245,13 +259,15 @@ export function buildReport(
     "MCP / raw",
     "library / rclone",
     "MCP / rclone",
+    "MCP before",
+    "MCP / before",
     "server CPU (raw / rclone / lib / MCP)",
     "target",
     "verdict",
   ];
   const lines: string[] = [];
   lines.push(
-    `### r2-mcp benchmark — ${startedAt.toISOString()} (${flags.quick ? "--quick" : "full set"}, concurrency ${flags.concurrency}, median of ${flags.repeats}, ${Math.round(seconds)} s)`,
+    `### r2-mcp benchmark — ${startedAt.toISOString()} (${flags.quick ? "--quick" : "full set"}, concurrency ${flags.concurrency}, ${flags.latencyMs > 0 ? `+${flags.latencyMs} ms each way, ` : ""}median of ${flags.repeats}, ${Math.round(seconds)} s)`,
   );
   lines.push("");
   lines.push(
@@ -318,6 +334,14 @@ export function buildReport(
     "- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.",
   );
   lines.push("- cold start: spawn of `node dist/cli.js` → initialize → tools/list answered.");
+  if (flags.baselineDist)
+    lines.push(
+      `- MCP before: the same MCP calls against the server built in \`${flags.baselineDist}\`, interleaved with the others in the same run.`,
+    );
+  if (flags.latencyMs > 0)
+    lines.push(
+      `- every client (raw SDK, rclone, library, MCP) reached the server through a loopback proxy delaying every byte by ${flags.latencyMs} ms each way.`,
+    );
   const failures: string[] = [];
   for (const name of ["small", "large", "huge"] as const) {
     const c = r[name];
@@ -426,7 +450,7 @@ function signed(x: number): string {
 }
 
 function methodName(m: Method): string {
-  return { raw: "raw SDK", rclone: "rclone", lib: "library", mcp: "MCP" }[m];
+  return { raw: "raw SDK", rclone: "rclone", lib: "library", mcp: "MCP", base: "MCP before" }[m];
 }
 
 export function fauxqsVersion(): string {

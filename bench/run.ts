@@ -32,7 +32,7 @@ import {
 } from "./raw-sdk.js";
 import { findRclone, RCLONE_HINT, Rclone } from "./rclone.js";
 import { buildReport, fauxqsVersion, type MachineInfo, machineInfo } from "./report.js";
-import { ServerProcess } from "./server.js";
+import { LatencyProxy, ServerProcess } from "./server.js";
 import { fmt, fmtBytes, median } from "./stats.js";
 import {
   type BenchResults,
@@ -42,6 +42,7 @@ import {
   type Direction,
   type Flags,
   type HeadResult,
+  METHODS,
   type Method,
   type Run,
   TARGET_MCP_OVERHEAD_MS,
@@ -73,6 +74,9 @@ function parseFlags(argv: string[]): Flags {
       colds: { type: "string" },
       "timeout-s": { type: "string" },
       out: { type: "string" },
+      "latency-ms": { type: "string" },
+      "baseline-dist": { type: "string" },
+      methods: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -88,6 +92,9 @@ function parseFlags(argv: string[]): Flags {
         "  --small-files N --large-files N --huge-mib N --heads N --colds N   override sizes",
         "  --timeout-s N         per-measurement time bound (default 900)",
         "  --out FILE            write the results there instead of bench/results.json",
+        "  --latency-ms N        every client talks through a loopback proxy adding N ms each way (default 0)",
+        "  --baseline-dist DIR   also run the MCP server of another build (DIR/cli.js): the 'before' column",
+        "  --methods LIST        a subset of raw,rclone,lib,mcp,base (default: all that are available)",
         "  --report [FILE]       print the table again from a results.json (default bench/results.json); measures nothing",
         "",
       ].join("\n"),
@@ -111,8 +118,24 @@ function parseFlags(argv: string[]): Flags {
       if (!(CASES as readonly string[]).includes(n)) throw new Error(`--only: unknown case ${n}; use ${CASES.join(",")}`);
     only = new Set(names as CaseName[]);
   }
+  let methods: Set<Method> | undefined;
+  if (values.methods !== undefined) {
+    const names = values.methods
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const n of names)
+      if (!(METHODS as readonly string[]).includes(n)) throw new Error(`--methods: unknown method ${n}; use ${METHODS.join(",")}`);
+    methods = new Set(names as Method[]);
+  }
+  const baselineDist = values["baseline-dist"] === undefined ? undefined : path.resolve(values["baseline-dist"]);
+  if (baselineDist !== undefined && !existsSync(path.join(baselineDist, "cli.js")))
+    throw new Error(`--baseline-dist: ${baselineDist}/cli.js is missing`);
   return {
     quick,
+    latencyMs: int("latency-ms", values["latency-ms"], 0, 0, 1000),
+    ...(baselineDist !== undefined ? { baselineDist } : {}),
+    ...(methods !== undefined ? { methods } : {}),
     // 64 is r2-mcp's max_workers limit.
     concurrency: int("concurrency", values.concurrency, 16, 1, 64),
     only,
@@ -170,14 +193,21 @@ class Bench {
   private readonly raw: S3Client;
   private rclone: Rclone | undefined;
   private readonly roots: string;
+  private baseMcp: McpSession | undefined;
 
   constructor(
     readonly flags: Flags,
     readonly server: ServerProcess,
     readonly base: string,
+    /** Where every client sends its requests: the server, or the latency proxy in front of it. */
+    readonly endpoint: string,
   ) {
-    this.raw = rawClient(server.endpoint, Math.max(64, flags.concurrency));
+    this.raw = rawClient(endpoint, Math.max(64, flags.concurrency));
     this.roots = base;
+  }
+
+  private cli(method: Method): string {
+    return method === "base" && this.flags.baselineDist ? path.join(this.flags.baselineDist, "cli.js") : CLI;
   }
 
   async init(): Promise<void> {
@@ -186,14 +216,14 @@ class Bench {
     const { R2Client } = (await import(pathToFileURL(DIST_INDEX).href)) as typeof import("../src/index.js");
     this.lib = new R2Client({
       bucketName: BUCKET,
-      endpointUrl: this.server.endpoint,
+      endpointUrl: this.endpoint,
       accessKeyId: BENCH_CREDENTIALS.accessKeyId,
       secretAccessKey: BENCH_CREDENTIALS.secretAccessKey,
       regionName: BENCH_REGION,
     });
     const info = findRclone();
     if (info) {
-      this.rclone = new Rclone(info, this.server.endpoint, this.base);
+      this.rclone = new Rclone(info, this.endpoint, this.base);
       this.results.rclone.version = info.version;
       const spawns: number[] = [];
       for (let i = 0; i < 3; i++) spawns.push((await this.rclone.run(["version"], 30_000)) * 1000);
@@ -210,9 +240,16 @@ class Bench {
     return signal;
   }
 
-  private async session(): Promise<McpSession> {
+  private async session(method: "mcp" | "base" = "mcp"): Promise<McpSession> {
+    if (method === "base") {
+      if (!this.baseMcp) {
+        this.baseMcp = await startMcp({ cliPath: this.cli("base"), endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
+        await this.baseMcp.client.listTools();
+      }
+      return this.baseMcp;
+    }
     if (!this.mcp) {
-      this.mcp = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+      this.mcp = await startMcp({ cliPath: CLI, endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
       await this.mcp.client.listTools();
     }
     return this.mcp;
@@ -241,7 +278,9 @@ class Bench {
   }
 
   private methods(): Method[] {
-    return this.rclone ? ["raw", "rclone", "lib", "mcp"] : ["raw", "lib", "mcp"];
+    const all: Method[] = this.rclone ? ["raw", "rclone", "lib", "mcp"] : ["raw", "lib", "mcp"];
+    if (this.flags.baselineDist) all.push("base");
+    return all.filter((m) => this.flags.methods?.has(m) ?? true);
   }
 
   private emptyDirection(): Direction {
@@ -318,8 +357,6 @@ class Bench {
     const bytes = files * size;
     const result: TransferCase = { files, fileBytes: size, upload: this.emptyDirection(), download: this.emptyDirection() };
     this.results[name] = result;
-    const mcp = await this.session();
-
     const upload = async (method: Method, prefix: string): Promise<TransferOutcome> => {
       switch (method) {
         case "raw":
@@ -328,7 +365,9 @@ class Bench {
           const r = await this.lib.uploadDirectory(dir, prefix, { maxWorkers: n, overwrite: true, signal: this.signal() });
           return { files: r.transferred, bytes: r.bytes };
         }
+        case "base":
         case "mcp": {
+          const mcp = await this.session(method);
           const before = cpuSecondsOfPid(mcp.pid);
           const r = await mcp.call("upload_directory", { local_dir: dir, prefix, overwrite: true, max_workers: n }, this.flags.timeoutMs);
           const after = cpuSecondsOfPid(mcp.pid);
@@ -354,7 +393,9 @@ class Bench {
           const r = await this.lib.downloadDirectory(prefix, target, { maxWorkers: n, overwrite: true, signal: this.signal() });
           return { files: r.transferred, bytes: r.bytes };
         }
+        case "base":
         case "mcp": {
+          const mcp = await this.session(method);
           const before = cpuSecondsOfPid(mcp.pid);
           const r = await mcp.call(
             "download_directory",
@@ -420,7 +461,7 @@ class Bench {
   private async hugeWorker(mode: "raw-up" | "raw-down" | "lib-up" | "lib-down", key: string, file: string): Promise<TransferOutcome> {
     const job = {
       mode,
-      endpoint: this.server.endpoint,
+      endpoint: this.endpoint,
       bucket: BUCKET,
       key,
       file,
@@ -461,8 +502,8 @@ class Bench {
   }
 
   /** One MCP tool call in a server process of its own, so its VmHWM is that call's peak. */
-  private async mcpFresh(tool: string, args: Record<string, unknown>): Promise<TransferOutcome> {
-    const session = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+  private async mcpFresh(method: Method, tool: string, args: Record<string, unknown>): Promise<TransferOutcome> {
+    const session = await startMcp({ cliPath: this.cli(method), endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
     try {
       await session.client.listTools();
       const before = cpuSecondsOfPid(session.pid);
@@ -499,8 +540,9 @@ class Bench {
               return this.hugeWorker("raw-up", key, file);
             case "lib":
               return this.hugeWorker("lib-up", key, file);
+            case "base":
             case "mcp":
-              return this.mcpFresh("upload_file", { local_path: file, key, overwrite: true });
+              return this.mcpFresh(method, "upload_file", { local_path: file, key, overwrite: true });
             case "rclone":
               await this.rclone?.run(
                 // fauxqs refuses single bodies over 11 MiB: go multipart from 8 MiB like the others.
@@ -542,8 +584,9 @@ class Bench {
               return this.hugeWorker("raw-down", seedKey, target);
             case "lib":
               return this.hugeWorker("lib-down", seedKey, target);
+            case "base":
             case "mcp":
-              return this.mcpFresh("download_file", { key: seedKey, local_path: target, overwrite: true });
+              return this.mcpFresh(method, "download_file", { key: seedKey, local_path: target, overwrite: true });
             case "rclone":
               await this.rclone?.run(["copyto", "--multi-thread-streams", "8", `bench:${BUCKET}/${seedKey}`, target], this.flags.timeoutMs);
               return { files: 1, bytes: size };
@@ -567,16 +610,18 @@ class Bench {
     const key = "seed/head/object.bin";
     await this.lib.uploadBytes(randomBytes(4 * KIB), key, { overwrite: true });
     const mcp = await this.session();
-    const result: HeadResult = { calls, raw: [], lib: [], mcp: [], ping: [] };
+    const baseline = this.flags.baselineDist ? await this.session("base") : undefined;
+    const result: HeadResult = { calls, raw: [], lib: [], mcp: [], ping: [], ...(baseline ? { base: [] } : {}) };
     this.results.head = result;
-    const one: Record<"raw" | "lib" | "mcp" | "ping", () => Promise<unknown>> = {
+    const one: Record<"raw" | "lib" | "mcp" | "ping" | "base", () => Promise<unknown>> = {
       raw: () => rawHead(this.raw, BUCKET, key),
       lib: () => this.lib.head(key),
       mcp: () => mcp.call("head_object", { key }, 30_000),
       // The MCP round trip with no tool and no S3 behind it: the stdio + JSON-RPC floor.
       ping: () => mcp.client.ping({ timeout: 30_000 }),
+      base: () => (baseline as McpSession).call("head_object", { key }, 30_000),
     };
-    const kinds = ["raw", "lib", "mcp", "ping"] as const;
+    const kinds = baseline ? (["raw", "lib", "mcp", "ping", "base"] as const) : (["raw", "lib", "mcp", "ping"] as const);
     log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50 (+ MCP ping)`);
     for (const kind of kinds) for (let i = 0; i < 20; i++) await one[kind]();
     const deadline = performance.now() + Math.max(120_000, calls * 200);
@@ -586,7 +631,7 @@ class Bench {
         for (let i = 0; i < block; i++) {
           const t0 = performance.now();
           await one[kind]();
-          result[kind].push(performance.now() - t0);
+          result[kind]?.push(performance.now() - t0);
         }
       }
       done += block;
@@ -596,18 +641,25 @@ class Bench {
 
   async cold(): Promise<void> {
     const count = this.flags.colds;
-    const result: ColdResult = { toolsList: [], initialize: [], bareNode: [] };
+    const result: ColdResult = { toolsList: [], initialize: [], bareNode: [], ...(this.flags.baselineDist ? { baseToolsList: [] } : {}) };
     this.results.cold = result;
     log(`cold start: ${count} spawns`);
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
-      const session = await startMcp({ cliPath: CLI, endpoint: this.server.endpoint, bucket: BUCKET, root: this.roots });
+      const session = await startMcp({ cliPath: CLI, endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
       const t1 = performance.now();
       await session.client.listTools();
       const t2 = performance.now();
       await session.close();
       result.initialize.push(t1 - t0);
       result.toolsList.push(t2 - t0);
+      if (result.baseToolsList) {
+        const b0 = performance.now();
+        const before = await startMcp({ cliPath: this.cli("base"), endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
+        await before.client.listTools();
+        result.baseToolsList.push(performance.now() - b0);
+        await before.close();
+      }
     }
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
@@ -625,6 +677,9 @@ class Bench {
     this.mcp = undefined;
     if (mcp) this.results.mcpServerStderr = mcp.stderr();
     await mcp?.close().catch(() => undefined);
+    const baseMcp = this.baseMcp;
+    this.baseMcp = undefined;
+    await baseMcp?.close().catch(() => undefined);
     await this.lib?.close().catch(() => undefined);
     this.raw.destroy();
   }
@@ -692,9 +747,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-bench-")));
   let server: ServerProcess | undefined;
+  let proxy: LatencyProxy | undefined;
   let bench: Bench | undefined;
   const onSignal = () => {
     void (async () => {
+      proxy?.stop();
       await server?.stop().catch(() => undefined);
       await fs.rm(base, { recursive: true, force: true }).catch(() => undefined);
       process.exit(130);
@@ -705,7 +762,13 @@ async function main(): Promise<void> {
   try {
     server = await ServerProcess.start();
     log(`S3 server (pid ${server.pid}) at ${server.endpoint}; data in ${base}`);
-    bench = new Bench(flags, server, base);
+    let endpoint = server.endpoint;
+    if (flags.latencyMs > 0) {
+      proxy = await LatencyProxy.start(server.endpoint, flags.latencyMs);
+      endpoint = proxy.endpoint;
+      log(`clients talk through a latency proxy (+${flags.latencyMs} ms each way) at ${endpoint}`);
+    }
+    bench = new Bench(flags, server, base, endpoint);
     await bench.init();
     await bench.ceiling();
     const cases: Record<CaseName, () => Promise<void>> = {
@@ -750,6 +813,7 @@ async function main(): Promise<void> {
     log(`wrote ${path.relative(process.cwd(), flags.out)}`);
   } finally {
     await bench?.close().catch(() => undefined);
+    proxy?.stop();
     await server?.stop().catch(() => undefined);
     await fs.rm(base, { recursive: true, force: true });
   }

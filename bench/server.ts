@@ -1,5 +1,5 @@
 /** Starts bench/s3-server-process.ts in a child process and talks to it over IPC. */
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -63,5 +63,42 @@ export class ServerProcess {
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+const PROXY_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "latency-proxy.mjs");
+
+/** bench/latency-proxy.mjs in a process of its own: every byte N ms late, each way. */
+export class LatencyProxy {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly endpoint: string,
+  ) {}
+
+  static start(upstream: string, delayMs: number): Promise<LatencyProxy> {
+    const child = spawn(process.execPath, [PROXY_SCRIPT, JSON.stringify({ upstream, delayMs })], { stdio: ["pipe", "pipe", "inherit"] });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error("the latency proxy did not start within 30 s"));
+      }, 30_000);
+      let out = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString("utf8");
+        const line = out.split("\n")[0];
+        if (!out.includes("\n") || line === undefined) return;
+        clearTimeout(timer);
+        const { port } = JSON.parse(line) as { port: number };
+        resolve(new LatencyProxy(child, `http://127.0.0.1:${port}`));
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the latency proxy exited (${code}) before it was ready`));
+      });
+    });
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
   }
 }

@@ -4,13 +4,14 @@ import type { ServerCeiling } from "./raw-sdk.js";
 /** The targets of the issue. */
 export const TARGET_RATIO = 0.9;
 export const TARGET_RSS_BYTES = 150e6;
-export const TARGET_MCP_OVERHEAD_MS = 1;
+export const TARGET_MCP_OVERHEAD_MS = 0.5;
 /** A server using at least this share of one core during a run is treated as saturated. */
 export const SERVER_BOUND_UTILISATION = 0.85;
 
 export const CASES = ["small", "large", "huge", "head", "cold"] as const;
 export type CaseName = (typeof CASES)[number];
-export const METHODS = ["raw", "rclone", "lib", "mcp"] as const;
+/** base: the MCP server of another build (--baseline-dist), the "before" of a before/after. */
+export const METHODS = ["raw", "rclone", "lib", "mcp", "base"] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface Flags {
@@ -26,6 +27,12 @@ export interface Flags {
   timeoutMs: number;
   /** where results.json goes */
   out: string;
+  /** every client talks through a proxy adding this many ms each way (0: direct) */
+  latencyMs: number;
+  /** dist/ of the build measured as "before" (method base) */
+  baselineDist?: string;
+  /** only these methods */
+  methods?: Set<Method>;
 }
 
 export interface Run {
@@ -65,6 +72,8 @@ export interface HeadResult {
   mcp: number[];
   /** MCP `ping` round trips over the same session: the transport's own floor */
   ping: number[];
+  /** the baseline build's head_object */
+  base?: number[];
 }
 
 export interface ColdResult {
@@ -74,6 +83,8 @@ export interface ColdResult {
   initialize: number[];
   /** spawn → exit of `node -e 0`, ms: what Node itself costs */
   bareNode: number[];
+  /** the baseline build: spawn → tools/list answered, ms */
+  baseToolsList?: number[];
 }
 
 export interface BenchResults {
