@@ -9,11 +9,33 @@ import { throwIfAborted } from "./errors.js";
 import { md5File } from "./fs/hash.js";
 import { MIB, partSizeFor } from "./multipart.js";
 
-const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
+/** A single-part ETag: the MD5 of the bytes. */
+export const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
 const MULTIPART = /^([0-9a-f]{32})-(\d+)$/i;
 
 /** Part sizes other tools commonly use (aws cli, rclone, boto3, s3cmd, lib-storage). */
 const COMMON_PART_SIZES = [5, 8, 15, 16, 32, 64, 100, 128].map((n) => n * MIB);
+
+/** The part count of a multipart ETag ("…-N"); undefined for any other ETag. */
+export function multipartParts(etag: string): number | undefined {
+  const match = MULTIPART.exec(etag);
+  return match ? Number(match[2]) : undefined;
+}
+
+/**
+ * Part sizes that could have cut `size` bytes into `parts` parts, likeliest first: r2-mcp's own
+ * (also the AWS CLI's and boto3's 8 MiB for most sizes), then other tools' defaults.
+ */
+export function candidatePartSizes(size: number, parts: number): number[] {
+  return [partSizeFor(size), ...COMMON_PART_SIZES].filter((ps, i, all) => all.indexOf(ps) === i && Math.ceil(size / ps) === parts);
+}
+
+/** The multipart ETag of parts with these MD5 digests, in part order: MD5 of the digests, "-N". */
+export function multipartEtagOf(digests: readonly Uint8Array[]): string {
+  const hash = createHash("md5");
+  for (const d of digests) hash.update(d);
+  return `${hash.digest("hex")}-${digests.length}`;
+}
 
 async function multipartEtag(file: string, partSize: number, signal?: AbortSignal): Promise<string> {
   const digests: Buffer[] = [];

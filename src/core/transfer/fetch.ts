@@ -1,13 +1,18 @@
 /**
  * Fetching one object into a temporary file: one streamed GET for small objects, byte ranges in
  * parallel (positional writes) for large ones on S3. The caller renames the finished file into
- * place, so no reader ever sees a partial file.
+ * place, so no reader ever sees a partial file. Every download is checked against the object's
+ * ETag: the MD5 of the bytes for single-part objects, the MD5 of the parts' MD5s for multipart
+ * ones (ranges then follow the part size). A mismatch fails the download; an object whose ETag
+ * cannot be recomputed (unknown part size, an ETag that is not an MD5) is reported as unverified.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
 import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
+import { candidatePartSizes, compareBytes, multipartEtagOf, multipartParts, PLAIN_MD5 } from "../etag.js";
 import { type TempFile, writeToTemp } from "../fs/atomic-write.js";
+import { md5File } from "../fs/hash.js";
 import { DEFAULT_PART_SIZE } from "../multipart.js";
 import type { GetResult, ObjectStore } from "../store.js";
 
@@ -23,9 +28,24 @@ export interface FetchOptions {
   partSize?: number;
   /** Ranges in flight per object. */
   concurrency?: number;
+  /** The object's ETag as the listing or HEAD told it: it decides the ranges of a multipart object. */
+  knownEtag?: string;
 }
 
-const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
+/** What was fetched; `unverified` says why the bytes could not be checked, when they could not. */
+export interface Fetched {
+  size: number;
+  etag: string;
+  unverified?: string;
+}
+
+/** How the bytes were cut while hashing: one MD5 of everything, or one per part of `partSize`. */
+interface Hashing {
+  /** undefined: the whole object is one MD5 (single-part ETag). */
+  partSize: number | undefined;
+  /** The server said so (not a guess): a mismatch is corruption, not an unknown layout. */
+  told: boolean;
+}
 
 function interrupted(key: string, err: unknown, signal: AbortSignal | undefined, got: number, size: number): StorageError {
   if (signal?.aborted) return cancelledError(err);
@@ -33,34 +53,98 @@ function interrupted(key: string, err: unknown, signal: AbortSignal | undefined,
   return new StorageError("unavailable", `reading ${q(key)} stopped after ${got} of ${size} bytes; repeat the call`, { key, cause: err });
 }
 
-export async function fetchObjectInto(
-  store: ObjectStore,
-  key: string,
-  tmp: TempFile,
-  options: FetchOptions,
-): Promise<{ size: number; etag: string }> {
-  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
-  const threshold = options.rangeThreshold ?? 2 * partSize;
+export async function fetchObjectInto(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<Fetched> {
+  const defaultPart = options.partSize ?? DEFAULT_PART_SIZE;
+  const threshold = options.rangeThreshold ?? 2 * defaultPart;
   if (store.capabilities.parallelRanges && options.knownSize > threshold) {
     options.onSize?.(options.knownSize);
-    return fetchRanges(store, key, tmp, options.knownSize, partSize, options);
+    const etag = options.knownEtag ?? (await store.head(key))?.etag ?? "";
+    const hashing = await layoutFor(store, key, options.knownSize, etag, defaultPart);
+    const rangeSize = hashing.partSize ?? defaultPart;
+    const fetched = await fetchRanges(store, key, tmp, options.knownSize, rangeSize, hashing.partSize !== undefined, options);
+    const etagNow = fetched.etag;
+    if (hashing.partSize !== undefined && etagNow === etag) {
+      return verify(store, key, tmp, fetched.size, etagNow, multipartEtagOf(fetched.digests), hashing, options.signal);
+    }
+    // A single-part object (or one that changed since it was listed): MD5 of what is on disk.
+    const md5 = PLAIN_MD5.test(etagNow) ? await md5File(tmp.path, options.signal) : "";
+    return verify(store, key, tmp, fetched.size, etagNow, md5, { partSize: undefined, told: false }, options.signal);
   }
   return fetchWhole(store, key, tmp, options);
 }
 
-/** One GET, streamed; the bytes are checked against the ETag when it is a plain MD5. */
-async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions) {
+/**
+ * How a download of this object is hashed: one MD5 for a single-part ETag; for a multipart one,
+ * its part size as the server tells it, or else the likeliest part size for its part count.
+ */
+async function layoutFor(store: ObjectStore, key: string, size: number, etag: string, fallback: number): Promise<Hashing> {
+  const parts = multipartParts(etag);
+  if (parts === undefined) return { partSize: undefined, told: false };
+  const told = store.partSize ? await store.partSize(key) : undefined;
+  if (told !== undefined && Math.ceil(size / told) === parts) return { partSize: told, told: true };
+  return { partSize: candidatePartSizes(size, parts)[0] ?? fallback, told: false };
+}
+
+/**
+ * Compares what was computed while writing with the ETag. A multipart guess that missed is tried
+ * again with the part size the server tells (if it does) or the other likely sizes, from the file.
+ */
+async function verify(
+  store: ObjectStore,
+  key: string,
+  tmp: TempFile,
+  size: number,
+  etag: string,
+  computed: string,
+  hashing: Hashing,
+  signal: AbortSignal | undefined,
+): Promise<Fetched> {
+  const expected = etag.toLowerCase();
+  if (computed !== "" && computed === expected) return { size, etag };
+  const corrupted = () =>
+    new StorageError("unavailable", `${q(key)} arrived corrupted (computed ${computed}, ETag ${etag}); repeat the call`, { key });
+  if (PLAIN_MD5.test(expected)) throw corrupted();
+  const parts = multipartParts(expected);
+  if (parts === undefined) {
+    return { size, etag, unverified: `its ETag ${q(etag)} is not an MD5, so the bytes could not be checked` };
+  }
+  if (hashing.told) throw corrupted();
+  // The guess missed: the part size the server tells (then a mismatch is corruption), else the
+  // other usual sizes, recomputed from the file.
+  const compared = await compareBytes(
+    tmp.path,
+    size,
+    { size, etag },
+    {
+      ...(signal ? { signal } : {}),
+      ...(store.partSize ? { partSize: () => store.partSize?.(key) ?? Promise.resolve(undefined) } : {}),
+    },
+  );
+  if (compared.same) return { size, etag };
+  if (compared.reason === "content_differs") throw corrupted();
+  return {
+    size,
+    etag,
+    unverified: `it is a multipart object (${parts} parts) and the server does not tell its part size; none of the usual part sizes reproduced its ETag, so the bytes could not be checked`,
+  };
+}
+
+/** One GET, streamed and hashed as it is written (per part for a multipart ETag). */
+async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<Fetched> {
   const { signal } = options;
   throwIfAborted(signal);
   const got = await store.get(key, signal ? { signal } : {});
   options.onSize?.(got.info.size);
-  const hash = createHash("md5");
+  const etag = got.info.etag;
+  const parts = multipartParts(etag);
+  const partSize = parts === undefined ? undefined : candidatePartSizes(got.info.size, parts)[0];
+  const hasher = new PartHasher(partSize);
   let written = 0;
   try {
     written = await writeToTemp(tmp, got.body, {
       ...(signal ? { signal } : {}),
       onChunk: (chunk, total) => {
-        hash.update(chunk);
+        hasher.update(chunk);
         options.onBytes?.(total);
       },
     });
@@ -71,15 +155,54 @@ async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, option
   if (written !== got.info.size) {
     throw new StorageError("unavailable", `${q(key)} arrived short (${written} of ${got.info.size} bytes); repeat the call`, { key });
   }
-  const md5 = hash.digest("hex");
-  if (PLAIN_MD5.test(got.info.etag) && md5 !== got.info.etag.toLowerCase()) {
-    throw new StorageError("unavailable", `${q(key)} arrived corrupted (MD5 ${md5}, ETag ${got.info.etag}); repeat the call`, { key });
+  const computed = parts === undefined ? hasher.md5() : partSize === undefined ? "" : hasher.etag();
+  return verify(store, key, tmp, written, etag, computed, { partSize, told: false }, signal);
+}
+
+/** MD5 of a stream, or of each `partSize` slice of it. */
+class PartHasher {
+  private hash: Hash = createHash("md5");
+  private inPart = 0;
+  private readonly digests: Buffer[] = [];
+  constructor(private readonly partSize: number | undefined) {}
+  update(chunk: Uint8Array): void {
+    const size = this.partSize;
+    if (size === undefined) {
+      this.hash.update(chunk);
+      return;
+    }
+    let rest = chunk;
+    while (rest.length > 0) {
+      const take = Math.min(rest.length, size - this.inPart);
+      this.hash.update(take === rest.length ? rest : rest.subarray(0, take));
+      this.inPart += take;
+      rest = rest.subarray(take);
+      if (this.inPart === size) {
+        this.digests.push(this.hash.digest());
+        this.hash = createHash("md5");
+        this.inPart = 0;
+      }
+    }
   }
-  return { size: written, etag: got.info.etag };
+  md5(): string {
+    return this.hash.digest("hex");
+  }
+  etag(): string {
+    if (this.inPart > 0 || this.digests.length === 0) this.digests.push(this.hash.digest());
+    return multipartEtagOf(this.digests);
+  }
 }
 
 /** Byte ranges in parallel; every range must come from the same version of the object. */
-async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size: number, partSize: number, options: FetchOptions) {
+async function fetchRanges(
+  store: ObjectStore,
+  key: string,
+  tmp: TempFile,
+  size: number,
+  partSize: number,
+  hashParts: boolean,
+  options: FetchOptions,
+): Promise<{ size: number; etag: string; digests: Buffer[] }> {
   // The first failure stops the other ranges too, instead of letting them run to the end.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -91,9 +214,10 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
   for (let offset = 0; offset < size; offset += partSize) offsets.push(offset);
   let etag: string | undefined;
   let total = 0;
+  const digests: Buffer[] = [];
   await pMap(
     offsets,
-    async (offset) => {
+    async (offset, index) => {
       throwIfAborted(signal);
       const length = Math.min(partSize, size - offset);
       const got: GetResult = await store.get(key, { range: { offset, length }, signal });
@@ -103,11 +227,13 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
         throw new StorageError("unavailable", `${q(key)} changed while it was being downloaded; repeat the call`, { key });
       }
       let written = 0;
+      const hash = hashParts ? createHash("md5") : undefined;
       try {
         written = await writeToTemp(tmp, got.body, {
           position: offset,
           signal,
           onChunk: (chunk) => {
+            hash?.update(chunk);
             total += chunk.length;
             options.onBytes?.(total);
           },
@@ -121,11 +247,12 @@ async function fetchRanges(store: ObjectStore, key: string, tmp: TempFile, size:
           key,
         });
       }
+      if (hash) digests[index] = hash.digest();
     },
     { concurrency, stopOnError: true, signal },
   ).catch((err: unknown) => {
     stop.abort();
     throw interrupted(key, err, options.signal, total, size);
   });
-  return { size, etag: etag ?? "" };
+  return { size, etag: etag ?? "", digests };
 }
