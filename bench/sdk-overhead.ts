@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import pMap from "p-map";
+import { abortable, createS3Client } from "../src/core/s3/client.js";
 import { BENCH_CREDENTIALS, BENCH_REGION } from "./raw-sdk.js";
 import { ServerProcess } from "./server.js";
 import { median } from "./stats.js";
@@ -31,8 +32,10 @@ const BUCKET = "sdk-overhead";
 interface Variant {
   name: string;
   config: Partial<S3ClientConfig>;
-  /** Pass an options object to send() (as r2-mcp does for its abort signal): bypasses the handler cache. */
+  /** Pass an options object to send() (as r2-mcp did for its abort signal): bypasses the handler cache. */
   withOptions: boolean;
+  /** r2-mcp's own client (createS3Client), the signal passed with abortable(). */
+  r2mcp?: boolean;
 }
 
 const agent = () => new NodeHttpHandler({ httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }) });
@@ -40,22 +43,24 @@ const variants: Variant[] = [
   { name: "NodeHttpHandler, send(cmd, { abortSignal })", config: { requestHandler: agent() }, withOptions: true },
   { name: "+ cacheMiddleware, send(cmd, { abortSignal })", config: { requestHandler: agent(), cacheMiddleware: true }, withOptions: true },
   { name: "+ cacheMiddleware, send(cmd)", config: { requestHandler: agent(), cacheMiddleware: true }, withOptions: false },
+  { name: "r2-mcp createS3Client (cacheMiddleware, signal routed in the input)", config: {}, withOptions: false, r2mcp: true },
 ];
 
 async function main(): Promise<void> {
   const server = await ServerProcess.start();
   try {
-    const clients = variants.map(
-      (v) =>
-        new S3Client({
-          endpoint: server.endpoint,
-          region: BENCH_REGION,
-          credentials: BENCH_CREDENTIALS,
-          forcePathStyle: true,
-          requestChecksumCalculation: "WHEN_REQUIRED",
-          responseChecksumValidation: "WHEN_REQUIRED",
-          ...v.config,
-        }),
+    const clients = variants.map((v) =>
+      v.r2mcp
+        ? createS3Client({ bucket: BUCKET, endpoint: server.endpoint, region: BENCH_REGION, credentials: BENCH_CREDENTIALS })
+        : new S3Client({
+            endpoint: server.endpoint,
+            region: BENCH_REGION,
+            credentials: BENCH_CREDENTIALS,
+            forcePathStyle: true,
+            requestChecksumCalculation: "WHEN_REQUIRED",
+            responseChecksumValidation: "WHEN_REQUIRED",
+            ...v.config,
+          }),
     );
     const first = clients[0] as S3Client;
     await first.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -72,11 +77,13 @@ async function main(): Promise<void> {
           await pMap(
             Array.from({ length: REQUESTS }, (_, n) => keys[n % keys.length] as string),
             async (key) => {
+              const input = { Bucket: BUCKET, Key: key };
+              const options = v.r2mcp ? abortable(client, input, signal) : opts;
               if (op === "get") {
-                const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }), opts);
+                const out = await client.send(new GetObjectCommand(input), options);
                 await out.Body?.transformToByteArray();
               } else {
-                await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }), opts);
+                await client.send(new HeadObjectCommand(input), options);
               }
             },
             { concurrency: 16 },

@@ -44,6 +44,41 @@ export interface S3StoreConfig {
 export const DEFAULT_MULTIPART_THRESHOLD = DEFAULT_PART_SIZE;
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
+/**
+ * The abort signal of one call travels in its input under this symbol: the SDK copies an input's
+ * own properties (symbols included) from step to step but serialises only the operation's members.
+ */
+const ABORT = Symbol("r2-mcp abort signal");
+/** The HTTP request of each attempt → the signal of its call (set just before the handler runs). */
+const requestSignals = new WeakMap<object, AbortSignal>();
+/** Clients built here: they resolve each command type's middleware once, and route signals. */
+const routed = new WeakSet<S3Client>();
+
+/**
+ * The SDK resolves its middleware stack for every request unless `cacheMiddleware` is on, and it
+ * reuses a resolved stack only for requests sent without options, so an abort signal passed as
+ * `send(command, { abortSignal })` would undo the cache. On clients built here the signal rides
+ * in the input instead and reaches the HTTP handler of every attempt.
+ */
+class SignalRoutingHandler extends NodeHttpHandler {
+  override handle(request: Parameters<NodeHttpHandler["handle"]>[0], options: Parameters<NodeHttpHandler["handle"]>[1] = {}) {
+    const signal = requestSignals.get(request);
+    return super.handle(request, signal ? { ...options, abortSignal: signal } : options);
+  }
+}
+
+/**
+ * The options for `client.send(command, options)` that make `signal` abort the request: nothing
+ * on clients built here (the signal is put in `input`, the command's input), `{ abortSignal }` on
+ * others (a client the library's caller supplied).
+ */
+export function abortable(client: S3Client, input: object, signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
+  if (signal === undefined) return undefined;
+  if (!routed.has(client)) return { abortSignal: signal };
+  Object.defineProperty(input, ABORT, { value: signal, enumerable: true, configurable: true });
+  return undefined;
+}
+
 export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: string) => void): S3Client {
   const maxSockets = config.maxSockets ?? 64;
   const agentOptions = { keepAlive: true, maxSockets };
@@ -58,7 +93,12 @@ export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: st
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: config.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     retryMode: "standard",
-    requestHandler: new NodeHttpHandler({
+    // Resolve each command type's middleware stack once, not per request (see abortable).
+    cacheMiddleware: true,
+    // No "Expect: 100-continue" on bodies of 2 MiB and more: it costs a round trip per PUT and
+    // part before the body may go, and R2 answers refusals (auth, 412) after the body just as well.
+    expectContinueHeader: false,
+    requestHandler: new SignalRoutingHandler({
       connectionTimeout: config.connectionTimeoutMs ?? 5_000,
       socketTimeout: config.socketTimeoutMs ?? 60_000,
       httpAgent: new HttpAgent(agentOptions),
@@ -78,7 +118,18 @@ export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: st
   };
   if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
   if (config.credentials) clientConfig.credentials = config.credentials;
-  return new S3Client(clientConfig);
+  const client = new S3Client(clientConfig);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const signal = (args.input as { [ABORT]?: AbortSignal })[ABORT];
+      if (signal !== undefined && args.request !== null && typeof args.request === "object") requestSignals.set(args.request, signal);
+      return next(args);
+    },
+    // The last step before the HTTP handler: its request is the one each attempt sends.
+    { step: "deserialize", priority: "low", name: "r2mcpRouteSignal", override: true },
+  );
+  routed.add(client);
+  return client;
 }
 
 /** The client's attempt budget (maxAttempts), for the retries the SDK cannot make itself. */

@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { cancelledError, q, StorageError } from "../errors.js";
 import type { S3Bucket } from "./bucket.js";
+import { abortable } from "./client.js";
 import { failureName, isS3PreconditionFailed } from "./errors.js";
 import { retryingStream } from "./retry.js";
 
@@ -70,10 +71,8 @@ async function resume(bucket: S3Bucket, { key, etag, end, signal }: ResumableRea
     new StorageError("unavailable", `${q(key)} changed while it was being read; repeat the call`, { key, cause });
   let out: GetObjectCommandOutput;
   try {
-    out = await bucket.client.send(
-      new GetObjectCommand({ Bucket: bucket.name, Key: key, Range: `bytes=${position}-${end - 1}`, IfMatch: etag }),
-      signal ? { abortSignal: signal } : {},
-    );
+    const input = { Bucket: bucket.name, Key: key, Range: `bytes=${position}-${end - 1}`, IfMatch: etag };
+    out = await bucket.client.send(new GetObjectCommand(input), abortable(bucket.client, input, signal));
   } catch (err) {
     if (signal?.aborted) throw cancelledError(err);
     if (isS3PreconditionFailed(err)) throw changed(err);

@@ -34,7 +34,7 @@ import {
   type TransferOptions,
 } from "../store.js";
 import { S3Bucket } from "./bucket.js";
-import { createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
+import { abortable, createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
 import { isS3NotFound, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
@@ -95,10 +95,8 @@ export class S3Store implements ObjectStore {
     let header: string | undefined;
     if (range) header = `bytes=${range.offset}-${range.length !== undefined ? range.offset + range.length - 1 : ""}`;
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket.name, Key: key, ...(header ? { Range: header } : {}) }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
+      const input = { Bucket: this.bucket.name, Key: key, ...(header ? { Range: header } : {}) };
+      const out = await this.client.send(new GetObjectCommand(input), abortable(this.client, input, options.signal));
       this.bucket.known = true;
       const length = out.ContentLength ?? 0;
       // "bytes 0-9/100": the total size is after the slash; without a range the length is the size.
