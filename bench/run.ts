@@ -77,6 +77,7 @@ function parseFlags(argv: string[]): Flags {
       "latency-ms": { type: "string" },
       "baseline-dist": { type: "string" },
       methods: { type: "string" },
+      "skip-ceiling": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -95,6 +96,7 @@ function parseFlags(argv: string[]): Flags {
         "  --latency-ms N        every client talks through a loopback proxy adding N ms each way (default 0)",
         "  --baseline-dist DIR   also run the MCP server of another build (DIR/cli.js): the 'before' column",
         "  --methods LIST        a subset of raw,rclone,lib,mcp,base (default: all that are available)",
+        "  --skip-ceiling        do not measure the server's ceiling first",
         "  --report [FILE]       print the table again from a results.json (default bench/results.json); measures nothing",
         "",
       ].join("\n"),
@@ -133,6 +135,7 @@ function parseFlags(argv: string[]): Flags {
     throw new Error(`--baseline-dist: ${baselineDist}/cli.js is missing`);
   return {
     quick,
+    skipCeiling: values["skip-ceiling"] ?? false,
     latencyMs: int("latency-ms", values["latency-ms"], 0, 0, 1000),
     ...(baselineDist !== undefined ? { baselineDist } : {}),
     ...(methods !== undefined ? { methods } : {}),
@@ -770,7 +773,7 @@ async function main(): Promise<void> {
     }
     bench = new Bench(flags, server, base, endpoint);
     await bench.init();
-    await bench.ceiling();
+    if (!flags.skipCeiling) await bench.ceiling();
     const cases: Record<CaseName, () => Promise<void>> = {
       small: () => bench!.directories("small", flags.smallFiles, 4 * KIB),
       large: () => bench!.directories("large", flags.largeFiles, 8 * MIB),

@@ -24,8 +24,8 @@ export class ServerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
-        reject(new Error("the S3 server process did not start within 30 s"));
-      }, 30_000);
+        reject(new Error("the S3 server process did not start within 120 s"));
+      }, 120_000);
       child.once("message", (m: { type?: string; endpoint?: string }) => {
         clearTimeout(timer);
         if (m.type === "ready" && m.endpoint) resolve(new ServerProcess(child, m.endpoint));

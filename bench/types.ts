@@ -31,6 +31,8 @@ export interface Flags {
   latencyMs: number;
   /** dist/ of the build measured as "before" (method base) */
   baselineDist?: string;
+  /** no server-ceiling measurement */
+  skipCeiling: boolean;
   /** only these methods */
   methods?: Set<Method>;
 }
