@@ -6,6 +6,7 @@
 import pMap from "p-map";
 import { cancelledError, StorageError, throwIfAborted } from "./errors.js";
 import { compareBytes, type DifferenceReason } from "./etag.js";
+import { OpenFile } from "./fs/descriptor.js";
 import { fromFsError } from "./fs/errors.js";
 import type { Roots } from "./fs/roots.js";
 import { directoryPrefix } from "./keys.js";
@@ -86,13 +87,16 @@ export async function compareDirectory(
     hashed.length,
     options.onProgress,
   );
-  const { signal } = options;
+  const { signal, roots } = options;
   const compare = async (p: (typeof pairs)[number]) => {
     try {
-      return await compareBytes(p.file, p.size, p.object, {
-        ...(signal ? { signal } : {}),
-        partSize: async () => store.partSize?.(p.object.key),
-      });
+      const options = { ...(signal ? { signal } : {}), partSize: async () => store.partSize?.(p.object.key) };
+      // Sizes that differ need no read; otherwise the file is opened and checked by descriptor
+      // (inside the roots, a regular file) and read only through it.
+      if (p.size !== p.object.size) return await compareBytes(p.file, p.size, p.object, options);
+      return await OpenFile.with(p.file, { roots: roots, argument: "local_dir", shown: p.file }, (file) =>
+        compareBytes(file, file.size, p.object, options),
+      );
     } catch (err) {
       if (signal?.aborted) throw cancelledError(err);
       // A file removed or made unreadable since the walk.

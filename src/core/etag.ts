@@ -4,9 +4,8 @@
  * (R2, S3 and MinIO alike), recomputed for the part sizes that could give N parts.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { throwIfAborted } from "./errors.js";
-import { md5File } from "./fs/hash.js";
+import { type LocalBytes, md5File, readLocal } from "./fs/hash.js";
 import { MIB, partSizeFor } from "./multipart.js";
 
 /** A single-part ETag: the MD5 of the bytes. */
@@ -37,11 +36,12 @@ export function multipartEtagOf(digests: readonly Uint8Array[]): string {
   return `${hash.digest("hex")}-${digests.length}`;
 }
 
-async function multipartEtag(file: string, partSize: number, signal?: AbortSignal): Promise<string> {
+async function multipartEtag(file: LocalBytes, partSize: number, signal?: AbortSignal): Promise<string> {
   const digests: Buffer[] = [];
   let part = createHash("md5");
   let inPart = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: MIB, ...(signal ? { signal } : {}) })) {
+  for await (const chunk of readLocal(file, signal)) {
+    throwIfAborted(signal);
     let buf = chunk as Buffer;
     while (buf.length > 0) {
       const take = Math.min(buf.length, partSize - inPart);
@@ -60,7 +60,7 @@ async function multipartEtag(file: string, partSize: number, signal?: AbortSigna
 }
 
 export async function sameBytes(
-  file: string,
+  file: LocalBytes,
   size: number,
   object: { size: number; etag: string },
   signal?: AbortSignal,
@@ -82,7 +82,7 @@ const shownMib = (bytes: number) => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : 
  * from an unusual part size, and says so).
  */
 export async function compareBytes(
-  file: string,
+  file: LocalBytes,
   size: number,
   object: { size: number; etag: string },
   options: { signal?: AbortSignal; partSize?: () => Promise<number | undefined> } = {},

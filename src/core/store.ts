@@ -4,6 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import { StorageError } from "./errors.js";
+import type { OpenFile } from "./fs/descriptor.js";
 
 export interface ObjectInfo {
   key: string;
@@ -38,7 +39,11 @@ export interface ListPage {
 /** "create" writes only when the key is absent (conditional / exclusive); "overwrite" replaces. */
 export type PutMode = "create" | "overwrite";
 
-export type PutBody = { kind: "bytes"; data: Uint8Array } | { kind: "file"; path: string; size: number };
+/**
+ * What a put writes: bytes in memory, or a local file opened and checked by descriptor (read
+ * only through it; a file that changes while it is read fails the put and nothing is stored).
+ */
+export type PutBody = { kind: "bytes"; data: Uint8Array } | { kind: "file"; file: OpenFile };
 
 export interface TransferOptions {
   signal?: AbortSignal;

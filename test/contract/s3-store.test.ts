@@ -15,7 +15,7 @@ import { rejectionOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { makeTempDir, type TempDir, withFileBody } from "../helpers/tmp.js";
 import { storeContract } from "./store-contract.js";
 
 function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = server.bucket): S3Store {
@@ -98,7 +98,7 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     // The same for a file that goes multipart.
     const file = path.join(tmp.path, "big.bin");
     await writeFile(file, randomBytes(6 * MIB));
-    const fileErr = await rejectionOf(direct.put("ignored/keep.txt", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }));
+    const fileErr = await rejectionOf(withFileBody(file, (body) => direct.put("ignored/keep.txt", body, { mode: "create" })));
     expect(fileErr.kind).toBe("already_exists");
     expect(await getText(direct, "ignored/keep.txt")).toBe("original");
   });
@@ -142,7 +142,7 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     await writeFile(file, randomBytes(6 * MIB));
     try {
       const refusedBefore = proxy.stats.preconditionFailed;
-      const err = await rejectionOf(store.put("window/multi.bin", { kind: "file", path: file, size: 6 * MIB }, { mode: "create" }));
+      const err = await rejectionOf(withFileBody(file, (body) => store.put("window/multi.bin", body, { mode: "create" })));
       expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/multi.bin" });
       expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
       expect(await getText(direct, "window/multi.bin")).toBe("the other writer");

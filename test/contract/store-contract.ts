@@ -12,7 +12,7 @@ import { StorageError } from "../../src/core/errors.js";
 import type { ListOptions, ObjectStore } from "../../src/core/store.js";
 import { rejectionOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
-import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+import { makeTempDir, type TempDir, withFileBody } from "../helpers/tmp.js";
 import { manyObjectsContract } from "./many-contract.js";
 
 export interface ContractSetup {
@@ -251,10 +251,8 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const file = path.join(tmp.path, "small.bin");
         await writeFile(file, data);
         const seen: number[] = [];
-        const result = await store.put(
-          "file/small.bin",
-          { kind: "file", path: file, size: data.length },
-          { mode: "create", onBytes: (b) => seen.push(b) },
+        const result = await withFileBody(file, (body) =>
+          store.put("file/small.bin", body, { mode: "create", onBytes: (b) => seen.push(b) }),
         );
         expect(result).toEqual({ key: "file/small.bin", size: 3000, etag: md5Hex(data), replaced: false });
         expect(seen.at(-1)).toBe(3000);
@@ -268,10 +266,8 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const file = path.join(tmp.path, "large.bin");
         await writeFile(file, data);
         const seen: number[] = [];
-        const result = await store.put(
-          "file/large.bin",
-          { kind: "file", path: file, size: data.length },
-          { mode: "create", onBytes: (b) => seen.push(b) },
+        const result = await withFileBody(file, (body) =>
+          store.put("file/large.bin", body, { mode: "create", onBytes: (b) => seen.push(b) }),
         );
         expect(result.size).toBe(data.length);
         expect(result.replaced).toBe(false);
@@ -281,7 +277,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         expect(head?.etag).toBe(result.etag);
         expect((await getBytes("file/large.bin")).data.equals(data)).toBe(true);
 
-        const err = await rejectionOf(store.put("file/large.bin", { kind: "file", path: file, size: data.length }, { mode: "create" }));
+        const err = await rejectionOf(withFileBody(file, (body) => store.put("file/large.bin", body, { mode: "create" })));
         expect(err.kind).toBe("already_exists");
         expect((await store.head("file/large.bin"))?.etag).toBe(result.etag);
       }, 60_000);

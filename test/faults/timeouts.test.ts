@@ -8,7 +8,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTempBeside, discardTemp } from "../../src/core/fs/atomic-write.js";
+import { createTemp, discardTemp } from "../../src/core/fs/atomic-write.js";
+import { CheckedDir } from "../../src/core/fs/descriptor.js";
 import { fetchObjectInto } from "../../src/core/transfer/fetch.js";
 import { downloadFile } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
@@ -130,7 +131,8 @@ describe("downloads cut or stalled mid-body", () => {
       fault: { kind: "drop-response-body", afterBytes: 1000 },
     });
     const target = path.join(rig.tmp.path, "ranged.bin");
-    const tmp = await createTempBeside(target);
+    const dir = await CheckedDir.open(path.dirname(target), { roots: undefined, argument: "target", shown: target }, { create: false });
+    const tmp = await createTemp(dir, path.basename(target));
     try {
       const got = await fetchObjectInto(store, key, tmp, {
         knownSize: data.length,
@@ -143,6 +145,7 @@ describe("downloads cut or stalled mid-body", () => {
       expect(md5Hex(await readFile(tmp.path))).toBe(md5Hex(data));
     } finally {
       await discardTemp(tmp);
+      await dir.close();
     }
     // Six ranges, the cut one asked for once and then resumed from where it stopped (not from its start).
     const ranges = rig.proxy.requests.filter((r) => r.op === "GetObject" && r.key === key).map((r) => r.range ?? "");

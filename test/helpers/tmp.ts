@@ -5,6 +5,8 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm, symlink,
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { OpenFile } from "../../src/core/fs/descriptor.js";
+import type { PutBody } from "../../src/core/store.js";
 
 export interface TempDir {
   /** Real (symlink-free) absolute path, so it compares equal to paths the code under test resolves. */
@@ -95,4 +97,9 @@ export async function partFiles(dir: string, { missingOk = false } = {}): Promis
     throw err;
   });
   return names.map(String).filter((n) => n.endsWith(".r2-mcp-part"));
+}
+
+/** Runs `use` with `file` opened as a put body (by descriptor, as uploads open files), then closes it. */
+export function withFileBody<T>(file: string, use: (body: PutBody) => Promise<T>): Promise<T> {
+  return OpenFile.with(file, { roots: undefined, argument: "file", shown: file }, (opened) => use({ kind: "file", file: opened }));
 }

@@ -123,12 +123,28 @@ describe("fromFsError (pure mapping)", () => {
     ["EPERM", "access_denied", "EACCES"],
     ["ENAMETOOLONG", "invalid_argument", "EINVAL"],
     ["ABORT_ERR", "cancelled", "ABORT_ERR"],
-    ["EIO", "internal", "ERR_R2_INTERNAL"],
+    ["EIO", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["EMFILE", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["ENFILE", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["ENOSPC", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["EBUSY", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["ESTALE", "unavailable", "ERR_R2_UNAVAILABLE"],
+    ["EROFS", "access_denied", "EACCES"],
+    ["ELOOP", "invalid_argument", "EINVAL"],
+    ["ENOTEMPTY", "invalid_argument", "EINVAL"],
+    ["EXDEV", "unsupported", "ERR_R2_UNSUPPORTED"],
+    ["ESOMETHINGNEW", "internal", "ERR_R2_INTERNAL"],
   ])("%s → %s", (input, kind, code) => {
     const mapped = fromFsError(fsError(input), "/data/x.bin");
     expect(mapped.kind).toBe(kind);
     expect(mapped.code).toBe(code);
     if (kind !== "cancelled") expect(mapped.path).toBe("/data/x.bin");
+  });
+
+  it("says what to do when the server runs out of file descriptors", () => {
+    const mapped = fromFsError(fsError("EMFILE"), "/data/x.bin");
+    expect(mapped.message).toContain("max_workers");
+    expect(mapped.message).toContain("ulimit -n");
   });
 });
 

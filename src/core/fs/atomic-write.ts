@@ -1,50 +1,105 @@
 /**
  * Writes that never leave a partial file and never replace an existing one by accident: bytes go
- * to a temporary file beside the target, which is put in place in one step once complete.
+ * to a temporary file created through the descriptor of a checked folder, which is put in place
+ * in one step once complete, through that same descriptor; the folder is checked again after, and
+ * a file that landed somewhere else is taken back.
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, type Stats } from "node:fs";
-import fs from "node:fs/promises";
-import path from "node:path";
+import fs, { type FileHandle } from "node:fs/promises";
 import { cancelledError, q, StorageError } from "../errors.js";
+import { type CheckedDir, CREATE_FLAGS } from "./descriptor.js";
 import { fromFsError } from "./errors.js";
 
-/** Refuses to write to `target` when something is there and overwrite is off. */
-export async function checkWritableTarget(target: string, overwrite: boolean, argument = "local path"): Promise<boolean> {
+/** Why a non-regular file is never replaced, overwrite or not. */
+function notReplaceable(stat: Stats, shown: string, argument: string): StorageError | undefined {
+  if (stat.isDirectory()) {
+    return new StorageError("invalid_argument", `${argument} ${q(shown)} is a directory; give a file path`, { path: shown });
+  }
+  if (stat.isFile() || stat.isSymbolicLink()) return undefined;
+  const what = stat.isFIFO() ? "a FIFO" : stat.isSocket() ? "a socket" : "a device";
+  return new StorageError(
+    "invalid_argument",
+    `${argument} ${q(shown)} is ${what}, not a regular file; it is never replaced, overwrite or not. Choose another path`,
+    { path: shown },
+  );
+}
+
+/**
+ * Refuses to write where something other than a regular file (or a symlink, which a rename
+ * replaces itself) is, or anything at all when overwrite is off. `at` is the path to look at
+ * (a CheckedDir entry, or a resolved path); true when something is there to replace.
+ */
+export async function checkWritableTarget(at: string, overwrite: boolean, argument = "local path", shown = at): Promise<boolean> {
   let stat: Stats;
   try {
-    stat = await fs.lstat(target);
+    stat = await fs.lstat(at);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return false;
-    throw fromFsError(err, target, argument);
+    throw fromFsError(err, shown, argument);
   }
-  if (stat.isDirectory()) {
-    throw new StorageError("invalid_argument", `${argument} ${q(target)} is a directory; give a file path`, { path: target });
-  }
+  const refused = notReplaceable(stat, shown, argument);
+  if (refused) throw refused;
   if (!overwrite) {
-    throw new StorageError("already_exists", `${argument} ${q(target)} exists; pass overwrite: true to replace it`, {
-      path: target,
-    });
+    throw new StorageError("already_exists", `${argument} ${q(shown)} exists; pass overwrite: true to replace it`, { path: shown });
   }
   return true;
 }
 
-/** A temporary file beside its target (or in `dir`), so the final rename stays on one filesystem. */
+const PART_SUFFIX = ".r2-mcp-part";
+/** `.<name>.<pid>.<12 hex>.r2-mcp-part`: the pid tells a temp of a live writer from one a killed run left. */
+const PART_NAME = /^\..*\.(\d+)\.[0-9a-f]{12}\.r2-mcp-part$/;
+
+/** A temporary file in a checked folder, so the final link or rename stays on one filesystem. */
 export interface TempFile {
+  dir: CheckedDir;
+  name: string;
+  /** Its path, for messages. */
   path: string;
-  handle: fs.FileHandle;
+  handle: FileHandle;
 }
 
-export async function createTempBeside(target: string, dir = path.dirname(target)): Promise<TempFile> {
-  const tmp = path.join(dir, `.${path.basename(target).slice(0, 64)}.${randomBytes(6).toString("hex")}.r2-mcp-part`);
+export async function createTemp(dir: CheckedDir, forName: string): Promise<TempFile> {
+  const name = `.${forName.slice(0, 64)}.${process.pid}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`;
   try {
-    // wx: never open something that already exists (a planted file or link with this name).
-    const handle = await fs.open(tmp, "wx", 0o644);
-    return { path: tmp, handle };
+    // O_EXCL: never open something that already exists (a planted file or link with this name).
+    const handle = await fs.open(dir.entry(name), CREATE_FLAGS, 0o644);
+    return { dir, name, path: dir.shown(name), handle };
   } catch (err) {
-    throw fromFsError(err, target);
+    throw fromFsError(err, dir.shown(forName));
   }
+}
+
+/** Whether process `pid` is alive (EPERM: it is, under another user). */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files a killed run (kill -9, a crash, a power cut) left in `dir`: those
+ * named for a process that no longer exists. Best effort: a failure here never fails a transfer.
+ */
+export async function removeStaleTemps(dir: CheckedDir, pattern: RegExp = PART_NAME): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await dir.list().catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    try {
+      await fs.unlink(dir.entry(name));
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 /** Network chunks are small (16-64 KiB); they are gathered to this size per write. */
@@ -56,7 +111,7 @@ const WRITE_BATCH = 256 * 1024;
  * `onChunk` sees every chunk as it arrives. Returns the bytes written.
  */
 export async function writeToTemp(
-  tmp: TempFile,
+  tmp: { handle: FileHandle },
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, received: number) => void; position?: number } = {},
 ): Promise<number> {
@@ -92,37 +147,72 @@ export async function writeToTemp(
 
 export async function discardTemp(tmp: TempFile): Promise<void> {
   await tmp.handle.close().catch(() => undefined);
-  await fs.rm(tmp.path, { force: true }).catch(() => undefined);
+  await fs.unlink(tmp.dir.entry(tmp.name)).catch(() => undefined);
+}
+
+/** Flushes and closes a finished temporary file; its stat (from the descriptor) names the version written. */
+export async function finishTemp(tmp: TempFile): Promise<Stats> {
+  try {
+    await tmp.handle.sync();
+    const stat = await tmp.handle.stat();
+    await tmp.handle.close();
+    return stat;
+  } catch (err) {
+    await discardTemp(tmp);
+    throw fromFsError(err, tmp.path);
+  }
 }
 
 /**
- * Puts a finished temporary file at `target` in one step. Without overwrite it is a hard link,
- * which fails if anything (file, directory, symlink) already has that name: an exclusive create
- * that also never shows a partial file. With overwrite it is a rename, which replaces a symlink
- * itself rather than writing through it.
+ * Puts a finished temporary file at `name` in folder `dir` in one step, through the folders'
+ * descriptors. Without overwrite it is a hard link, which fails if anything (file, directory,
+ * symlink) already has that name: an exclusive create that also never shows a partial file. With
+ * overwrite it is a rename, which replaces a symlink itself rather than writing through it. The
+ * folder is then checked again: a file that landed where the folder was moved to is removed.
+ * On failure the temporary file stays (the caller may place it again, or discard it).
  */
-export async function commitTemp(tmp: TempFile, target: string, overwrite: boolean): Promise<void> {
+export async function placeTemp(tmp: TempFile, stat: Stats, dir: CheckedDir, name: string, overwrite: boolean): Promise<Stats> {
+  const target = dir.entry(name);
+  let placed = stat;
   try {
-    await tmp.handle.sync();
-    await tmp.handle.close();
     if (overwrite) {
-      await fs.rename(tmp.path, target);
-      return;
-    }
-    try {
-      await fs.link(tmp.path, target);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Filesystems without hard links: fall back to an exclusive copy.
-      if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") {
-        await fs.copyFile(tmp.path, target, fsConstants.COPYFILE_EXCL);
-      } else {
-        throw err;
+      await fs.rename(tmp.dir.entry(tmp.name), target);
+    } else {
+      try {
+        await fs.link(tmp.dir.entry(tmp.name), target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Filesystems without hard links: fall back to an exclusive copy.
+        if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") {
+          await fs.copyFile(tmp.dir.entry(tmp.name), target, fsConstants.COPYFILE_EXCL);
+          placed = await fs.lstat(target);
+        } else {
+          throw err;
+        }
       }
+      await fs.unlink(tmp.dir.entry(tmp.name)).catch(() => undefined);
     }
-    await fs.rm(tmp.path, { force: true });
+  } catch (err) {
+    throw fromFsError(err, dir.shown(name));
+  }
+  try {
+    await dir.verify();
+  } catch (err) {
+    // Take back only the file this call put there.
+    const now = await fs.lstat(target).catch(() => undefined);
+    if (now !== undefined && now.ino === placed.ino && now.dev === placed.dev) await fs.unlink(target).catch(() => undefined);
+    throw err;
+  }
+  return placed;
+}
+
+/** finishTemp then placeTemp; the temporary file is removed if it cannot be placed. */
+export async function commitTemp(tmp: TempFile, dir: CheckedDir, name: string, overwrite: boolean): Promise<Stats> {
+  const stat = await finishTemp(tmp);
+  try {
+    return await placeTemp(tmp, stat, dir, name, overwrite);
   } catch (err) {
     await discardTemp(tmp);
-    throw fromFsError(err, target);
+    throw err;
   }
 }

@@ -2,41 +2,104 @@
  * What a local store keeps beside the bytes: the content type given at upload (a sidecar file
  * per key, only when the key's extension would not give it) and the ETag of each file version.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { guessContentType } from "../content-type.js";
-import { md5File } from "../fs/hash.js";
+import { removeStaleTemps } from "../fs/atomic-write.js";
+import { CheckedDir, type Confinement, CREATE_FLAGS, READ_FLAGS } from "../fs/descriptor.js";
 import { META_DIR } from "./layout.js";
 
+/** `<sha256>.<pid>.<12 hex>.tmp`: a sidecar being written; the pid tells a killed writer's leftovers. */
+const SIDECAR_TEMP = /^[0-9a-f]{64}\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
 export class ContentTypes {
-  constructor(private readonly root: string) {}
+  private readonly dir: string;
+  constructor(
+    root: string,
+    private readonly confinement: (shown: string) => Confinement,
+  ) {
+    this.dir = path.join(root, META_DIR);
+  }
 
   /** One flat file per key, named by the key's hash: no key can collide with another's. */
-  private fileOf(key: string): string {
-    return path.join(this.root, META_DIR, createHash("sha256").update(key).digest("hex"));
+  private nameOf(key: string): string {
+    return createHash("sha256").update(key).digest("hex");
+  }
+
+  /** The sidecar folder, opened by descriptor (never through a symlink planted in its place). */
+  private open(create: boolean): Promise<CheckedDir> {
+    return CheckedDir.open(this.dir, this.confinement(this.dir), { create });
+  }
+
+  private async stored(key: string): Promise<string | undefined> {
+    const dir = await this.open(false).catch(() => undefined);
+    if (dir === undefined) return undefined;
+    try {
+      const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch(() => undefined);
+      if (handle === undefined) return undefined;
+      try {
+        return (await handle.stat()).isFile() ? await handle.readFile("utf8") : undefined;
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await dir.close();
+    }
   }
 
   /** The content type stored with `key`, else the one its extension gives (as S3 defaults it). */
   async of(key: string): Promise<string> {
-    const stored = await fs.readFile(this.fileOf(key), "utf8").catch(() => undefined);
-    return stored ?? guessContentType(key);
+    return (await this.stored(key)) ?? guessContentType(key);
   }
 
-  async save(key: string, contentType: string | undefined): Promise<void> {
-    const file = this.fileOf(key);
-    if (contentType === undefined || contentType === guessContentType(key)) {
-      await fs.rm(file, { force: true });
+  /**
+   * Records `contentType` for `key` and returns how to put back what was there (for a write whose
+   * bytes then fail to land). Each writer's temporary sidecar has a name of its own.
+   */
+  async replace(key: string, contentType: string | undefined): Promise<() => Promise<void>> {
+    const previous = await this.stored(key);
+    await this.write(key, contentType === guessContentType(key) ? undefined : contentType);
+    return () => this.write(key, previous);
+  }
+
+  private async write(key: string, contentType: string | undefined): Promise<void> {
+    const name = this.nameOf(key);
+    if (contentType === undefined) {
+      const dir = await this.open(false).catch(() => undefined);
+      if (dir === undefined) return;
+      await fs.unlink(dir.entry(name)).catch(() => undefined);
+      await dir.close();
       return;
     }
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    await fs.writeFile(tmp, contentType);
-    await fs.rename(tmp, file);
+    const dir = await this.open(true);
+    try {
+      const tmp = `${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+      const handle = await fs.open(dir.entry(tmp), CREATE_FLAGS, 0o644);
+      try {
+        await handle.writeFile(contentType);
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(dir.entry(tmp), dir.entry(name)).catch(async (err: unknown) => {
+        await fs.unlink(dir.entry(tmp)).catch(() => undefined);
+        throw err;
+      });
+    } finally {
+      await dir.close();
+    }
   }
 
   async forget(key: string): Promise<void> {
-    await fs.rm(this.fileOf(key), { force: true });
+    await this.write(key, undefined);
+  }
+
+  /** Removes sidecar temps a killed run left behind. */
+  async removeStale(): Promise<void> {
+    const dir = await this.open(false).catch(() => undefined);
+    if (dir === undefined) return;
+    await removeStaleTemps(dir, SIDECAR_TEMP);
+    await dir.close();
   }
 }
 
@@ -55,11 +118,12 @@ function stampOf(stat: FileVersion): string {
 export class EtagCache {
   private readonly etags = new Map<string, { stamp: string; etag: string }>();
 
-  async of(file: string, stat: FileVersion): Promise<string> {
+  /** The ETag of `file` at version `stat`; `read` computes it when that version is not known. */
+  async of(file: string, stat: FileVersion, read: () => Promise<string>): Promise<string> {
     const stamp = stampOf(stat);
     const cached = this.etags.get(file);
     if (cached?.stamp === stamp) return cached.etag;
-    const etag = await md5File(file);
+    const etag = await read();
     this.etags.set(file, { stamp, etag });
     return etag;
   }

@@ -4,14 +4,15 @@
  * not-found, no-overwrite) are those of S3, held by the same contract suite.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
-import { commitTemp, createTempBeside, discardTemp, writeToTemp } from "../fs/atomic-write.js";
+import { createTemp, discardTemp, finishTemp, placeTemp, removeStaleTemps, type TempFile, writeToTemp } from "../fs/atomic-write.js";
+import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
-import { ensureParentInside } from "../fs/safe-mkdir.js";
+import { md5File } from "../fs/hash.js";
 import { unsafePathReason, validateKey } from "../keys.js";
 import {
   type ByteRange,
@@ -34,6 +35,9 @@ import { fileOf, isRealDirectory, isReservedKey, TMP_DIR } from "./layout.js";
 import { compareKeys, type ListEntry, listEntries } from "./listing.js";
 import { ContentTypes, EtagCache } from "./metadata.js";
 
+/** A put whose folder a concurrent delete pruned (emptied and removed) is placed again, this many times at most. */
+const PLACE_ATTEMPTS = 5;
+
 const CURSOR_TAG = "local";
 
 export class LocalStore implements ObjectStore {
@@ -43,6 +47,8 @@ export class LocalStore implements ObjectStore {
   private readonly tmpDir: string;
   private readonly etags = new EtagCache();
   private readonly contentTypes: ContentTypes;
+  /** Writes and deletes of one key, one at a time within this process: bytes and content type stay a pair. */
+  private readonly locks = new Map<string, Promise<void>>();
   private ready: Promise<void> | undefined;
 
   /** `dir` must be a real path (no symlinks); open() resolves it. */
@@ -51,7 +57,7 @@ export class LocalStore implements ObjectStore {
     this.name = name;
     this.capabilities = { remote: false, parallelRanges: false, presign: false, directory: dir };
     this.tmpDir = path.join(dir, TMP_DIR);
-    this.contentTypes = new ContentTypes(dir);
+    this.contentTypes = new ContentTypes(dir, (shown) => this.confinement(shown));
   }
 
   /** Opens (creating it if needed) the store in `dir`; `name` is how messages and resource URIs call it. */
@@ -74,6 +80,11 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  /** Everything the store opens stays inside its own directory, checked by descriptor. */
+  private confinement(shown: string): Confinement {
+    return { roots: [this.root], argument: "stored object", shown };
+  }
+
   /** Keys that cannot be files safely are refused, as SPEC.md "Keys, paths and limits" says. */
   private pathOf(key: string, argument = "key"): string {
     validateKey(key, argument);
@@ -88,19 +99,51 @@ export class LocalStore implements ObjectStore {
   }
 
   /**
-   * The file of an existing `key`, or undefined. A folder on the way that is a symlink (planted in
-   * the store directory) is not followed: reads, HEADs and deletes stay inside the store, as writes do.
+   * The folder holding `file`, opened by descriptor; undefined when it is missing or not a real
+   * folder (a symlink planted in the store directory is never followed: reads, HEADs and deletes
+   * stay inside the store, as writes do).
    */
-  private async located(key: string): Promise<string | undefined> {
-    const file = this.pathOf(key);
-    return (await isRealDirectory(path.dirname(file))) ? file : undefined;
+  private async folderOf(file: string): Promise<CheckedDir | undefined> {
+    try {
+      return await CheckedDir.open(path.dirname(file), this.confinement(file), { create: false });
+    } catch (err) {
+      if (err instanceof StorageError && err.kind !== "internal" && err.kind !== "access_denied") return undefined;
+      throw fromFsError(err, file, "stored object");
+    }
+  }
+
+  /** The object file of `key` opened by descriptor, or undefined; directories, links and FIFOs are not objects. */
+  private async openObject(file: string): Promise<OpenFile | undefined> {
+    const folder = await this.folderOf(file);
+    if (folder === undefined) return undefined;
+    try {
+      return await OpenFile.open(folder.entry(path.basename(file)), this.confinement(file));
+    } catch (err) {
+      if (err instanceof StorageError && err.kind !== "internal" && err.kind !== "access_denied") return undefined;
+      throw fromFsError(err, file, "stored object");
+    } finally {
+      await folder.close();
+    }
+  }
+
+  /** An object's info from its open file (the version read is the version described). */
+  private async describe(key: string, file: string, opened: OpenFile, withType = true): Promise<ObjectInfo> {
+    const stat = await opened.handle.stat();
+    return {
+      key,
+      size: stat.size,
+      lastModified: stat.mtime,
+      etag: await this.etags.of(file, stat, () => md5File(opened)),
+      ...(withType ? { contentType: await this.contentTypes.of(key) } : {}),
+    };
   }
 
   /**
-   * The object at `key`, or undefined; directories and symlinks are not objects. Listings leave
-   * the content type out, as S3's do.
+   * A listed key's info, from its stat (listings leave the content type out, as S3's do); the
+   * bytes are read, through a descriptor, only when its ETag is not known for that version.
    */
-  private async info(key: string, file: string, withType = true): Promise<ObjectInfo | undefined> {
+  private async listed(key: string): Promise<ObjectInfo | undefined> {
+    const file = fileOf(this.root, key);
     let stat: Stats;
     try {
       stat = await fs.lstat(file);
@@ -110,96 +153,181 @@ export class LocalStore implements ObjectStore {
       throw fromFsError(err, file, "stored object");
     }
     if (!stat.isFile()) return undefined;
-    return {
-      key,
-      size: stat.size,
-      lastModified: stat.mtime,
-      etag: await this.etags.of(file, stat),
-      ...(withType ? { contentType: await this.contentTypes.of(key) } : {}),
-    };
+    const etag = await this.etags
+      .of(file, stat, async () => {
+        const opened = await this.openObject(file);
+        if (opened === undefined) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+        try {
+          return await md5File(opened);
+        } finally {
+          await opened.close();
+        }
+      })
+      .catch((err: unknown) => {
+        if (err instanceof StorageError && (err.kind === "not_found" || err.kind === "unavailable")) return undefined;
+        throw err;
+      });
+    if (etag === undefined) return undefined; // deleted or replaced since the walk
+    return { key, size: stat.size, lastModified: stat.mtime, etag };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const file = await this.located(key);
-    return file === undefined ? undefined : this.info(key, file);
+    const file = this.pathOf(key);
+    const opened = await this.openObject(file);
+    if (opened === undefined) return undefined;
+    try {
+      return await this.describe(key, file, opened);
+    } finally {
+      await opened.close();
+    }
   }
 
   async get(key: string, options: TransferOptions & { range?: ByteRange } = {}): Promise<GetResult> {
-    const file = await this.located(key);
+    const file = this.pathOf(key);
     throwIfAborted(options.signal);
-    const info = file === undefined ? undefined : await this.info(key, file);
-    if (!info || file === undefined) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+    const opened = await this.openObject(file);
+    if (opened === undefined) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+    let info: ObjectInfo;
+    try {
+      info = await this.describe(key, file, opened);
+    } catch (err) {
+      await opened.close();
+      throw err;
+    }
     const start = options.range?.offset ?? 0;
     if (options.range && start >= info.size) {
+      await opened.close();
       throw new StorageError("invalid_argument", `the byte range is outside ${q(key)} (offset ${start}, size ${info.size})`, { key });
     }
     const end = options.range?.length !== undefined ? Math.min(info.size, start + options.range.length) : info.size;
-    const body =
-      end > start
-        ? createReadStream(file, { start, end: end - 1, ...(options.signal ? { signal: options.signal } : {}) })
-        : Readable.from([]);
+    if (end <= start) {
+      await opened.close();
+      return { body: Readable.from([]), info, range: { start, end } };
+    }
+    // Read through the descriptor: a rename that replaces the object meanwhile leaves this version whole.
+    const body = opened.handle.createReadStream({
+      start,
+      end: end - 1,
+      autoClose: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     return { body, info, range: { start, end } };
+  }
+
+  /** Runs `run` once no other write or delete of `key` in this process is running. */
+  private async exclusive<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chain = before.then(() => mine);
+    this.locks.set(key, chain);
+    await before;
+    try {
+      return await run();
+    } finally {
+      release();
+      if (this.locks.get(key) === chain) this.locks.delete(key);
+    }
   }
 
   async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
     throwIfAborted(options.signal);
-    if (options.mode === "create" && (await this.located(key)) !== undefined) {
+    if (options.mode === "create" && (await isRealDirectory(path.dirname(target)))) {
       const existing = await fs.lstat(target).catch(() => undefined);
       if (existing) throw existing.isFile() ? alreadyExists(key) : this.conflict(key, target);
     }
-    await this.ensureTmpDir();
-    const tmp = await createTempBeside(target, this.tmpDir);
-    const hash = createHash("md5");
-    let size = 0;
+    const tmpDir = await this.openTmpDir();
     try {
-      const source = body.kind === "bytes" ? [body.data] : createReadStream(body.path);
-      size = await writeToTemp(tmp, source, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        onChunk: (chunk, written) => {
-          hash.update(chunk);
-          options.onBytes?.(written);
-        },
-      });
-    } catch (err) {
-      await discardTemp(tmp);
-      if (options.signal?.aborted) throw cancelledError(err);
-      throw fromFsError(err, body.kind === "file" ? body.path : target, body.kind === "file" ? "local file" : "stored object");
-    }
-    throwIfAborted(options.signal);
-    let replaced = false;
-    try {
-      await ensureParentInside(this.root, target);
-      if (options.mode === "overwrite") {
-        const stat = await fs.lstat(target).catch(() => undefined);
-        if (stat?.isDirectory()) throw this.conflict(key, target);
-        replaced = stat !== undefined;
+      const tmp = await createTemp(tmpDir, path.basename(target));
+      const hash = createHash("md5");
+      let size = 0;
+      try {
+        const source = body.kind === "bytes" ? [body.data] : body.file.stream();
+        size = await writeToTemp(tmp, source, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onChunk: (chunk, written) => {
+            hash.update(chunk);
+            options.onBytes?.(written);
+          },
+        });
+        throwIfAborted(options.signal);
+      } catch (err) {
+        await discardTemp(tmp);
+        if (options.signal?.aborted) throw cancelledError(err);
+        if (body.kind === "file") throw body.file.failure ?? fromFsError(err, body.file.path, "local file");
+        throw fromFsError(err, target, "stored object");
       }
-      await commitTemp(tmp, target, options.mode === "overwrite");
-    } catch (err) {
-      await discardTemp(tmp);
-      throw await this.commitError(key, target, err);
+      const stat = await finishTemp(tmp);
+      const etag = hash.digest("hex");
+      const replaced = await this.exclusive(key, () => this.place(key, target, tmp, stat, options));
+      this.etags.remember(target, stat, etag);
+      return { key, size, etag, replaced };
+    } finally {
+      await tmpDir.close();
     }
-    await this.contentTypes.save(key, options.contentType);
-    const etag = hash.digest("hex");
-    this.etags.remember(target, await fs.stat(target), etag);
-    return { key, size, etag, replaced };
+  }
+
+  /**
+   * Puts a finished temporary file at the key's file. The content type is recorded first and put
+   * back if the bytes do not land, so a call that fails leaves neither. A folder pruned by a
+   * concurrent delete between its creation and the link is created again.
+   */
+  private async place(key: string, target: string, tmp: TempFile, stat: Stats, options: PutOptions): Promise<boolean> {
+    const overwrite = options.mode === "overwrite";
+    const name = path.basename(target);
+    for (let attempt = 1; ; attempt++) {
+      let folder: CheckedDir | undefined;
+      try {
+        folder = await CheckedDir.open(path.dirname(target), this.confinement(target), { create: true });
+        let replaced = false;
+        if (overwrite) {
+          const existing = await fs.lstat(folder.entry(name)).catch(() => undefined);
+          if (existing?.isDirectory()) throw this.conflict(key, target);
+          replaced = existing !== undefined;
+        }
+        const undoType = await this.contentTypes.replace(key, options.contentType);
+        try {
+          await placeTemp(tmp, stat, folder, name, overwrite);
+        } catch (err) {
+          await undoType().catch(() => undefined);
+          throw err;
+        }
+        return replaced;
+      } catch (err) {
+        if (err instanceof StorageError && err.kind === "not_found" && attempt < PLACE_ATTEMPTS) continue;
+        await discardTemp(tmp);
+        throw await this.commitError(key, target, err);
+      } finally {
+        await folder?.close();
+      }
+    }
   }
 
   async delete(key: string): Promise<{ existed: boolean }> {
-    const file = await this.located(key);
-    const info = file === undefined ? undefined : await this.info(key, file);
-    if (!info || file === undefined) return { existed: false };
-    try {
-      await fs.unlink(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { existed: false };
-      throw fromFsError(err, file, "stored object");
-    }
-    this.etags.forget(file);
-    await this.contentTypes.forget(key);
-    await this.pruneEmptyParents(path.dirname(file));
-    return { existed: true };
+    const file = this.pathOf(key);
+    return this.exclusive(key, async () => {
+      const folder = await this.folderOf(file);
+      if (folder === undefined) return { existed: false };
+      try {
+        const stat = await fs.lstat(folder.entry(path.basename(file))).catch(() => undefined);
+        if (!stat?.isFile()) return { existed: false };
+        try {
+          await fs.unlink(folder.entry(path.basename(file)));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") return { existed: false };
+          throw fromFsError(err, file, "stored object");
+        }
+      } finally {
+        await folder.close();
+      }
+      this.etags.forget(file);
+      await this.contentTypes.forget(key);
+      await this.pruneEmptyParents(path.dirname(file));
+      return { existed: true };
+    });
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {
@@ -219,7 +347,7 @@ export class LocalStore implements ObjectStore {
         continue;
       }
       // A file deleted between the walk and now is simply not listed.
-      const info = await this.info(entry.name, fileOf(this.root, entry.name), false);
+      const info = await this.listed(entry.name);
       if (info) objects.push(info);
     }
     const result: ListPage = { objects, prefixes };
@@ -251,10 +379,18 @@ export class LocalStore implements ObjectStore {
   /**
    * Why a write could not be put in place: the key itself appeared meanwhile (already_exists), or a
    * file sits where one of its folders should be ("a" exists and "a/b" is written: mkdir answers
-   * EEXIST or ENOTDIR), or a folder sits where the file should be.
+   * EEXIST or ENOTDIR), or a folder sits where the file should be, or a symlink planted in the
+   * store directory would redirect it.
    */
   private async commitError(key: string, target: string, err: unknown): Promise<unknown> {
     if (!(err instanceof StorageError)) return err;
+    if (err.kind === "outside_roots") {
+      return new StorageError(
+        "outside_roots",
+        `refusing to write ${q(key)}: a folder on its way in the local store's directory is a symlink (or was moved), and a write never goes through a symlink; remove it or choose another key`,
+        { key, path: target, cause: err },
+      );
+    }
     if (err.kind === "not_a_directory" || err.kind === "invalid_argument") return this.conflict(key, target);
     if (err.kind === "already_exists") {
       const stat = await fs.lstat(target).catch(() => undefined);
@@ -263,9 +399,17 @@ export class LocalStore implements ObjectStore {
     return err;
   }
 
-  private async ensureTmpDir(): Promise<void> {
-    this.ready ??= fs.mkdir(this.tmpDir, { recursive: true }).then(() => undefined);
+  /**
+   * The folder of writes in progress, by descriptor. The first time in this process, temporary
+   * files a killed run left (here and among the content-type sidecars) are removed.
+   */
+  private async openTmpDir(): Promise<CheckedDir> {
+    const dir = await CheckedDir.open(this.tmpDir, this.confinement(this.tmpDir), { create: true }).catch((err: unknown) => {
+      throw fromFsError(err, this.tmpDir, "local store directory");
+    });
+    this.ready ??= Promise.all([removeStaleTemps(dir), this.contentTypes.removeStale()]).then(() => undefined);
     await this.ready;
+    return dir;
   }
 
   /** Removes directories emptied by a delete, so they stop showing up as prefixes. */

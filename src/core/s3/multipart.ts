@@ -3,11 +3,11 @@
  * the SDK retries) and aborts the upload on failure. An upload whose abort could not reach the
  * server is queued (PendingAborts) and aborted before the next upload.
  */
-import { createReadStream } from "node:fs";
 import { AbortMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { q, StorageError } from "../errors.js";
 import { sameBytes } from "../etag.js";
+import type { OpenFile } from "../fs/descriptor.js";
 import type { PutResult } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
 import { attemptsOf, isS3NotFound, isS3PreconditionFailed, s3ErrorInfo } from "./errors.js";
@@ -15,7 +15,7 @@ import { normalizeEtag } from "./etag.js";
 import { holdingSentBytes, type PutRequest } from "./put.js";
 
 export interface MultipartPut extends PutRequest {
-  file: { path: string; size: number };
+  file: OpenFile;
   contentType: string;
   /** If-None-Match: * for a create. */
   condition: { IfNoneMatch?: string };
@@ -34,7 +34,7 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
     params: {
       Bucket: bucket.name,
       Key: key,
-      Body: createReadStream(file.path),
+      Body: file.stream(),
       ContentLength: file.size,
       ContentType: put.contentType,
       // Spread into CompleteMultipartUpload too, where R2 and S3 check it.
@@ -56,7 +56,7 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
     const completedEarlier =
       (condition.IfNoneMatch !== undefined && isS3PreconditionFailed(err)) || s3ErrorInfo(err).name === "NoSuchUpload";
     if (!options.signal?.aborted && completedEarlier && attemptsOf(err) > 1) {
-      const own = await holdingSentBytes(bucket, put, attemptsOf(err), (info) => sameBytes(file.path, file.size, info, options.signal));
+      const own = await holdingSentBytes(bucket, put, attemptsOf(err), (info) => sameBytes(file, file.size, info, options.signal));
       if (own) return { key, size: file.size, etag: own.etag, replaced: condition.IfNoneMatch === undefined && put.replaced };
     }
     // Also when cancelled: the call returns only once no unfinished upload is left behind.

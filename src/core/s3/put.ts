@@ -4,11 +4,11 @@
  * from another writer's, for these and for multipart uploads.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { Transform } from "node:stream";
 import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
 import { q } from "../errors.js";
 import { sameBytes } from "../etag.js";
+import type { OpenFile } from "../fs/descriptor.js";
 import type { ObjectInfo, PutOptions, PutResult } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
 import { attemptsOf, failureName, isS3PreconditionFailed, withAttempts } from "./errors.js";
@@ -62,21 +62,16 @@ function byteCounter(onBytes: ((bytes: number) => void) | undefined): Transform 
 }
 
 /**
- * A single PUT of a file, streamed from disk. The SDK does not repeat a request whose body is a
+ * A single PUT of a file, streamed from its descriptor. The SDK does not repeat a request whose body is a
  * stream (it cannot rewind it), so `retrying` does: a fresh stream per attempt, for throttling and
  * transient failures only, with the SDK's backoff and attempt budget.
  */
-export async function putFile(
-  bucket: S3Bucket,
-  put: PutRequest,
-  input: PutInput,
-  file: { path: string; size: number },
-): Promise<PutResult> {
+export async function putFile(bucket: S3Bucket, put: PutRequest, input: PutInput, file: OpenFile): Promise<PutResult> {
   const { key, options } = put;
   const maxAttempts = await bucket.maxAttempts();
   return retrying(
     async (attempt) => {
-      const source = createReadStream(file.path);
+      const source = file.stream();
       const counted = source.pipe(byteCounter(options.onBytes));
       source.once("error", (err) => counted.destroy(err));
       try {
@@ -98,7 +93,9 @@ export async function putFile(
         source.destroy();
         counted.destroy();
         if (options.signal?.aborted) throw err;
-        const own = await ownEarlierWrite(bucket, put, err, attempt, (info) => sameBytes(file.path, file.size, info, options.signal));
+        // The file changed while it was read: not the server's fault, and repeating sends a mix.
+        if (file.failure) throw file.failure;
+        const own = await ownEarlierWrite(bucket, put, err, attempt, (info) => sameBytes(file, file.size, info, options.signal));
         if (own) return { key, size: file.size, etag: own.etag, replaced: false };
         // Should this be the last attempt, the error tells how many were made.
         throw withAttempts(err, attempt);

@@ -134,22 +134,24 @@ export class S3Store implements ObjectStore {
     const put: PutRequest = { key, options, replaced: existed, head: (k) => this.head(k) };
     try {
       // Above the threshold, not at it: a file of exactly one part streams in a single PUT.
-      if (body.kind === "file" && body.size > this.multipartThreshold) {
+      if (body.kind === "file" && body.file.size > this.multipartThreshold) {
         return await putMultipart(this.bucket, this.pendingAborts, {
           ...put,
-          file: body,
+          file: body.file,
           contentType,
           condition,
-          partSize: partSizeFor(body.size, this.multipartThreshold),
+          partSize: partSizeFor(body.file.size, this.multipartThreshold),
           queueSize: this.queueSize,
         });
       }
-      const size = body.kind === "bytes" ? body.data.byteLength : body.size;
+      const size = body.kind === "bytes" ? body.data.byteLength : body.file.size;
       const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...condition };
-      if (body.kind === "file") return await putFile(this.bucket, put, input, body);
+      if (body.kind === "file") return await putFile(this.bucket, put, input, body.file);
       return await putBytes(this.bucket, put, input, body.data);
     } catch (err) {
       if (options.signal?.aborted) throw cancelledError(err);
+      // The local file changed while it was sent: the request was cut before its last bytes.
+      if (body.kind === "file" && body.file.failure) throw body.file.failure;
       throw this.bucket.fail(err, "PUT", key);
     }
   }

@@ -8,6 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { q, StorageError } from "../errors.js";
 import { sameBytes } from "../etag.js";
+import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
 import { type Roots, resolveLocalPath } from "../fs/roots.js";
 import { assertNoSymlinkBelow } from "../fs/safe-mkdir.js";
@@ -50,6 +51,7 @@ export async function prepareUploadDirectory(
   const filter = compilePathFilter(options);
   const files = (await localFiles(localDir, options.roots, filter, "uploaded")).map((f) => ({ ...f, key: joinKey(prefix, f.relative) }));
   refuseInvalidKeys(files);
+  const reading = (file: string): Confinement => ({ roots: options.roots, argument: "local_dir", shown: file });
 
   // One listing answers "does it exist?" for every key (instead of a HEAD per object), and is the
   // existence check a server ignoring If-None-Match still needs.
@@ -66,7 +68,7 @@ export async function prepareUploadDirectory(
       const object = existing.get(f.key);
       return object ? { state: "file", found: object } : { state: "absent" };
     },
-    identical: (f, object) => sameBytes(f.path, f.size, object, options.signal),
+    identical: (f, object) => OpenFile.with(f.path, reading(f.path), (file) => sameBytes(file, file.size, object, options.signal)),
   });
   if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
@@ -81,15 +83,19 @@ export async function prepareUploadDirectory(
         plan.todo,
         (f) => f.key,
         async (f) => {
-          const out = await store.put(
-            f.key,
-            { kind: "file", path: f.path, size: f.size },
-            {
-              mode,
-              existing: existing.get(f.key) ?? null,
-              ...(signal ? { signal } : {}),
-              onBytes: (b) => progress.bytes(f.key, b),
-            },
+          // Each file is opened now and checked by descriptor (inside the roots, a regular file, not
+          // on /proc or /sys): what the walk saw may have been swapped since.
+          const out = await OpenFile.with(f.path, reading(f.path), (file) =>
+            store.put(
+              f.key,
+              { kind: "file", file },
+              {
+                mode,
+                existing: existing.get(f.key) ?? null,
+                ...(signal ? { signal } : {}),
+                onBytes: (b) => progress.bytes(f.key, b),
+              },
+            ),
           );
           progress.fileDone(f.key, out.size);
           return out.size;
@@ -194,7 +200,10 @@ export async function prepareDownloadDirectory(
       if (!stat) return { state: "absent" };
       return stat.isFile() ? { state: "file", found: stat } : { state: "other" };
     },
-    identical: (p, stat) => sameBytes(p.path, stat.size, p.object, options.signal),
+    identical: (p) =>
+      OpenFile.with(p.path, { roots: options.roots, argument: "local_dir", shown: p.path }, (file) =>
+        sameBytes(file, file.size, p.object, options.signal),
+      ),
   });
   if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files");
@@ -203,18 +212,21 @@ export async function prepareDownloadDirectory(
     bytesTotal: plan.plannedBytes,
     filesTotal: plan.todo.length,
     async run({ signal, onProgress } = {}) {
-      await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
-        throw fromFsError(err, localDir, "local_dir");
-      });
+      // Created one folder at a time through descriptors, never through a symlink swapped in meanwhile.
+      await (await CheckedDir.open(dir, { roots: options.roots, argument: "local_dir", shown: localDir }, { create: true })).close();
+      const swept = new Set<string>();
       const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
       const run = await runPlan(
         plan.todo,
         (p) => p.path,
         async (p) => {
-          const out = await downloadTo(store, p.key, p.path, dir, overwrite, {
+          const out = await downloadTo(store, p.key, p.path, overwrite, {
             ...(signal ? { signal } : {}),
             knownSize: p.object.size,
             onBytes: (b) => progress.bytes(p.key, b),
+            roots: options.roots,
+            argument: "local_dir",
+            swept,
           });
           progress.fileDone(p.key, out.size);
           return out.size;
@@ -228,7 +240,7 @@ export async function prepareDownloadDirectory(
 }
 
 /** local_dir of a download, resolved within the roots; it may be missing, or be a directory. */
-async function targetDirectory(localDir: string, roots: readonly string[] | undefined): Promise<string> {
+async function targetDirectory(localDir: string, roots: Roots | undefined): Promise<string> {
   const dir = await resolveLocalPath(localDir, roots, "local_dir");
   const stat = await fs.lstat(dir).catch(() => undefined);
   if (stat && !stat.isDirectory()) {

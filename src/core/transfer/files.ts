@@ -1,12 +1,9 @@
 /** Moving one file between the local disk and a store. */
-import type { Stats } from "node:fs";
-import fs from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists, q, StorageError, throwIfAborted } from "../errors.js";
-import { checkWritableTarget, commitTemp, createTempBeside, discardTemp } from "../fs/atomic-write.js";
-import { fromFsError } from "../fs/errors.js";
-import { resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
-import { ensureParentInside } from "../fs/safe-mkdir.js";
+import { checkWritableTarget, commitTemp, createTemp, discardTemp, removeStaleTemps } from "../fs/atomic-write.js";
+import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
+import { type Roots, resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
 import { validateKey } from "../keys.js";
 import type { ObjectStore, PutResult } from "../store.js";
 import { fetchObjectInto } from "./fetch.js";
@@ -17,23 +14,7 @@ export interface TransferOptions {
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
   /** Allowed local roots (real paths); undefined leaves local paths unrestricted. */
-  roots?: readonly string[];
-}
-
-async function statFileArgument(real: string, shown: string, argument: string) {
-  let stat: Stats;
-  try {
-    stat = await fs.stat(real);
-  } catch (err) {
-    throw fromFsError(err, shown, argument);
-  }
-  if (stat.isDirectory()) {
-    throw new StorageError("invalid_argument", `${argument} ${q(shown)} is a directory; use upload_directory for directories`, {
-      path: shown,
-    });
-  }
-  if (!stat.isFile()) throw new StorageError("invalid_argument", `${argument} ${q(shown)} is not a regular file`, { path: shown });
-  return stat;
+  roots?: Roots;
 }
 
 export async function uploadFile(
@@ -57,56 +38,87 @@ export async function prepareUploadFile(
 ): Promise<PreparedTransfer<PutResult>> {
   validateKey(key);
   const real = await resolveLocalPath(localPath, options.roots, "local_path");
-  const stat = await statFileArgument(real, localPath, "local_path");
+  const confinement = { roots: options.roots, argument: "local_path", shown: localPath };
+  // Checked now by descriptor (inside the roots, a regular file, not on /proc or /sys) so that a
+  // bad path is the call's own error, before any job exists.
+  const size = await OpenFile.with(real, confinement, async (file) => file.size);
   const existing = (await store.head(key)) ?? null;
   if (existing && !options.overwrite) throw alreadyExists(key);
   return {
-    bytesTotal: stat.size,
+    bytesTotal: size,
     filesTotal: 1,
     async run({ signal, onProgress } = {}) {
-      const progress = new ProgressTracker(stat.size, 1, onProgress);
-      const result = await store.put(
-        key,
-        { kind: "file", path: real, size: stat.size },
-        {
-          mode: options.overwrite ? "overwrite" : "create",
-          existing,
-          ...(options.contentType ? { contentType: options.contentType } : {}),
-          ...(signal ? { signal } : {}),
-          onBytes: (bytes) => progress.bytes(key, bytes),
-        },
-      );
-      progress.fileDone(key, result.size);
-      return result;
+      // Opened again, checked by descriptor, and read only through it: a swap after the check
+      // above cannot make the upload read another file.
+      return OpenFile.with(real, confinement, async (file) => {
+        const progress = new ProgressTracker(file.size, 1, onProgress);
+        const result = await store.put(
+          key,
+          { kind: "file", file },
+          {
+            mode: options.overwrite ? "overwrite" : "create",
+            existing,
+            ...(options.contentType ? { contentType: options.contentType } : {}),
+            ...(signal ? { signal } : {}),
+            onBytes: (bytes) => progress.bytes(key, bytes),
+          },
+        );
+        progress.fileDone(key, result.size);
+        return result;
+      });
     },
   };
 }
 
+export interface DownloadToOptions {
+  signal?: AbortSignal;
+  knownSize: number;
+  onBytes: (bytes: number) => void;
+  onSize?: (size: number) => void;
+  roots?: Roots | undefined;
+  /** The argument messages name, e.g. "local_path". */
+  argument?: string;
+  /** Folders already cleared of temporary files left by killed runs during this call. */
+  swept?: Set<string>;
+}
+
 /**
- * Streams one object into a temporary file beside `target` and puts it in place in one step, so
- * `target` is either absent or complete. `dir` bounds where parent directories may be created.
+ * Streams one object into a temporary file beside `target` (a real path inside the roots) and
+ * puts it in place in one step, so `target` is either absent or complete. The folder is opened by
+ * descriptor (missing folders created one at a time, never through a symlink), the temporary file
+ * is created and put in place through that descriptor, and the folder is checked again after.
  */
 export async function downloadTo(
   store: ObjectStore,
   key: string,
   target: string,
-  dir: string,
   overwrite: boolean,
-  options: { signal?: AbortSignal; knownSize: number; onBytes: (bytes: number) => void; onSize?: (size: number) => void },
+  options: DownloadToOptions,
 ): Promise<{ size: number; etag: string }> {
-  await ensureParentInside(dir, target);
-  await checkWritableTarget(target, overwrite);
-  throwIfAborted(options.signal);
-  const tmp = await createTempBeside(target);
-  let out: { size: number; etag: string };
+  const argument = options.argument ?? "local path";
+  const c: Confinement = { roots: options.roots, argument, shown: target };
+  const name = path.basename(target);
+  const parent = await CheckedDir.open(path.dirname(target), c, { create: true });
   try {
-    out = await fetchObjectInto(store, key, tmp, options);
-  } catch (err) {
-    await discardTemp(tmp);
-    throw err;
+    if (!options.swept?.has(parent.path)) {
+      options.swept?.add(parent.path);
+      await removeStaleTemps(parent);
+    }
+    await checkWritableTarget(parent.entry(name), overwrite, argument, target);
+    throwIfAborted(options.signal);
+    const tmp = await createTemp(parent, name);
+    let out: { size: number; etag: string };
+    try {
+      out = await fetchObjectInto(store, key, tmp, options);
+    } catch (err) {
+      await discardTemp(tmp);
+      throw err;
+    }
+    await commitTemp(tmp, parent, name, overwrite);
+    return out;
+  } finally {
+    await parent.close();
   }
-  await commitTemp(tmp, target, overwrite);
-  return out;
 }
 
 export async function downloadFile(
@@ -128,7 +140,7 @@ export async function prepareDownloadFile(
   validateKey(key);
   const overwrite = options.overwrite ?? false;
   const target = await resolveWriteTarget(localPath, options.roots, "local_path");
-  await checkWritableTarget(target, overwrite, "local_path");
+  await checkWritableTarget(target, overwrite, "local_path", localPath);
   // Asked before any directory is created, so a missing key, bucket or server leaves nothing behind.
   const info = await store.head(key);
   if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
@@ -137,11 +149,14 @@ export async function prepareDownloadFile(
     filesTotal: 1,
     async run({ signal, onProgress } = {}) {
       const progress = new ProgressTracker(info.size, 1, onProgress);
-      const out = await downloadTo(store, key, target, path.dirname(target), overwrite, {
+      const out = await downloadTo(store, key, target, overwrite, {
         ...(signal ? { signal } : {}),
         knownSize: info.size,
         onBytes: (b) => progress.bytes(key, b),
         onSize: (size) => progress.setBytesTotal(size),
+        roots: options.roots,
+        argument: "local_path",
+        swept: new Set(),
       });
       progress.fileDone(key, out.size);
       return { localPath: target, ...out };
