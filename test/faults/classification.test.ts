@@ -55,6 +55,25 @@ describe("fault-path codes", () => {
       'the storage endpoint at http://127.0.0.1:9 did not answer PUT for "k" after 4 attempts (ECONNREFUSED); check the endpoint URL (--endpoint / R2_ENDPOINT_URL) and the network, then repeat the call',
     );
   });
+  it.each([
+    [
+      "301 PermanentRedirect with its Endpoint",
+      sdkError("PermanentRedirect", 301, { Endpoint: "b.s3.eu-west-1.amazonaws.com" }),
+      "eu-west-1",
+    ],
+    [
+      "301 on a HEAD (no body, no name)",
+      sdkError("MovedPermanently", 301, { $response: { headers: { "x-amz-bucket-region": "us-west-2" } } }),
+      "us-west-2",
+    ],
+    ["307 TemporaryRedirect", sdkError("TemporaryRedirect", 307), "another endpoint"],
+  ])("%s is invalid_argument naming the endpoint and region settings, not internal", (_label, err, mention) => {
+    const mapped = fromS3Error(err, context);
+    expect(mapped.kind).toBe("invalid_argument");
+    expect(mapped.message).toContain(mention);
+    expect(mapped.message).toContain("--endpoint");
+    expect(mapped.message).toContain("--region");
+  });
   it("501 NotImplemented is unsupported", () => {
     expect(fromS3Error(sdkError("NotImplemented", 501), context).kind).toBe("unsupported");
   });

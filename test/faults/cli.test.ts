@@ -97,6 +97,20 @@ describe("faults through the MCP server", () => {
     expect(rig.proxy.attempts({ op: "PutObject", key: "cli/slow.txt" })).toEqual([1, 2]);
   });
 
+  // A 301 comes from a real S3 endpoint when the bucket lives in another region; no local server
+  // sends one, so the fault proxy answers it (test double for the redirect only).
+  it("301 PermanentRedirect: invalid_argument naming the endpoint and region settings, not internal", async () => {
+    const server = await cli();
+    rig.proxy.inject({
+      op: "PutObject",
+      key: "cli/moved.txt",
+      times: 1,
+      fault: { kind: "respond", status: 301, code: "PermanentRedirect" },
+    });
+    const failed = await callError(server.client, "upload_bytes", { key: "cli/moved.txt", data: "x" });
+    expect(failed.text).toMatch(/^invalid_argument: .*redirected.*--endpoint.*--region/);
+  });
+
   it("wrong bucket: head_object is bucket_not_found (not exists:false), and so is a listing", async () => {
     const server = await cli({ bucket: "no-such-bucket" });
     const head = await callError(server.client, "head_object", { key: "a.txt" });

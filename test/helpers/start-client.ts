@@ -71,6 +71,13 @@ export interface StartOptions {
   listTools?: boolean;
   /** The server's entry point; default the repository's dist/cli.js (the bundle test runs an unpacked one). */
   cliPath?: string;
+  /**
+   * Replaces the client's roots/list answer (needs options.roots): for clients whose answer is an
+   * error or malformed. Throwing makes it a JSON-RPC error response.
+   */
+  rootsAnswer?: () => Promise<unknown>;
+  /** Runs the CLI through another program (e.g. unshare), given the command and arguments it would run. */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
 }
 
 /** What arrived on the client's stdin side, in wire order (bodies kept only for progress). */
@@ -109,9 +116,11 @@ export interface RunningServer {
 export async function startClient(options: StartOptions): Promise<RunningServer> {
   assertBuilt();
   const transcript = options.transcript;
+  const cli = [options.cliPath ?? CLI_PATH, ...options.args];
+  const command = options.wrap?.(process.execPath, cli) ?? { command: process.execPath, args: cli };
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [options.cliPath ?? CLI_PATH, ...options.args],
+    command: command.command,
+    args: command.args,
     cwd: options.cwd,
     env: options.env ?? baseEnv(),
     stderr: "pipe",
@@ -129,9 +138,12 @@ export async function startClient(options: StartOptions): Promise<RunningServer>
     options.roots ? { capabilities: { roots: { listChanged: true } } } : {},
   );
   if (options.roots) {
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({
-      roots: roots.map((dir) => ({ uri: pathToFileURL(dir).href, name: path.basename(dir) })),
-    }));
+    const answer = options.rootsAnswer;
+    client.setRequestHandler(ListRootsRequestSchema, async () =>
+      answer
+        ? ((await answer()) as { roots: { uri: string }[] })
+        : { roots: roots.map((dir) => ({ uri: pathToFileURL(dir).href, name: path.basename(dir) })) },
+    );
   }
   const logMessages: LoggingMessageNotification["params"][] = [];
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {

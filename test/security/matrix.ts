@@ -230,6 +230,23 @@ const CASES: AttackCase[] = [
     code: "invalid_argument",
   },
   {
+    name: "download_file: overwrite onto a FIFO (never replaced, overwrite or not)",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "fifo", overwrite: true }),
+    code: "invalid_argument",
+    mentions: () => ["FIFO"],
+  },
+  {
+    name: "download_file: onto a FIFO without overwrite",
+    call: () => tool("download_file", { key: "seed/a.txt", local_path: "fifo" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "download_directory: overwrite onto a FIFO where a file would go",
+    call: () => tool("download_directory", { prefix: "fifodl/", local_dir: "fifodir", overwrite: true }),
+    code: "already_exists",
+    mentions: () => ["fifo"],
+  },
+  {
     name: "download_file: NUL in the path",
     call: () => tool("download_file", { key: "seed/a.txt", local_path: "x\0y.txt" }),
     code: "invalid_argument",
@@ -758,6 +775,8 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
     "dl/sub": { link: "../../outside" },
   });
   execFileSync("mkfifo", [path.join(root, "fifo")]);
+  await mkdir(path.join(root, "fifodir"));
+  execFileSync("mkfifo", [path.join(root, "fifodir", "fifo")]);
   const objects: Record<string, string | Buffer> = {
     "seed/a.txt": "seed alpha",
     "seed/big.bin": Buffer.alloc(100 * 1024, 7),
@@ -765,6 +784,7 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
     "private/y.txt": "private data",
     "symdl/sub/x.txt": "would land outside",
     "symdeep/sub/deep/x.txt": "would create folders outside",
+    "fifodl/fifo": "would replace the FIFO at the root",
   };
   if (backend === "local") {
     await writeTree(store, objects);

@@ -143,3 +143,68 @@ describe("a client that offers roots but lists none", () => {
     expect(listed.isError, listed.text).toBeFalsy();
   });
 });
+
+/**
+ * A client whose roots/list fails or answers something other than file:// roots (issue 17): the
+ * server fails closed, as for an empty list, never falling back to the working directory. On 0.1
+ * each of these uploaded the file from the working directory.
+ */
+describe.each(BACKENDS)("a client whose roots cannot be read, %s backend", (backend) => {
+  const answers: [string, () => Promise<unknown>][] = [
+    [
+      "roots/list answers an error",
+      async () => {
+        throw new Error("the host could not list its roots");
+      },
+    ],
+    ["a root that is not a file:// URI", async () => ({ roots: [{ uri: "https://example.com/data", name: "web" }] })],
+    ["a root without a uri", async () => ({ roots: [{ name: "no uri" }] })],
+  ];
+  let tmp: TempDir;
+  let s3: S3TestServer | undefined;
+  let raw: S3Client | undefined;
+  let cwd: string;
+  const sessions: RunningServer[] = [];
+
+  beforeAll(async () => {
+    tmp = await makeTempDir("r2mcp-badroots-");
+    cwd = path.join(tmp.path, "cwd");
+    await writeTree(tmp.path, { "cwd/c.txt": "in the working directory" });
+    if (backend === "s3") {
+      s3 = await startS3Server();
+      raw = s3.rawClient();
+    } else {
+      await mkdir(path.join(tmp.path, "store"));
+    }
+    const cli = backend === "s3" ? s3Cli(s3!, []) : localCli(path.join(tmp.path, "store"));
+    sessions.push(
+      ...(await Promise.all(answers.map(([, rootsAnswer]) => startClient({ ...cli, cwd, roots: [cwd], rootsAnswer, ...watched })))),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+    raw?.destroy();
+    await s3?.close();
+    await tmp?.cleanup();
+  });
+
+  it.each(answers.map(([name], i) => [name, i] as const))("%s: no local access, not the working directory", async (_name, i) => {
+    const session = sessions[i]!;
+    const before = await snapshotAll(tmp.path, raw && s3 ? { client: raw, server: s3 } : undefined);
+    for (const [tool, args] of [
+      ["upload_file", { local_path: path.join(cwd, "c.txt"), key: "c.txt" }],
+      ["upload_directory", { local_dir: cwd, prefix: "cwd/" }],
+      ["download_file", { key: "c.txt", local_path: path.join(cwd, "new.txt") }],
+    ] as const) {
+      const result = await session.call(tool, args);
+      expectError(result, "outside_roots");
+      expect(result.text).toContain("(none)");
+    }
+    expect(await snapshotAll(tmp.path, raw && s3 ? { client: raw, server: s3 } : undefined)).toEqual(before);
+    // The refusal is logged, and reading the bucket needs no local path and still works.
+    expect(session.logMessages.some((m) => JSON.stringify(m.data).includes("could not read the client's roots"))).toBe(true);
+    const listed = await session.call("list_objects", {});
+    expect(listed.isError, listed.text).toBeFalsy();
+  });
+});

@@ -76,7 +76,7 @@ export function changedDuringCall(shown: string, argument: string, what: string,
 function symlinkAtOpen(shown: string, argument: string, at: string, cause?: unknown): StorageError {
   return new StorageError(
     "outside_roots",
-    `${argument} ${q(shown)}: ${q(at)} is a symlink at the moment it is opened, and files are never read or written through a link that appeared after the path was checked; nothing was read or written. Remove the link (or use its target's path) and repeat the call`,
+    `${argument} ${q(shown)}: ${q(at)} is a symlink when it is opened (perhaps swapped in after the path was checked), and files are never read or written through a symlink there; nothing was read or written. Remove the link (or use its target's path) and repeat the call`,
     { path: shown, ...(cause === undefined ? {} : { cause }) },
   );
 }
@@ -366,8 +366,9 @@ export class CheckedDir {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ELOOP") throw symlinkAtOpen(c.shown, c.argument, expected, err);
       if (code === "ENOTDIR") {
+        // O_DIRECTORY | O_NOFOLLOW on a symlink answers ENOTDIR; a folder there now was swapped back since.
         const stat = await fs.lstat(openPath).catch(() => undefined);
-        if (stat?.isSymbolicLink()) throw symlinkAtOpen(c.shown, c.argument, expected, err);
+        if (stat?.isSymbolicLink() || stat?.isDirectory()) throw symlinkAtOpen(c.shown, c.argument, expected, err);
         throw new StorageError("not_a_directory", `a parent of ${c.argument} ${q(c.shown)} is not a directory: ${q(expected)}`, {
           path: c.shown,
           cause: err,

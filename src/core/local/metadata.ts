@@ -6,8 +6,10 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { guessContentType } from "../content-type.js";
+import { StorageError } from "../errors.js";
 import { removeStaleTemps } from "../fs/atomic-write.js";
 import { CheckedDir, type Confinement, CREATE_FLAGS, READ_FLAGS } from "../fs/descriptor.js";
+import { fromFsError } from "../fs/errors.js";
 import { META_DIR } from "./layout.js";
 
 /** `<sha256>.<pid>.<12 hex>.tmp`: a sidecar being written; the pid tells a killed writer's leftovers. */
@@ -33,10 +35,17 @@ export class ContentTypes {
   }
 
   private async stored(key: string): Promise<string | undefined> {
-    const dir = await this.open(false).catch(() => undefined);
+    const dir = await this.open(false).catch((err: unknown) => {
+      if (err instanceof StorageError && (err.kind === "not_found" || err.kind === "not_a_directory")) return undefined;
+      throw err;
+    });
     if (dir === undefined) return undefined;
     try {
-      const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch(() => undefined);
+      const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ELOOP") return undefined; // none, or a planted link (never followed)
+        throw fromFsError(err, path.join(this.dir, this.nameOf(key)), "content-type sidecar");
+      });
       if (handle === undefined) return undefined;
       try {
         return (await handle.stat()).isFile() ? await handle.readFile("utf8") : undefined;

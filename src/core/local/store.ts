@@ -40,6 +40,18 @@ const PLACE_ATTEMPTS = 5;
 
 const CURSOR_TAG = "local";
 
+/**
+ * Refusals that mean "no object here": nothing at the path, a file where a folder would be, a
+ * symlink (never followed in the store), a folder or FIFO where the file would be. Anything else
+ * (too many open files, permissions, I/O) is a real failure and is not hidden as a missing key.
+ */
+function notAnObject(err: unknown): boolean {
+  return (
+    err instanceof StorageError &&
+    (err.kind === "not_found" || err.kind === "not_a_directory" || err.kind === "outside_roots" || err.kind === "invalid_argument")
+  );
+}
+
 export class LocalStore implements ObjectStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
@@ -107,7 +119,7 @@ export class LocalStore implements ObjectStore {
     try {
       return await CheckedDir.open(path.dirname(file), this.confinement(file), { create: false });
     } catch (err) {
-      if (err instanceof StorageError && err.kind !== "internal" && err.kind !== "access_denied") return undefined;
+      if (notAnObject(err)) return undefined;
       throw fromFsError(err, file, "stored object");
     }
   }
@@ -119,7 +131,7 @@ export class LocalStore implements ObjectStore {
     try {
       return await OpenFile.open(folder.entry(path.basename(file)), this.confinement(file));
     } catch (err) {
-      if (err instanceof StorageError && err.kind !== "internal" && err.kind !== "access_denied") return undefined;
+      if (notAnObject(err)) return undefined;
       throw fromFsError(err, file, "stored object");
     } finally {
       await folder.close();
@@ -164,7 +176,7 @@ export class LocalStore implements ObjectStore {
         }
       })
       .catch((err: unknown) => {
-        if (err instanceof StorageError && (err.kind === "not_found" || err.kind === "unavailable")) return undefined;
+        if (err instanceof StorageError && err.kind === "not_found") return undefined;
         throw err;
       });
     if (etag === undefined) return undefined; // deleted or replaced since the walk

@@ -125,6 +125,30 @@ export function bucketNotFound(context: { bucket?: string; endpoint?: string }, 
   );
 }
 
+/** Node's own code of a local failure (a socket or file the process could not open), wherever the SDK put it. */
+function localCode(err: unknown): string | undefined {
+  type Layer = { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  let e = err as Layer | undefined;
+  for (let depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    if (typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)) return e.code;
+    const named = typeof e.message === "string" ? /\b(EMFILE|ENFILE)\b/.exec(e.message)?.[1] : undefined;
+    if (named) return named;
+    // Node's AggregateError (a connection tried on several addresses) keeps the causes in `errors`.
+    e = (e.cause ?? (Array.isArray(e.errors) ? e.errors[0] : undefined)) as Layer | undefined;
+  }
+  return undefined;
+}
+
+/** Where a redirect points, when the server said (S3's Endpoint element or x-amz-bucket-region header). */
+function redirectTarget(err: unknown): string {
+  const e = (err ?? {}) as { Endpoint?: unknown; Region?: unknown; $response?: { headers?: Record<string, unknown> } };
+  const region = e.Region ?? e.$response?.headers?.["x-amz-bucket-region"];
+  const endpoint = e.Endpoint;
+  const safe = (v: unknown) => typeof v === "string" && /^[A-Za-z0-9.:_-]{1,255}$/.test(v);
+  const parts = [safe(endpoint) ? `endpoint ${endpoint}` : "", safe(region) ? `region ${region}` : ""].filter(Boolean);
+  return parts.length > 0 ? `, to ${parts.join(", ")}` : "";
+}
+
 /**
  * Maps any error thrown by the AWS SDK (service errors, network failures, timeouts, aborts) to a
  * StorageError. The message never includes request details, so no credential or signature can leak.
@@ -140,6 +164,14 @@ export function fromS3Error(err: unknown, context: S3ErrorContext): StorageError
   const attempts = attemptsOf(err);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
   if (name === "NoSuchBucket") return bucketNotFound(context, err);
+  const local = localCode(err);
+  if (local === "EMFILE" || local === "ENFILE") {
+    return new StorageError(
+      "unavailable",
+      `too many open files for ${context.op} of ${what} (${local}); lower max_workers, or raise the open-file limit (ulimit -n) of the server, then repeat the call`,
+      opts,
+    );
+  }
   // A multipart upload the server no longer knows (it restarted, or aborted it): not a missing key.
   if (name === "NoSuchUpload") {
     return new StorageError(
@@ -176,6 +208,13 @@ export function fromS3Error(err: unknown, context: S3ErrorContext): StorageError
   }
   if (status === 413 || name === "EntityTooLarge") {
     return new StorageError("too_large", `the server refused ${what} as too large`, opts);
+  }
+  if (status === 301 || status === 307 || name === "PermanentRedirect" || name === "TemporaryRedirect") {
+    return new StorageError(
+      "invalid_argument",
+      `the endpoint${at(context)} redirected ${context.op} for ${what} (${name ?? status})${redirectTarget(err)}: the bucket${hint(context)} lives at another endpoint or region. Set the bucket's own endpoint URL (--endpoint / R2_ENDPOINT_URL) or region (--region), then repeat the call`,
+      opts,
+    );
   }
   if (status === 501 || name === "NotImplemented") {
     return new StorageError("unsupported", `the server does not implement ${context.op} (${name ?? status})`, opts);

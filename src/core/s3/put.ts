@@ -73,12 +73,18 @@ export async function putFile(bucket: S3Bucket, put: PutRequest, input: PutInput
     async (attempt) => {
       const source = file.stream();
       const counted = source.pipe(byteCounter(options.onBytes));
-      source.once("error", (err) => counted.destroy(err));
+      // A body that fails (the file changed while read) must end the request at once: a piped body
+      // that stops short of its Content-Length would otherwise leave the request waiting for bytes
+      // that never come until the socket times out. The failure itself is on file.failure.
+      const bodyFailed = new AbortController();
+      source.once("error", (err) => {
+        counted.destroy(err);
+        bodyFailed.abort(err);
+      });
+      counted.on("error", () => undefined);
+      const abortSignal = options.signal ? AbortSignal.any([options.signal, bodyFailed.signal]) : bodyFailed.signal;
       try {
-        const out = await bucket.client.send(
-          new PutObjectCommand({ ...input, Body: counted }),
-          options.signal ? { abortSignal: options.signal } : {},
-        );
+        const out = await bucket.client.send(new PutObjectCommand({ ...input, Body: counted }), { abortSignal });
         bucket.known = true;
         if (attempt > 1) {
           bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {
