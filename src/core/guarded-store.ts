@@ -6,19 +6,21 @@
 import { checkContentType } from "./content-type.js";
 import { q, StorageError } from "./errors.js";
 import { validateKey } from "./keys.js";
-import type {
-  ByteRange,
-  GetResult,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PresignOptions,
-  PutBody,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-  TransferOptions,
+import {
+  type ByteRange,
+  checkDeleteBatch,
+  type DeleteManyResult,
+  type GetResult,
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  type PresignOptions,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+  type TransferOptions,
 } from "./store.js";
 import { checkRange } from "./store-ext.js";
 
@@ -103,6 +105,16 @@ export class GuardedStore implements ObjectStore {
   async partSize(key: string): Promise<number | undefined> {
     this.checkKey(key);
     return this.inner.partSize?.(key);
+  }
+
+  /** Every key is checked (valid, allowed, writable) before any is deleted. */
+  deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
+    checkDeleteBatch(keys);
+    for (const key of keys) {
+      this.checkKey(key);
+      this.checkWritable(key, "deleted");
+    }
+    return this.inner.deleteMany(keys, options);
   }
 
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {

@@ -3,7 +3,7 @@
  * contract suite (test/contract) holds them to identical semantics.
  */
 import type { Readable } from "node:stream";
-import { StorageError } from "./errors.js";
+import { type ErrorCode, StorageError } from "./errors.js";
 import type { OpenFile } from "./fs/descriptor.js";
 
 export interface ObjectInfo {
@@ -100,6 +100,23 @@ export interface StoreCapabilities {
   readonly directory?: string;
 }
 
+/** What one deleteMany did, key by key. */
+export interface DeleteManyResult {
+  /** Keys now absent: deleted, or already missing (S3's DeleteObjects does not tell which). */
+  deleted: string[];
+  /** Keys the store could not delete, with the stable code of why. */
+  failed: { key: string; code: ErrorCode; message: string }[];
+}
+
+/** S3's DeleteObjects takes at most 1000 keys a request; so does every deleteMany here. */
+export const MAX_DELETE_BATCH = 1000;
+
+export function checkDeleteBatch(keys: readonly string[]): void {
+  if (keys.length > MAX_DELETE_BATCH) {
+    throw new StorageError("invalid_argument", `one batch deletes at most ${MAX_DELETE_BATCH} keys; got ${keys.length}`);
+  }
+}
+
 export interface PresignOptions {
   /** PUT only: the upload must carry If-None-Match: * so it cannot replace an existing object. */
   createOnly?: boolean;
@@ -123,6 +140,11 @@ export interface ObjectStore {
    * never multipart leave it out.
    */
   partSize?(key: string): Promise<number | undefined>;
+  /**
+   * Deletes up to MAX_DELETE_BATCH keys (S3: one DeleteObjects request), each independently: a key
+   * that fails is reported, the others still go. An invalid key refuses the whole batch first.
+   */
+  deleteMany(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<DeleteManyResult>;
   /** A time-limited URL for one request on `key`; unsupported unless capabilities.presign. */
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options?: PresignOptions): Promise<string>;
   close(): Promise<void>;

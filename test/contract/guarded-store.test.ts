@@ -96,6 +96,7 @@ describe.each(["local", "s3"] as const)("GuardedStore policy over the %s backend
       () => readOnly.put("ok/new.txt", bytes("x"), { mode: "create" }),
       () => readOnly.put("ok/a.txt", bytes("x"), { mode: "overwrite" }),
       () => readOnly.delete("ok/a.txt"),
+      () => readOnly.deleteMany(["ok/a.txt"]),
     ]) {
       const err = await refused(attempt);
       expect(err).toMatchObject({ kind: "access_denied", code: "EACCES" });
@@ -117,6 +118,9 @@ describe.each(["local", "s3"] as const)("GuardedStore policy over the %s backend
       () => confined.get("secret/b.txt"),
       () => confined.put("secret/c.txt", bytes("x"), { mode: "create" }),
       () => confined.delete("secret/b.txt"),
+      // One key outside refuses the whole batch: the allowed key beside it stays too.
+      () => confined.deleteMany(["ok/a.txt", "secret/b.txt"]),
+      () => confined.deleteMany(["ok/../secret/b.txt"]),
       () => confined.list({ prefix: "secret/" }),
       () => confined.list({ prefix: "" }),
       () => confined.list({ prefix: "ok" }),
@@ -132,6 +136,13 @@ describe.each(["local", "s3"] as const)("GuardedStore policy over the %s backend
     expect(await inner.head("secret/c.txt")).toBeUndefined();
     expect((await confined.list({ prefix: "ok/" })).objects.map((o) => o.key)).toEqual(["ok/a.txt"]);
     expect((await confined.head("ok/a.txt"))?.size).toBe(7);
+  });
+
+  it("deleteMany within the allowed prefixes deletes there", async () => {
+    await inner.put("ok/gone.txt", bytes("x"), { mode: "create" });
+    expect(await confined.deleteMany(["ok/gone.txt"])).toEqual({ deleted: ["ok/gone.txt"], failed: [] });
+    expect(await inner.head("ok/gone.txt")).toBeUndefined();
+    expect((await readAll(inner, "secret/b.txt")).bytes.toString()).toBe("not for you");
   });
 
   it("validates keys and ranges once, before the backend is reached", async () => {

@@ -6,7 +6,7 @@
 import pMap from "p-map";
 import { beforeAll, describe, expect, it } from "vitest";
 import { findObjects, type ResumePoint } from "../../src/core/find.js";
-import type { ObjectStore } from "../../src/core/store.js";
+import { MAX_DELETE_BATCH, type ObjectStore } from "../../src/core/store.js";
 import { rejectionOf } from "../helpers/assert.js";
 
 export function manyObjectsContract(storeOf: () => ObjectStore): void {
@@ -159,6 +159,43 @@ export function manyObjectsContract(storeOf: () => ObjectStore): void {
         expect(err.kind).toBe("invalid_argument");
         expect(err.message).toContain(argument);
       }
+    });
+  });
+
+  describe("deleteMany: a batch of keys", () => {
+    it("deletes every key given, reports missing ones as deleted too, and leaves the rest", async () => {
+      const keys = Array.from({ length: 25 }, (_, i) => `DM/k${String(i).padStart(2, "0")}`);
+      await pMap([...keys, "DM/keep", "DM/k0"], (k) => put(k, k), { concurrency: 8 });
+      const result = await storeOf().deleteMany([...keys, "DM/never-there"]);
+      expect(result.failed).toEqual([]);
+      expect([...result.deleted].sort()).toEqual([...keys, "DM/never-there"].sort());
+      const left = await storeOf().list({ prefix: "DM/" });
+      expect(left.objects.map((o) => o.key)).toEqual(["DM/k0", "DM/keep"]);
+      expect(await storeOf().head("DM/k00")).toBeUndefined();
+    });
+
+    it("an empty batch does nothing", async () => {
+      expect(await storeOf().deleteMany([])).toEqual({ deleted: [], failed: [] });
+    });
+
+    it("a deleted folder no longer shows up as a child prefix", async () => {
+      await pMap(["DF/a/1", "DF/a/2/3", "DF/b"], (k) => put(k, k), { concurrency: 4 });
+      await storeOf().deleteMany(["DF/a/1", "DF/a/2/3"]);
+      expect(await storeOf().list({ prefix: "DF/", delimiter: "/" })).toEqual({
+        objects: [expect.objectContaining({ key: "DF/b" })],
+        prefixes: [],
+      });
+    });
+
+    it(`refuses more than ${MAX_DELETE_BATCH} keys, or an invalid key, before deleting any`, async () => {
+      await put("DR/keep", "keep");
+      const tooMany = Array.from({ length: MAX_DELETE_BATCH + 1 }, (_, i) => `DR/x${i}`);
+      expect((await rejectionOf(storeOf().deleteMany(tooMany))).kind).toBe("invalid_argument");
+      for (const bad of ["", "x".repeat(1025), "nul\0"]) {
+        const err = await rejectionOf(storeOf().deleteMany(["DR/keep", bad]));
+        expect(err.kind).toBe("invalid_argument");
+      }
+      expect(await storeOf().head("DR/keep")).toBeDefined();
     });
   });
 }

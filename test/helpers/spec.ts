@@ -14,6 +14,7 @@ export const SPEC_TOOLS = [
   "download_directory",
   "compare_directory",
   "delete_object",
+  "delete_objects",
   "transfer_status",
   "cancel_transfer",
 ] as const;

@@ -24,6 +24,7 @@ const HINTS: Record<string, [boolean, boolean, boolean]> = {
   download_directory: [false, true, true],
   compare_directory: [true, false, true],
   delete_object: [false, true, true],
+  delete_objects: [false, true, true],
   // A new link each time: the same call twice does not give the same result.
   presign_url: [true, false, false],
   transfer_status: [true, false, true],

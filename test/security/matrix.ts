@@ -23,7 +23,7 @@ import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { type Backend, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
-const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "delete_object"];
+const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "delete_object", "delete_objects"];
 
 /** Where a case runs: paths are built from these. */
 interface World {
@@ -732,6 +732,84 @@ const CASES: AttackCase[] = [
     code: "sdk",
   },
   { name: "delete_object is not registered", server: "readonly", call: () => tool("delete_object", { key: "seed/a.txt" }), code: "sdk" },
+  { name: "delete_objects is not registered", server: "readonly", call: () => tool("delete_objects", { prefix: "seed" }), code: "sdk" },
+  // ── delete_objects ──────────────────────────────────────────────────────────────────────────
+  {
+    name: "delete_objects: both prefix and keys",
+    call: () => tool("delete_objects", { prefix: "seed", keys: ["seed/a.txt"] }),
+    code: "invalid_argument",
+    mentions: () => ["not both"],
+  },
+  { name: "delete_objects: neither prefix nor keys", call: () => tool("delete_objects", {}), code: "invalid_argument" },
+  {
+    name: "delete_objects: an empty prefix (the whole bucket)",
+    call: () => tool("delete_objects", { prefix: "" }),
+    code: "invalid_argument",
+    mentions: () => ["prefix"],
+  },
+  { name: "delete_objects: an empty keys list", call: () => tool("delete_objects", { keys: [] }), code: "invalid_argument" },
+  {
+    name: "delete_objects: 1001 keys",
+    call: () => tool("delete_objects", { keys: Array.from({ length: 1001 }, (_, i) => `seed/${i}`) }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: 1000 keys, one of them too long",
+    call: () => tool("delete_objects", { keys: [...Array.from({ length: 999 }, () => "seed/a.txt"), longKey] }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: keys with .. segments on the local store",
+    only: "local",
+    call: () => tool("delete_objects", { keys: ["seed/a.txt", "seed/../private/y.txt"] }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: more objects than max_objects",
+    call: () => tool("delete_objects", { prefix: "seed", max_objects: 1 }),
+    code: "too_large",
+    mentions: () => ['"seed/" holds 2 objects', "max_objects: 2"],
+  },
+  {
+    name: "delete_objects: max_objects 0",
+    call: () => tool("delete_objects", { prefix: "seed", max_objects: 0 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: max_objects 100001",
+    call: () => tool("delete_objects", { prefix: "seed", max_objects: 100_001 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: a bucket that is not configured",
+    call: () => tool("delete_objects", { prefix: "seed", bucket: "elsewhere" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "delete_objects: a prefix outside the allowed one",
+    server: "allow",
+    call: () => tool("delete_objects", { prefix: "private" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "delete_objects: a prefix covering the allowed one",
+    server: "allow",
+    call: () => tool("delete_objects", { prefix: "allowe", dry_run: true }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "delete_objects: one key outside the allowed prefix refuses the whole list",
+    server: "allow",
+    call: () => tool("delete_objects", { keys: ["allowed/x.txt", "private/y.txt"] }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "delete_objects: allowed/../ dot segments in a key",
+    server: "allow",
+    call: () => tool("delete_objects", { keys: ["allowed/../private/y.txt"] }),
+    code: "outside_allowed_prefix",
+  },
+
   {
     name: "presign_url: a PUT link from a read-only server",
     server: "readonly",

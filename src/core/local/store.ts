@@ -16,8 +16,10 @@ import { md5File } from "../fs/hash.js";
 import { unsafePathReason, validateKey } from "../keys.js";
 import {
   type ByteRange,
+  checkDeleteBatch,
   checkListLimit,
   checkStartAfter,
+  type DeleteManyResult,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -340,6 +342,23 @@ export class LocalStore implements ObjectStore {
       await this.pruneEmptyParents(path.dirname(file));
       return { existed: true };
     });
+  }
+
+  async deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
+    checkDeleteBatch(keys);
+    for (const key of keys) this.pathOf(key);
+    const result: DeleteManyResult = { deleted: [], failed: [] };
+    for (const key of keys) {
+      throwIfAborted(options.signal);
+      try {
+        await this.delete(key);
+        result.deleted.push(key);
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        result.failed.push({ key, code: err.kind, message: err.message });
+      }
+    }
+    return result;
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {

@@ -5,6 +5,7 @@
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -17,8 +18,10 @@ import { validateKey } from "../keys.js";
 import { partSizeFor } from "../multipart.js";
 import {
   type ByteRange,
+  checkDeleteBatch,
   checkListLimit,
   checkStartAfter,
+  type DeleteManyResult,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -35,7 +38,7 @@ import {
 } from "../store.js";
 import { S3Bucket } from "./bucket.js";
 import { abortable, createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
-import { isS3NotFound, s3ErrorInfo } from "./errors.js";
+import { fromS3Error, isS3NotFound, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
 import { firstPartSize } from "./parts.js";
@@ -166,6 +169,38 @@ export class S3Store implements ObjectStore {
       if (s3ErrorInfo(err).name === "NoSuchBucket" || !isS3NotFound(err)) throw this.bucket.fail(err, "DELETE", key);
     }
     return { existed };
+  }
+
+  async deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
+    checkDeleteBatch(keys);
+    for (const key of keys) validateKey(key);
+    throwIfAborted(options.signal);
+    if (keys.length === 0) return { deleted: [], failed: [] };
+    let errors: { Key?: string; Code?: string; Message?: string }[];
+    try {
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket.name,
+          // Quiet: the answer lists only the keys that failed.
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      this.bucket.known = true;
+      errors = out.Errors ?? [];
+    } catch (err) {
+      if (options.signal?.aborted) throw cancelledError(err);
+      throw this.bucket.fail(err, "DELETE");
+    }
+    const failed: DeleteManyResult["failed"] = [];
+    const failedKeys = new Set<string>();
+    for (const e of errors) {
+      if (e.Key === undefined || e.Code === "NoSuchKey") continue;
+      const error = fromS3Error({ name: e.Code, Code: e.Code, message: e.Message }, { op: "DELETE", key: e.Key, bucket: this.bucket.name });
+      failed.push({ key: e.Key, code: error.kind, message: error.message });
+      failedKeys.add(e.Key);
+    }
+    return { deleted: keys.filter((k) => !failedKeys.has(k)), failed };
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {

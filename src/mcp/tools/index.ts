@@ -2,6 +2,7 @@ import type { Tool } from "../tool.js";
 import { cancelTransfer } from "./cancel-transfer.js";
 import { compareDirectory } from "./compare-directory.js";
 import { deleteObject } from "./delete-object.js";
+import { deleteObjects } from "./delete-objects.js";
 import { downloadDirectory } from "./download-directory.js";
 import { downloadFile } from "./download-file.js";
 import { getObjectBytes } from "./get-object-bytes.js";
@@ -29,6 +30,7 @@ export const allTools: Tool[] = [
   downloadDirectory,
   compareDirectory,
   deleteObject,
+  deleteObjects,
   presignUrl,
   transferStatus,
   cancelTransfer,
