@@ -2,7 +2,8 @@
  * What every store gets once, written over the minimal ObjectStore interface: whole listings,
  * whole reads, existence, and the one check of a byte range.
  */
-import { StorageError, throwIfAborted } from "./errors.js";
+import { isStorageError, StorageError, throwIfAborted } from "./errors.js";
+import { MAX_KEY_BYTES } from "./keys.js";
 import { type ByteRange, MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore } from "./store.js";
 
 /** Every object under a prefix, following pages to the end. */
@@ -30,6 +31,31 @@ export async function listLevel(store: ObjectStore, prefix: string): Promise<{ o
     cursor = page.nextCursor;
   } while (cursor);
   return { objects, prefixes };
+}
+
+/**
+ * How many objects sit under `key` taken as a folder (a trailing "/" added), counting one page of at
+ * most 1000: a key that is missing as an object may still be a "folder" an assistant meant. Undefined
+ * when `key` cannot be a folder here (too long with the "/").
+ */
+export async function objectsUnderKey(
+  store: ObjectStore,
+  key: string,
+): Promise<{ prefix: string; objects: number; more: boolean } | undefined> {
+  const prefix = key.endsWith("/") ? key : `${key}/`;
+  if (Buffer.byteLength(prefix, "utf8") > MAX_KEY_BYTES) return undefined;
+  try {
+    const page = await store.list({ prefix, limit: MAX_LIST_LIMIT });
+    return { prefix, objects: page.objects.length, more: page.nextCursor !== undefined };
+  } catch (err) {
+    if (isStorageError(err, "invalid_argument")) return undefined;
+    throw err;
+  }
+}
+
+/** The words for such a count: "8 objects", "at least 1000 objects". */
+export function countOfObjects(under: { objects: number; more: boolean }): string {
+  return `${under.more ? "at least " : ""}${under.objects} object${under.objects === 1 && !under.more ? "" : "s"}`;
 }
 
 /** A HEAD: false when the key does not exist; any other failure is thrown. */

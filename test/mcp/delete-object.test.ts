@@ -37,11 +37,25 @@ describe.each(BACKENDS)("delete_object, %s backend", (backend) => {
     expect(await server.objects()).toEqual({ "runs/a.txt": "a" });
   });
 
-  it("deletes a key, not a prefix: a folder-like key leaves what is under it", async () => {
+  it("deletes a key, not a prefix: a folder-like key leaves what is under it and says so, pointing to delete_objects", async () => {
     const server = await start();
-    const { structured } = await callOk(server.client, deleteObject, { key: "runs" });
-    expect(structured.existed).toBe(false);
+    const { structured, text } = await callOk(server.client, deleteObject, { key: "runs" });
+    expect(structured).toEqual({ key: "runs", existed: false, prefix_objects: 2 });
+    expect(text).toBe(
+      '"runs" did not exist as an object; nothing was deleted; 2 objects sit under the prefix "runs/" and were NOT deleted: delete_objects {prefix: "runs/"} deletes them (dry_run: true first shows them)',
+    );
     expect(Object.keys(await server.objects())).toEqual(["runs/a.txt", "runs/b.txt"]);
+    const strict = await callError(server.client, deleteObject, { key: "runs", missing_ok: false });
+    expect(strict.code).toBe("not_found");
+    expect(strict.text).toContain('2 objects sit under the prefix "runs/" and were NOT deleted: delete_objects');
+  });
+
+  it.runIf(backend === "s3")("a key ending in / with objects under it is not answered as a success with nothing to say", async () => {
+    const server = await start();
+    for (let i = 0; i < 8; i++) await server.seed(`experiments/exp43/f${i}.bin`, "x");
+    const { structured, text } = await callOk(server.client, deleteObject, { key: "experiments/exp43/" });
+    expect(structured).toEqual({ key: "experiments/exp43/", existed: false, prefix_objects: 8 });
+    expect(text).toContain('8 objects sit under the prefix "experiments/exp43/" and were NOT deleted');
   });
 
   it("refuses invalid keys with invalid_argument", async () => {

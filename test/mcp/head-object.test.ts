@@ -43,6 +43,20 @@ describe.each(BACKENDS)("head_object, %s backend", (backend) => {
     expect(text).toBe('"runs/m.csv" does not exist');
   });
 
+  it("a missing key that is a folder of objects says how many sit under it", async () => {
+    const server = await env.start();
+    for (const k of ["exp/43/a", "exp/43/b/c", "exp/430"]) await server.seed(k, "x");
+    const { structured, text } = await callOk(server.client, headObject, { key: "exp/43" });
+    expect(structured).toEqual({ exists: false, key: "exp/43", prefix_objects: 2 });
+    expect(text).toBe(
+      '"exp/43" does not exist as an object, but 2 objects sit under the prefix "exp/43/" (list_objects or summarize_prefix with that prefix shows them)',
+    );
+    if (backend === "s3") {
+      const slash = await callOk(server.client, headObject, { key: "exp/43/" });
+      expect(slash.structured).toEqual({ exists: false, key: "exp/43/", prefix_objects: 2 });
+    }
+  });
+
   it("refuses keys that are not keys with invalid_argument", async () => {
     const { client } = await env.start();
     for (const [key, message] of [

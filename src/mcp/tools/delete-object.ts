@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
+import { countOfObjects, objectsUnderKey } from "../../core/store-ext.js";
 import { bucketInput, defineTool, keyField } from "../tool.js";
 
 export const deleteObject = defineTool({
@@ -14,21 +15,42 @@ export const deleteObject = defineTool({
   output: {
     key: z.string(),
     existed: z.boolean().describe("Whether the object existed before this call."),
+    prefix_objects: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        "When the key did not exist but objects sit under it as a folder: how many (one page counted, at most 1000); delete_objects removes them.",
+      ),
   },
   effect: "destructive",
   changesBucket: true,
   async handle(args, ctx) {
     const store = ctx.buckets.store(args.bucket);
     const { existed } = await store.delete(args.key);
+    // A folder-like key is not an object: say what sits under it rather than "nothing to delete".
+    const under = existed ? undefined : await objectsUnderKey(store, args.key);
+    const folder =
+      under && under.objects > 0
+        ? `; ${countOfObjects(under)} sit under the prefix ${q(under.prefix)} and were NOT deleted: delete_objects {prefix: ${q(under.prefix)}} deletes them (dry_run: true first shows them)`
+        : "";
     if (!existed && !args.missing_ok) {
-      throw new StorageError("not_found", `${q(args.key)} does not exist; nothing was deleted (pass missing_ok: true to accept that)`, {
-        key: args.key,
-      });
+      throw new StorageError(
+        "not_found",
+        `${q(args.key)} does not exist; nothing was deleted${folder || " (pass missing_ok: true to accept that)"}`,
+        {
+          key: args.key,
+        },
+      );
     }
     ctx.log("info", "deleted", { key: args.key, existed });
     return {
-      structured: { key: args.key, existed },
-      text: existed ? `deleted ${q(args.key)}` : `${q(args.key)} did not exist; nothing to delete`,
+      structured: { key: args.key, existed, ...(folder ? { prefix_objects: under?.objects } : {}) },
+      text: existed
+        ? `deleted ${q(args.key)}`
+        : folder
+          ? `${q(args.key)} did not exist as an object; nothing was deleted${folder}`
+          : `${q(args.key)} did not exist; nothing to delete`,
     };
   },
 });

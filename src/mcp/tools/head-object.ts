@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
+import { countOfObjects, objectsUnderKey } from "../../core/store-ext.js";
 import { formatBytes, objectToWire } from "../results.js";
 import { bucketInput, defineTool, keyField } from "../tool.js";
 
@@ -16,13 +17,27 @@ export const headObject = defineTool({
     last_modified: z.string().optional(),
     etag: z.string().optional(),
     content_type: z.string().optional(),
+    prefix_objects: z
+      .number()
+      .int()
+      .optional()
+      .describe("When the key does not exist but objects sit under it as a folder: how many (one page counted, at most 1000)."),
   },
   effect: "read",
   changesBucket: false,
   async handle(args, ctx) {
     const store = ctx.buckets.store(args.bucket);
     const info = await store.head(args.key);
-    if (!info) return { structured: { exists: false, key: args.key }, text: `${q(args.key)} does not exist` };
+    if (!info) {
+      const under = await objectsUnderKey(store, args.key);
+      if (under && under.objects > 0) {
+        return {
+          structured: { exists: false, key: args.key, prefix_objects: under.objects },
+          text: `${q(args.key)} does not exist as an object, but ${countOfObjects(under)} sit under the prefix ${q(under.prefix)} (list_objects or summarize_prefix with that prefix shows them)`,
+        };
+      }
+      return { structured: { exists: false, key: args.key }, text: `${q(args.key)} does not exist` };
+    }
     const wire = objectToWire(info);
     return {
       structured: { exists: true, ...wire, content_type: info.contentType },
