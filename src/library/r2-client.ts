@@ -6,13 +6,16 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { credentialsFromEnv, ENV, regionFromEnv } from "../config/env.js";
 import { type CompareOptions, compareDirectory, type DirectoryComparison } from "../core/compare.js";
+import { checkDeletePolicy, type DeleteObjectsResult, deleteObjects } from "../core/delete-objects.js";
 import { q, StorageError } from "../core/errors.js";
+import { findObjects, type ResumePoint } from "../core/find.js";
 import { GuardedStore } from "../core/guarded-store.js";
 import { directoryPrefix } from "../core/keys.js";
 import type { PathFilterOptions } from "../core/path-filter.js";
+import { LIBRARY_FILTER_NAMES, type ObjectFilter, parseTime } from "../core/object-filter.js";
 import { S3Store } from "../core/s3/store.js";
-import type { ByteRange, ObjectInfo, ObjectStore, PutResult } from "../core/store.js";
-import { listAll, listLevel, readAll } from "../core/store-ext.js";
+import { type ByteRange, MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore, type PutResult } from "../core/store.js";
+import { readAll } from "../core/store-ext.js";
 import { type PrefixSummary, summarizePrefix } from "../core/summary.js";
 import {
   type DirectoryTransferResult,
@@ -48,6 +51,19 @@ export interface R2ClientOptions {
 
 /** An object as listed: the Python R2Object. */
 export type R2Object = Pick<ObjectInfo, "key" | "size" | "lastModified" | "etag">;
+
+export interface ListFilterOptions {
+  /** Only keys matching this glob (whole key: `*` one segment, `**` across, `?`, `{a,b}`). */
+  glob?: string;
+  /** Only objects of at least this many bytes. */
+  minSize?: number;
+  /** Only objects of at most this many bytes. */
+  maxSize?: number;
+  /** Only objects last modified at or after this time (a Date, or ISO 8601: UTC unless zoned). */
+  modifiedAfter?: Date | string;
+  /** Only objects last modified before this time. */
+  modifiedBefore?: Date | string;
+}
 
 export interface ProgressOptions {
   onProgress?: (progress: TransferProgress) => void;
@@ -87,11 +103,40 @@ export class R2Client {
     this.store = new GuardedStore(openStore(options), { readOnly: options.readOnly, allowPrefixes: options.allowPrefixes });
   }
 
-  /** Every object under `prefix` (all pages); with recursive false, one level plus child prefixes. */
-  async list(prefix = "", options: { recursive?: boolean } = {}): Promise<{ objects: R2Object[]; prefixes: string[] }> {
-    if (options.recursive ?? true) return { objects: (await listAll(this.store, prefix)).map(strip), prefixes: [] };
-    const level = await listLevel(this.store, prefix);
-    return { objects: level.objects.map(strip), prefixes: level.prefixes };
+  /**
+   * Every object under `prefix` (all pages); with recursive false, one level plus child prefixes.
+   * Filters select objects while paging (with a filter, child prefixes are not returned).
+   */
+  async list(
+    prefix = "",
+    options: { recursive?: boolean; signal?: AbortSignal } & ListFilterOptions = {},
+  ): Promise<{ objects: R2Object[]; prefixes: string[] }> {
+    const n = LIBRARY_FILTER_NAMES;
+    const filter: ObjectFilter = {
+      glob: options.glob,
+      minSize: options.minSize,
+      maxSize: options.maxSize,
+      modifiedAfter: options.modifiedAfter === undefined ? undefined : parseTime(options.modifiedAfter, n.modifiedAfter),
+      modifiedBefore: options.modifiedBefore === undefined ? undefined : parseTime(options.modifiedBefore, n.modifiedBefore),
+    };
+    const objects: R2Object[] = [];
+    const prefixes: string[] = [];
+    let from: ResumePoint | undefined;
+    do {
+      const page = await findObjects(this.store, {
+        prefix,
+        ...((options.recursive ?? true) ? {} : { delimiter: "/" as const }),
+        filter,
+        limit: MAX_LIST_LIMIT,
+        from,
+        signal: options.signal,
+        names: n,
+      });
+      objects.push(...page.objects.map(strip));
+      prefixes.push(...page.prefixes);
+      from = page.next;
+    } while (from);
+    return { objects, prefixes };
   }
 
   /** Counts, bytes, the largest and newest objects, and totals by extension and child folder, from listings alone. */
@@ -181,6 +226,22 @@ export class R2Client {
       throw new StorageError("not_found", `${q(key)} does not exist; pass missingOk: true to ignore that`, { key });
     }
     return { key, existed };
+  }
+
+  /**
+   * Deletes everything under a folder prefix (a trailing "/" is added) or an exact list of 1-1000
+   * keys, in batches of 1000. More objects than `maxObjects` (default 1000, at most 100000) is
+   * too_large (EFBIG) and nothing is deleted; with `dryRun` nothing is deleted and the result says
+   * what would be. Objects written under the prefix after it was listed are left alone.
+   */
+  async deleteObjects(
+    target: { prefix: string } | { keys: readonly string[] },
+    options: ProgressOptions & { dryRun?: boolean; maxObjects?: number } = {},
+  ): Promise<DeleteObjectsResult> {
+    const names = { prefix: "prefix", keys: "keys", maxObjects: "maxObjects" };
+    const t = target as { prefix?: string; keys?: readonly string[] };
+    checkDeletePolicy(this.store, t, options.dryRun ?? false, names);
+    return deleteObjects(this.store, t, { ...options, names });
   }
 
   async close(): Promise<void> {
