@@ -108,7 +108,7 @@ export class GuardedStore implements ObjectStore {
   }
 
   /** Every key is checked (valid, allowed, writable) before any is deleted. */
-  deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
+  async deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
     checkDeleteBatch(keys);
     for (const key of keys) {
       this.checkKey(key);
