@@ -87,6 +87,14 @@ export function alreadyExists(key: string, cause?: unknown): StorageError {
   });
 }
 
+/** A copy or move finds its source no longer the version that was listed. */
+export function changedSince(key: string, cause?: unknown): StorageError {
+  return new StorageError("unavailable", `${q(key)} changed after it was listed; nothing was copied from it. Repeat the call`, {
+    key,
+    cause,
+  });
+}
+
 export function cancelledError(cause?: unknown): StorageError {
   return new StorageError("cancelled", "the operation was cancelled; nothing partial was left behind", {
     cause,

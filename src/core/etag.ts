@@ -130,3 +130,71 @@ export async function compareBytes(
     detail: `multipart ETag of ${parts} parts whose size the server does not report; ${tried}: the content differs or it was uploaded with another part size`,
   };
 }
+
+/** The part sizes (at most three) that could have made `parts` parts of `size` bytes. */
+function partSizeCandidates(size: number, parts: number): number[] {
+  return [partSizeFor(size), ...COMMON_PART_SIZES]
+    .filter((ps, i, all) => all.indexOf(ps) === i && Math.ceil(size / ps) === parts)
+    .slice(0, 3);
+}
+
+export function isPlainMd5(etag: string): boolean {
+  return PLAIN_MD5.test(etag);
+}
+
+/**
+ * Checks bytes passing by against the ETag they should have (a plain MD5, or a multipart ETag
+ * recomputed at the part sizes that could give its part count), without holding them.
+ */
+export class StreamDigest {
+  private readonly whole = createHash("md5");
+  private readonly multipart: { partSize: number; digests: Buffer[]; part: ReturnType<typeof createHash>; inPart: number }[];
+  private md5: string | undefined;
+
+  constructor(
+    size: number,
+    private readonly etag: string,
+  ) {
+    const match = MULTIPART.exec(etag);
+    const sizes = match ? partSizeCandidates(size, Number(match[2])) : [];
+    this.multipart = sizes.map((partSize) => ({ partSize, digests: [], part: createHash("md5"), inPart: 0 }));
+  }
+
+  update(chunk: Uint8Array): void {
+    this.whole.update(chunk);
+    for (const m of this.multipart) {
+      let buf = chunk;
+      while (buf.length > 0) {
+        const take = Math.min(buf.length, m.partSize - m.inPart);
+        m.part.update(buf.subarray(0, take));
+        m.inPart += take;
+        buf = buf.subarray(take);
+        if (m.inPart === m.partSize) {
+          m.digests.push(m.part.digest());
+          m.part = createHash("md5");
+          m.inPart = 0;
+        }
+      }
+    }
+  }
+
+  /** The MD5 of every byte seen (call once all have passed). */
+  digest(): string {
+    this.md5 ??= this.whole.digest("hex");
+    return this.md5;
+  }
+
+  /** "match" or "mismatch" when the ETag could be checked, "unknown" when it could not. */
+  verdict(): "match" | "mismatch" | "unknown" {
+    const etag = this.etag.toLowerCase();
+    if (PLAIN_MD5.test(etag)) return this.digest() === etag ? "match" : "mismatch";
+    if (this.multipart.length === 0) return "unknown";
+    for (const m of this.multipart) {
+      if (m.inPart > 0 || m.digests.length === 0) m.digests.push(m.part.digest());
+      m.inPart = 0;
+      const computed = `${createHash("md5").update(Buffer.concat(m.digests)).digest("hex")}-${m.digests.length}`;
+      if (computed === etag) return "match";
+    }
+    return "unknown";
+  }
+}

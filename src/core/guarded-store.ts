@@ -8,6 +8,9 @@ import { q, StorageError } from "./errors.js";
 import { validateKey } from "./keys.js";
 import {
   type ByteRange,
+  type CopyOptions,
+  type CopyResult,
+  type CopySource,
   checkDeleteBatch,
   type DeleteManyResult,
   type GetResult,
@@ -115,6 +118,18 @@ export class GuardedStore implements ObjectStore {
       this.checkWritable(key, "deleted");
     }
     return this.inner.deleteMany(keys, options);
+  }
+
+  /** Reading `key` out for a copy: the source side of copy_objects needs read access to it. */
+  copySource(key: string, argument = "source"): CopySource {
+    return this.inner.copySource(this.checkKey(key, argument), argument);
+  }
+
+  /** Writing a copy to `key`: the destination side needs write access to it. */
+  copy(source: CopySource, key: string, options: CopyOptions): Promise<CopyResult> {
+    this.checkKey(key, "destination");
+    this.checkWritable(key);
+    return this.inner.copy(source, key, options);
   }
 
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options: PresignOptions = {}): Promise<string> {

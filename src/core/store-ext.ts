@@ -88,3 +88,20 @@ export function checkRange(range: ByteRange, names: { offset: string; length: st
     throw new StorageError("invalid_argument", `${names.length} must be an integer ≥ 1; got ${range.length}`);
   }
 }
+
+/**
+ * The chunks of a stream body, refused (unavailable) if it gives more or fewer than the `size`
+ * bytes it announced: a store never keeps a short or overlong object from a stream.
+ */
+export async function* exactBytes(body: AsyncIterable<Uint8Array>, size: number, key: string): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > size)
+      throw new StorageError("unavailable", `the bytes for ${JSON.stringify(key)} ran past their ${size}; repeat the call`, { key });
+    yield chunk;
+  }
+  if (seen !== size) {
+    throw new StorageError("unavailable", `the bytes for ${JSON.stringify(key)} stopped at ${seen} of ${size}; repeat the call`, { key });
+  }
+}

@@ -40,10 +40,14 @@ export interface ListPage {
 export type PutMode = "create" | "overwrite";
 
 /**
- * What a put writes: bytes in memory, or a local file opened and checked by descriptor (read
- * only through it; a file that changes while it is read fails the put and nothing is stored).
+ * What a put writes: bytes in memory, a local file opened and checked by descriptor (read only
+ * through it; a file that changes while it is read fails the put and nothing is stored), or bytes
+ * read once from a stream (e.g. another store's object): `size` of them, no more, no less.
  */
-export type PutBody = { kind: "bytes"; data: Uint8Array } | { kind: "file"; file: OpenFile };
+export type PutBody =
+  | { kind: "bytes"; data: Uint8Array }
+  | { kind: "file"; file: OpenFile }
+  | { kind: "stream"; body: AsyncIterable<Uint8Array>; size: number };
 
 export interface TransferOptions {
   signal?: AbortSignal;
@@ -98,6 +102,12 @@ export interface StoreCapabilities {
    * may reach it (writing there would create objects behind every policy check).
    */
   readonly directory?: string;
+  /**
+   * Where this store's objects live, for copies: stores of one `domain` (one server reached with
+   * one set of credentials) copy each other's objects without the bytes passing through this
+   * process (copy()); the same domain and container is the same bucket. Absent: never.
+   */
+  readonly location?: StoreLocation;
 }
 
 /** What one deleteMany did, key by key. */
@@ -147,6 +157,16 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<DeleteManyResult>;
   /** A time-limited URL for one request on `key`; unsupported unless capabilities.presign. */
   presign(key: string, method: "GET" | "PUT", expiresIn: number, options?: PresignOptions): Promise<string>;
+  /**
+   * The object at `key` as a store of the same location domain may copy it; refused unless `key`
+   * is one this store can hold and would let be read (`argument` names it in the refusal).
+   */
+  copySource(key: string, argument?: string): CopySource;
+  /**
+   * Copies `source` (from copySource of a store whose location domain is this store's) to `key`,
+   * the bytes never passing through this process; `unsupported` for a source of another domain.
+   */
+  copy(source: CopySource, key: string, options: CopyOptions): Promise<CopyResult>;
   close(): Promise<void>;
 }
 
@@ -219,4 +239,45 @@ export function decodeCursor(kind: string, options: ListOptions): string | undef
     throw bad();
   }
   return payload.t;
+}
+
+/** Copying between stores (copy_objects): where objects live, and one object to copy. */
+export interface StoreLocation {
+  /** Opaque: equal for stores that can copy between each other server-side. Never a secret. */
+  readonly domain: string;
+  /** The bucket (or directory) within the domain. */
+  readonly container: string;
+}
+
+export interface CopySource {
+  readonly location: StoreLocation;
+  readonly key: string;
+}
+
+export interface CopyOptions extends Omit<PutOptions, "contentType"> {
+  /**
+   * The version of the source to copy, as listed: the copy fails (unavailable) rather than copy
+   * anything else when the object no longer has this size and ETag.
+   */
+  expect: { size: number; etag: string };
+}
+
+export interface CopyResult extends PutResult {
+  /** The ETag of the source version the new object holds, as the store made sure of it. */
+  sourceEtag: string;
+}
+
+/** Whether two stores hold their objects in one bucket (copies within it may overlap). */
+export function sameContainer(a: ObjectStore, b: ObjectStore): boolean {
+  if (a === b) return true;
+  const x = a.capabilities.location;
+  const y = b.capabilities.location;
+  return x !== undefined && y !== undefined && x.domain === y.domain && x.container === y.container;
+}
+
+/** Whether `destination` can copy objects of `source` server-side. */
+export function copiesServerSide(source: ObjectStore, destination: ObjectStore): boolean {
+  const from = source.capabilities.location;
+  const to = destination.capabilities.location;
+  return from !== undefined && to !== undefined && from.domain === to.domain;
 }

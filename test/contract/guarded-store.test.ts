@@ -145,6 +145,34 @@ describe.each(["local", "s3"] as const)("GuardedStore policy over the %s backend
     expect((await readAll(inner, "secret/b.txt")).bytes.toString()).toBe("not for you");
   });
 
+  it("copies: the source side needs read access (copySource), the destination side write access (copy)", async () => {
+    const info = (await inner.head("ok/a.txt"))!;
+    const expected = { size: info.size, etag: info.etag };
+    // Source outside the allowed prefixes: refused when the copy source is taken, naming the argument.
+    const out = await refused(async () => confined.copySource("secret/b.txt"));
+    expect(out).toMatchObject({ kind: "outside_allowed_prefix" });
+    expect(out.message).toContain("source");
+    const dotted = await refused(async () => confined.copySource("ok/../secret/b.txt"));
+    expect(dotted.kind).toBe("outside_allowed_prefix");
+    // Destination outside, or in a read-only bucket: refused before the backend is reached.
+    const outsideDestination = await refused(() =>
+      confined.copy(confined.copySource("ok/a.txt"), "secret/copied.txt", { mode: "create", expect: expected }),
+    );
+    expect(outsideDestination.kind).toBe("outside_allowed_prefix");
+    expect(outsideDestination.message).toContain("destination");
+    const readOnlyDestination = await refused(() =>
+      readOnly.copy(readOnly.copySource("ok/a.txt"), "ok/copied.txt", { mode: "create", expect: expected }),
+    );
+    expect(readOnlyDestination).toMatchObject({ kind: "access_denied" });
+    expect(await inner.head("secret/copied.txt")).toBeUndefined();
+    expect(await inner.head("ok/copied.txt")).toBeUndefined();
+    // Inside: the copy is made.
+    const made = await confined.copy(confined.copySource("ok/a.txt"), "ok/copied.txt", { mode: "create", expect: expected });
+    expect(made.sourceEtag).toBe(info.etag);
+    expect((await readAll(inner, "ok/copied.txt")).bytes.toString()).toBe("allowed");
+    await inner.delete("ok/copied.txt");
+  });
+
   it("validates keys and ranges once, before the backend is reached", async () => {
     const guarded = new GuardedStore(inner);
     for (const attempt of [

@@ -206,3 +206,123 @@ describe("S3Store: server-side failures map to stable codes", () => {
     }
   });
 });
+
+describe("S3Store: server-side copies between buckets of one endpoint and credentials", () => {
+  let server: S3TestServer;
+  let proxy: ConditionalProxy;
+  beforeAll(async () => {
+    server = await startS3Server();
+    proxy = await startConditionalProxy(server.endpoint);
+    await server.createBucket("copy-other");
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await server?.close();
+  });
+
+  it("shares a location domain with a store on the same endpoint and key, not with another endpoint or key", async () => {
+    const a = s3Store(server);
+    const b = s3Store(server, server.endpoint, "copy-other");
+    const viaProxy = s3Store(server, proxy.endpoint);
+    const otherKey = new S3Store({
+      bucket: server.bucket,
+      endpoint: server.endpoint,
+      region: server.region,
+      credentials: { ...server.credentials, accessKeyId: "AKIDOTHER" },
+    });
+    try {
+      expect(a.capabilities.location?.domain).toBe(b.capabilities.location?.domain);
+      expect(a.capabilities.location?.container).not.toBe(b.capabilities.location?.container);
+      expect(viaProxy.capabilities.location?.domain).not.toBe(a.capabilities.location?.domain);
+      expect(otherKey.capabilities.location?.domain).not.toBe(a.capabilities.location?.domain);
+      // The domain is a digest: no credential shows in it.
+      expect(a.capabilities.location?.domain).not.toContain(server.credentials.accessKeyId);
+    } finally {
+      await Promise.all([a, b, viaProxy, otherKey].map((s) => s.close()));
+    }
+  });
+
+  it("copies from another bucket with CopyObject (the bytes never pass through the client)", async () => {
+    const from = s3Store(server, proxy.endpoint);
+    const to = new S3Store({
+      bucket: "copy-other",
+      endpoint: proxy.endpoint,
+      region: server.region,
+      credentials: server.credentials,
+      maxAttempts: 2,
+    });
+    try {
+      const data = randomBytes(300_000);
+      await from.put("cross/a.bin", { kind: "bytes", data }, { mode: "create" });
+      const info = (await from.head("cross/a.bin"))!;
+      const copiesBefore = proxy.stats.copies;
+      const out = await to.copy(from.copySource("cross/a.bin"), "landed/a.bin", {
+        mode: "create",
+        expect: { size: info.size, etag: info.etag },
+      });
+      expect(proxy.stats.copies).toBe(copiesBefore + 1);
+      expect(out).toMatchObject({ key: "landed/a.bin", size: data.length, etag: md5Hex(data), sourceEtag: info.etag, replaced: false });
+      expect((await readAll((await to.get("landed/a.bin")).body)).equals(data)).toBe(true);
+    } finally {
+      await from.close();
+      await to.close();
+    }
+  });
+
+  // 5 GiB is impractical in a test: the threshold is lowered so the UploadPartCopy path runs. fauxqs
+  // lacks UploadPartCopy; the conditional proxy carries it out (test/helpers/conditional-proxy.ts).
+  it("copies above the multipart-copy threshold in parts (UploadPartCopy), pinned to the source version and conditional", async () => {
+    const store = new S3Store({
+      bucket: server.bucket,
+      endpoint: proxy.endpoint,
+      region: server.region,
+      credentials: server.credentials,
+      maxAttempts: 2,
+      multipartThreshold: 5 * MIB,
+      multipartCopyThreshold: 5 * MIB,
+    });
+    const tmpDir = await makeTempDir();
+    try {
+      const data = randomBytes(12 * MIB + 777);
+      const file = path.join(tmpDir.path, "big.bin");
+      await writeFile(file, data);
+      await withFileBody(file, (body) => store.put("parts/src.bin", body, { mode: "create", contentType: "application/x-hdf5" }));
+      const info = (await store.head("parts/src.bin"))!;
+      const partsBefore = proxy.stats.partCopies;
+      const seen: number[] = [];
+      const out = await store.copy(store.copySource("parts/src.bin"), "parts/dst.bin", {
+        mode: "create",
+        expect: { size: info.size, etag: info.etag },
+        onBytes: (b) => seen.push(b),
+      });
+      expect(proxy.stats.partCopies - partsBefore).toBe(3); // 5 + 5 + 2 MiB
+      expect(out).toMatchObject({ size: data.length, sourceEtag: info.etag, replaced: false });
+      expect(out.etag).toMatch(/-3$/);
+      expect(seen.at(-1)).toBe(data.length);
+      expect((await readAll((await store.get("parts/dst.bin")).body)).equals(data)).toBe(true);
+      expect((await store.head("parts/dst.bin"))?.contentType).toBe("application/x-hdf5");
+
+      // A create onto an existing key: CompleteMultipartUpload carries If-None-Match and the upload is aborted.
+      const refused = await rejectionOf(
+        store.copy(store.copySource("parts/src.bin"), "parts/dst.bin", {
+          mode: "create",
+          expect: { size: info.size, etag: info.etag },
+          existing: null,
+        }),
+      );
+      expect(refused.kind).toBe("already_exists");
+      // A source that is not the version listed: the parts are refused and nothing lands.
+      const stale = await rejectionOf(
+        store.copy(store.copySource("parts/src.bin"), "parts/stale.bin", {
+          mode: "create",
+          expect: { size: info.size, etag: md5Hex("another version") },
+        }),
+      );
+      expect(stale.kind).toBe("unavailable");
+      expect(await store.head("parts/stale.bin")).toBeUndefined();
+    } finally {
+      await store.close();
+      await tmpDir.cleanup();
+    }
+  }, 60_000);
+});

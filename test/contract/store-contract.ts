@@ -473,6 +473,124 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
 
     manyObjectsContract(() => store);
 
+    // copy_objects' store operations: copySource (read side, policy-checked) and copy (write side).
+    describe("copy", () => {
+      const seed = async (key: string, data: Buffer, contentType?: string) => {
+        await store.put(key, { kind: "bytes", data }, { mode: "overwrite", ...(contentType ? { contentType } : {}) });
+        return (await store.head(key))!;
+      };
+      const expectOf = (info: { size: number; etag: string }) => ({ size: info.size, etag: info.etag });
+
+      it("copies an object within the store: same bytes, its content type, never replacing by default", async () => {
+        const data = randomBytes(70_000);
+        const info = await seed("copy/src/a.bin", data, "image/png");
+        const seen: number[] = [];
+        const out = await store.copy(store.copySource("copy/src/a.bin"), "copy/dst/a.bin", {
+          mode: "create",
+          expect: expectOf(info),
+          onBytes: (b) => seen.push(b),
+        });
+        expect(out).toMatchObject({ key: "copy/dst/a.bin", size: data.length, etag: md5Hex(data), replaced: false, sourceEtag: info.etag });
+        expect(seen.at(-1)).toBe(data.length);
+        expect((await getBytes("copy/dst/a.bin")).data.equals(data)).toBe(true);
+        expect((await store.head("copy/dst/a.bin"))?.contentType).toBe("image/png");
+        // The source is untouched, and the copy is an object of its own (no link): changing one leaves the other.
+        await put("copy/src/a.bin", "changed", "overwrite");
+        expect((await getBytes("copy/dst/a.bin")).data.equals(data)).toBe(true);
+
+        const other = await seed("copy/src/b.txt", bytesOf("other"));
+        const err = await rejectionOf(
+          store.copy(store.copySource("copy/src/b.txt"), "copy/dst/a.bin", { mode: "create", expect: expectOf(other) }),
+        );
+        expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "copy/dst/a.bin" });
+        expect((await getBytes("copy/dst/a.bin")).data.equals(data)).toBe(true);
+
+        const replaced = await store.copy(store.copySource("copy/src/b.txt"), "copy/dst/a.bin", {
+          mode: "overwrite",
+          expect: expectOf(other),
+        });
+        expect(replaced).toMatchObject({ replaced: true, size: 5, etag: md5Hex("other") });
+        expect((await getBytes("copy/dst/a.bin")).data.toString()).toBe("other");
+      });
+
+      it("refuses a source that is missing (not_found) or from another location domain (unsupported)", async () => {
+        const missing = await rejectionOf(
+          store.copy(store.copySource("copy/missing.bin"), "copy/never.bin", { mode: "create", expect: { size: 1, etag: md5Hex("x") } }),
+        );
+        expect(missing.kind).toBe("not_found");
+        const source = { location: { domain: "elsewhere", container: "other" }, key: "copy/src/b.txt" };
+        const foreign = await rejectionOf(
+          store.copy(source, "copy/never.bin", { mode: "create", expect: { size: 5, etag: md5Hex("other") } }),
+        );
+        expect(foreign.kind).toBe("unsupported");
+        expect(await store.head("copy/never.bin")).toBeUndefined();
+      });
+
+      // On S3 through ctx.conditionalStore: fauxqs ignores x-amz-copy-source-if-match; the proxy honours it as R2 does.
+      it("copies only the version listed: a source that changed since is unavailable and nothing is written", async () => {
+        const racer = ctx.conditionalStore ?? store;
+        const before = await seed("copy/pin/src.txt", bytesOf("version one"));
+        await put("copy/pin/src.txt", "version two!", "overwrite");
+        const err = await rejectionOf(
+          racer.copy(racer.copySource("copy/pin/src.txt"), "copy/pin/dst.txt", { mode: "create", expect: expectOf(before) }),
+        );
+        expect(err.kind).toBe("unavailable");
+        expect(err.message).toContain("changed after it was listed");
+        expect(await store.head("copy/pin/dst.txt")).toBeUndefined();
+      });
+
+      it("16 concurrent copies to one key without overwrite: exactly one wins, the rest get already_exists", async () => {
+        const racer = ctx.conditionalStore ?? store;
+        const sources = await pMap(
+          Array.from({ length: 16 }, (_, i) => i),
+          (i) => seed(`copy/race/src-${i}`, bytesOf(`source ${i} ${"x".repeat(i * 100)}`)),
+        );
+        const results = await Promise.allSettled(
+          sources.map((info) => racer.copy(racer.copySource(info.key), "copy/race/target", { mode: "create", expect: expectOf(info) })),
+        );
+        const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+        expect(winners).toHaveLength(1);
+        for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ kind: "already_exists" });
+        expect((await store.head("copy/race/target"))?.etag).toBe(sources[winners[0]!]!.etag);
+      });
+
+      it("refuses keys it cannot hold as copy sources, naming the argument", async () => {
+        const err = await rejectionOf(Promise.resolve().then(() => store.copySource("", "destination")));
+        expect(err.kind).toBe("invalid_argument");
+        expect(err.message).toContain("destination");
+      });
+
+      it("puts a stream body of exactly its announced size, and refuses a short or long one, storing nothing", async () => {
+        const data = randomBytes(200_000);
+        async function* chunks(bytes: Buffer) {
+          for (let i = 0; i < bytes.length; i += 65_536) yield bytes.subarray(i, i + 65_536);
+        }
+        const out = await store.put("stream/ok.bin", { kind: "stream", body: chunks(data), size: data.length }, { mode: "create" });
+        expect(out).toMatchObject({ size: data.length, etag: md5Hex(data), replaced: false });
+        expect((await getBytes("stream/ok.bin")).data.equals(data)).toBe(true);
+        const short = await rejectionOf(
+          store.put("stream/short.bin", { kind: "stream", body: chunks(data), size: data.length + 1 }, { mode: "create" }),
+        );
+        expect(short.kind).toBe("unavailable");
+        const long = await rejectionOf(
+          store.put("stream/long.bin", { kind: "stream", body: chunks(data), size: data.length - 1 }, { mode: "create" }),
+        );
+        expect(long.kind).toBe("unavailable");
+        expect(await store.head("stream/short.bin")).toBeUndefined();
+        expect(await store.head("stream/long.bin")).toBeUndefined();
+      });
+
+      it("puts a stream body above the multipart threshold byte for byte", async () => {
+        const data = randomBytes(11 * MIB + 4321);
+        async function* chunks() {
+          for (let i = 0; i < data.length; i += MIB) yield data.subarray(i, i + MIB);
+        }
+        const out = await store.put("stream/large.bin", { kind: "stream", body: chunks(), size: data.length }, { mode: "create" });
+        expect(out.size).toBe(data.length);
+        expect((await getBytes("stream/large.bin")).data.equals(data)).toBe(true);
+      }, 60_000);
+    });
+
     async function keysAndPrefixes(options: ListOptions) {
       const page = await store.list(options);
       return { objects: page.objects.map((o) => o.key), prefixes: page.prefixes };

@@ -14,6 +14,13 @@
  *    answered 412 here (request body discarded, never forwarded) or forwarded, the per-key lock
  *    being released only once the upstream response has fully arrived. Two spellings of one key
  *    (e.g. `%7E` vs `~`) get different locks; clients that encode consistently (the SDK does) are unaffected.
+ *  - copies (requests carrying `x-amz-copy-source`): fauxqs copies whole objects but ignores
+ *    `x-amz-copy-source-if-match` and does not implement UploadPartCopy (it would store the empty
+ *    request body as the part). The proxy answers 412 to a CopyObject whose source ETag differs
+ *    from `x-amz-copy-source-if-match` (checked with an unsigned HEAD upstream), and carries out an
+ *    UploadPartCopy itself: it reads the source range upstream (checking the same header), uploads
+ *    it as that part, and answers the CopyPartResult S3 documents. A CopyObject with
+ *    `If-None-Match: *` takes the conditional-create path above;
  *  - if the upstream connection fails, the client's socket is destroyed too, so the client sees the
  *    same kind of network failure it would see talking to the server directly (no synthetic 502).
  *    Known gap: fauxqs answers 413 to a body over 11 MiB and closes before reading it; through the
@@ -28,7 +35,8 @@ import { endToEndHeaders } from "./http-headers.js";
 
 export interface ConditionalProxy {
   endpoint: string;
-  stats: { preconditionFailed: number; forwarded: number };
+  /** copies: CopyObject and UploadPartCopy requests seen (server-side copies). */
+  stats: { preconditionFailed: number; forwarded: number; copies: number; partCopies: number };
   close(): Promise<void>;
 }
 
@@ -61,7 +69,7 @@ export async function startConditionalProxy(upstreamEndpoint: string): Promise<C
   const upstream = new URL(upstreamEndpoint);
   if (upstream.protocol !== "http:") throw new Error(`upstream must be http:, got ${upstreamEndpoint}`);
   const agent = new http.Agent({ keepAlive: true });
-  const stats = { preconditionFailed: 0, forwarded: 0 };
+  const stats = { preconditionFailed: 0, forwarded: 0, copies: 0, partCopies: 0 };
   // Tail of the queue per lock key: each writer waits for the previous one's promise.
   const locks = new Map<string, Promise<void>>();
 
@@ -125,7 +133,80 @@ export async function startConditionalProxy(upstreamEndpoint: string): Promise<C
     }
   }
 
+  /** One upstream request (unsigned: fauxqs checks no signatures), answered whole. */
+  function upstreamRequest(
+    method: string,
+    rawPath: string,
+    headers: http.OutgoingHttpHeaders = {},
+    body?: Buffer,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const up = http.request({ host: upstream.hostname, port: upstream.port, path: rawPath, method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      up.on("error", reject);
+      up.end(body);
+    });
+  }
+
+  /** The raw path of a copy source header ("bucket/key", URL-encoded, with or without a leading "/"). */
+  function sourcePath(header: string): string {
+    return header.startsWith("/") ? header : `/${header}`;
+  }
+
+  async function answer412(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.preconditionFailed++;
+    req.resume();
+    await new Promise<void>((resolve) => {
+      req.on("end", resolve);
+      req.on("close", resolve);
+    });
+    const body = preconditionFailedXml();
+    res.writeHead(412, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  /** UploadPartCopy, which fauxqs lacks: the source range read upstream and uploaded as the part. */
+  async function uploadPartCopy(req: http.IncomingMessage, res: http.ServerResponse, copySource: string): Promise<void> {
+    stats.partCopies++;
+    const range = req.headers["x-amz-copy-source-range"];
+    const source = await upstreamRequest("GET", sourcePath(copySource), typeof range === "string" ? { range } : {});
+    const ifMatch = req.headers["x-amz-copy-source-if-match"];
+    if (source.status >= 300) {
+      res.writeHead(source.status, { "content-type": "application/xml" });
+      res.end(source.body);
+      return;
+    }
+    if (typeof ifMatch === "string" && source.headers.etag !== ifMatch) return answer412(req, res);
+    req.resume();
+    const part = await upstreamRequest("PUT", req.url ?? "/", { "content-length": source.body.length }, source.body);
+    if (part.status !== 200) {
+      res.writeHead(part.status, { "content-type": "application/xml" });
+      res.end(part.body);
+      return;
+    }
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><LastModified>${new Date().toISOString()}</LastModified>` +
+      `<ETag>${String(part.headers.etag ?? "").replaceAll('"', "&quot;")}</ETag></CopyPartResult>`;
+    res.writeHead(200, { "content-type": "application/xml", "content-length": Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const copySource = req.headers["x-amz-copy-source"];
+    if (req.method === "PUT" && typeof copySource === "string") {
+      const url = new URL(req.url ?? "/", "http://proxy.invalid");
+      if (url.searchParams.has("partNumber")) return uploadPartCopy(req, res, copySource);
+      stats.copies++;
+      const ifMatch = req.headers["x-amz-copy-source-if-match"];
+      if (typeof ifMatch === "string") {
+        const head = await upstreamRequest("HEAD", sourcePath(copySource));
+        if (head.status === 200 && head.headers.etag !== ifMatch) return answer412(req, res);
+      }
+    }
     if (!isConditionalCreate(req)) return forward(req, res);
     const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
     await withKeyLock(rawPath, async () => {

@@ -8,7 +8,7 @@ import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
+import { alreadyExists, cancelledError, changedSince, q, StorageError, throwIfAborted } from "../errors.js";
 import { createTemp, discardTemp, finishTemp, placeTemp, removeStaleTemps, type TempFile, writeToTemp } from "../fs/atomic-write.js";
 import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
@@ -16,6 +16,9 @@ import { md5File } from "../fs/hash.js";
 import { unsafePathReason, validateKey } from "../keys.js";
 import {
   type ByteRange,
+  type CopyOptions,
+  type CopyResult,
+  type CopySource,
   checkDeleteBatch,
   checkListLimit,
   checkStartAfter,
@@ -31,8 +34,10 @@ import {
   type PutOptions,
   type PutResult,
   type StoreCapabilities,
+  type StoreLocation,
   type TransferOptions,
 } from "../store.js";
+import { exactBytes } from "../store-ext.js";
 import { fileOf, isRealDirectory, isReservedKey, TMP_DIR } from "./layout.js";
 import { compareKeys, type ListEntry, listEntries } from "./listing.js";
 import { ContentTypes, EtagCache } from "./metadata.js";
@@ -69,7 +74,14 @@ export class LocalStore implements ObjectStore {
   private constructor(dir: string, name: string) {
     this.root = dir;
     this.name = name;
-    this.capabilities = { remote: false, parallelRanges: false, presign: false, directory: dir };
+    // Copies within one store directory are file copies on this machine.
+    this.capabilities = {
+      remote: false,
+      parallelRanges: false,
+      presign: false,
+      directory: dir,
+      location: { domain: `local:${dir}`, container: dir },
+    };
     this.tmpDir = path.join(dir, TMP_DIR);
     this.contentTypes = new ContentTypes(dir, (shown) => this.confinement(shown));
   }
@@ -259,7 +271,8 @@ export class LocalStore implements ObjectStore {
       const hash = createHash("md5");
       let size = 0;
       try {
-        const source = body.kind === "bytes" ? [body.data] : body.file.stream();
+        const source =
+          body.kind === "bytes" ? [body.data] : body.kind === "file" ? body.file.stream() : exactBytes(body.body, body.size, key);
         size = await writeToTemp(tmp, source, {
           ...(options.signal ? { signal: options.signal } : {}),
           onChunk: (chunk, written) => {
@@ -272,6 +285,7 @@ export class LocalStore implements ObjectStore {
         await discardTemp(tmp);
         if (options.signal?.aborted) throw cancelledError(err);
         if (body.kind === "file") throw body.file.failure ?? fromFsError(err, body.file.path, "local file");
+        if (err instanceof StorageError) throw err;
         throw fromFsError(err, target, "stored object");
       }
       const stat = await finishTemp(tmp);
@@ -385,6 +399,44 @@ export class LocalStore implements ObjectStore {
     const last = page[page.length - 1];
     if (start + limit < entries.length && last) result.nextCursor = encodeCursor(CURSOR_TAG, options, last.name);
     return result;
+  }
+
+  copySource(key: string, argument = "source"): CopySource {
+    this.pathOf(key, argument);
+    return { location: this.location, key };
+  }
+
+  /**
+   * A copy of a file of this store, never a link: the source is opened by descriptor inside the
+   * store directory and read only through it; the copy is written like any put (a temporary file
+   * placed through the descriptor of its checked folder).
+   */
+  async copy(source: CopySource, key: string, options: CopyOptions): Promise<CopyResult> {
+    this.pathOf(key);
+    if (source.location.domain !== this.location.domain) {
+      throw new StorageError(
+        "unsupported",
+        `the local store copies only its own objects; stream ${q(source.key)} through get and put instead`,
+        {
+          key,
+        },
+      );
+    }
+    const file = this.pathOf(source.key, "source");
+    const opened = await this.openObject(file);
+    if (opened === undefined) throw new StorageError("not_found", `${q(source.key)} does not exist`, { key: source.key });
+    try {
+      const info = await this.describe(source.key, file, opened, false);
+      if (info.size !== options.expect.size || info.etag !== options.expect.etag) throw changedSince(source.key);
+      const out = await this.put(key, { kind: "file", file: opened }, { ...options, contentType: await this.contentTypes.of(source.key) });
+      return { ...out, sourceEtag: out.etag };
+    } finally {
+      await opened.close();
+    }
+  }
+
+  private get location(): StoreLocation {
+    return this.capabilities.location as StoreLocation;
   }
 
   async presign(): Promise<string> {

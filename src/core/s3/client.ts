@@ -32,6 +32,8 @@ export interface S3StoreConfig {
   socketTimeoutMs?: number;
   /** Files at least this large go multipart. */
   multipartThreshold?: number;
+  /** Objects above this many bytes are copied server-side in parts (UploadPartCopy); default 5 GiB. */
+  multipartCopyThreshold?: number;
   /** Parts uploaded in parallel per multipart upload. */
   multipartQueueSize?: number;
   /** Use this SDK client instead of building one (the library's `s3Client` option). */

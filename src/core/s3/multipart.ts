@@ -3,19 +3,22 @@
  * the SDK retries) and aborts the upload on failure. An upload whose abort could not reach the
  * server is queued (PendingAborts) and aborted before the next upload.
  */
+import { Readable } from "node:stream";
 import { AbortMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { q, StorageError } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import type { OpenFile } from "../fs/descriptor.js";
 import type { PutResult } from "../store.js";
+import { exactBytes } from "../store-ext.js";
 import type { S3Bucket } from "./bucket.js";
 import { attemptsOf, isS3NotFound, isS3PreconditionFailed, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { holdingSentBytes, type PutRequest } from "./put.js";
 
 export interface MultipartPut extends PutRequest {
-  file: OpenFile;
+  /** A local file read by descriptor, or a stream read once (parts are buffered, so the SDK can repeat them). */
+  body: { kind: "file"; file: OpenFile } | { kind: "stream"; body: AsyncIterable<Uint8Array>; size: number };
   contentType: string;
   /** If-None-Match: * for a create. */
   condition: { IfNoneMatch?: string };
@@ -25,7 +28,8 @@ export interface MultipartPut extends PutRequest {
 }
 
 export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put: MultipartPut): Promise<PutResult> {
-  const { key, file, options, condition } = put;
+  const { key, body, options, condition } = put;
+  const size = body.kind === "file" ? body.file.size : body.size;
   const upload = new Upload({
     client: bucket.client,
     queueSize: put.queueSize,
@@ -34,8 +38,8 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
     params: {
       Bucket: bucket.name,
       Key: key,
-      Body: file.stream(),
-      ContentLength: file.size,
+      Body: body.kind === "file" ? body.file.stream() : Readable.from(exactBytes(body.body, body.size, key)),
+      ContentLength: size,
       ContentType: put.contentType,
       // Spread into CompleteMultipartUpload too, where R2 and S3 check it.
       ...condition,
@@ -49,15 +53,17 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
   try {
     const out = await upload.done();
     bucket.known = true;
-    return { key, size: file.size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
+    return { key, size, etag: normalizeEtag(out.ETag), replaced: put.replaced };
   } catch (err) {
     // CompleteMultipartUpload repeated after its answer was lost: the first one completed, so the
     // repeat finds the key taken (412) or the upload gone (NoSuchUpload).
     const completedEarlier =
       (condition.IfNoneMatch !== undefined && isS3PreconditionFailed(err)) || s3ErrorInfo(err).name === "NoSuchUpload";
-    if (!options.signal?.aborted && completedEarlier && attemptsOf(err) > 1) {
+    // A stream cannot be read again to compare: its caller checks what landed.
+    if (!options.signal?.aborted && completedEarlier && attemptsOf(err) > 1 && body.kind === "file") {
+      const file = body.file;
       const own = await holdingSentBytes(bucket, put, attemptsOf(err), (info) => sameBytes(file, file.size, info, options.signal));
-      if (own) return { key, size: file.size, etag: own.etag, replaced: condition.IfNoneMatch === undefined && put.replaced };
+      if (own) return { key, size, etag: own.etag, replaced: condition.IfNoneMatch === undefined && put.replaced };
     }
     // Also when cancelled: the call returns only once no unfinished upload is left behind.
     if (upload.uploadId !== undefined) await confirmAborted(bucket, pending, key, upload.uploadId, err);
@@ -72,7 +78,13 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
  * idempotent: NoSuchUpload means it is gone). When the server cannot be reached the upload is
  * remembered and aborted before the next upload, and the error says so.
  */
-async function confirmAborted(bucket: S3Bucket, pending: PendingAborts, key: string, uploadId: string, cause: unknown): Promise<void> {
+export async function confirmAborted(
+  bucket: S3Bucket,
+  pending: PendingAborts,
+  key: string,
+  uploadId: string,
+  cause: unknown,
+): Promise<void> {
   try {
     await bucket.client.send(new AbortMultipartUploadCommand({ Bucket: bucket.name, Key: key, UploadId: uploadId }));
     return;

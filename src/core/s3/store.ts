@@ -2,6 +2,7 @@
  * ObjectStore over any S3-compatible endpoint (Cloudflare R2, MinIO, AWS S3...). All knowledge of
  * S3 lives in this folder; the store itself maps each operation onto it.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
@@ -13,11 +14,14 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { guessContentType } from "../content-type.js";
-import { alreadyExists, cancelledError, throwIfAborted } from "../errors.js";
+import { alreadyExists, cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
 import { validateKey } from "../keys.js";
 import { partSizeFor } from "../multipart.js";
 import {
   type ByteRange,
+  type CopyOptions,
+  type CopyResult,
+  type CopySource,
   checkDeleteBatch,
   checkListLimit,
   checkStartAfter,
@@ -34,10 +38,13 @@ import {
   type PutOptions,
   type PutResult,
   type StoreCapabilities,
+  type StoreLocation,
   type TransferOptions,
 } from "../store.js";
+import { exactBytes } from "../store-ext.js";
 import { S3Bucket } from "./bucket.js";
 import { abortable, createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
+import { type CopyRequest, copyInParts, copyWhole, MULTIPART_COPY_PART_SIZE, MULTIPART_COPY_THRESHOLD } from "./copy.js";
 import { fromS3Error, isS3NotFound, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
@@ -49,13 +56,14 @@ const CURSOR_TAG = "s3";
 
 export class S3Store implements ObjectStore {
   readonly name: string;
-  readonly capabilities: StoreCapabilities = { remote: true, parallelRanges: true, presign: true };
+  readonly capabilities: StoreCapabilities;
   readonly client: S3Client;
   /** Where retries and clean-ups are reported; may be set after construction. */
   log: StoreLog | undefined;
   private readonly bucket: S3Bucket;
   private readonly ownsClient: boolean;
   private readonly multipartThreshold: number;
+  private readonly multipartCopyThreshold: number;
   private readonly queueSize: number;
   private readonly pendingAborts: PendingAborts;
 
@@ -65,6 +73,13 @@ export class S3Store implements ObjectStore {
     this.client = config.client ?? createS3Client(config, (message) => this.log?.("debug", `AWS SDK: ${message}`));
     this.ownsClient = config.client === undefined;
     this.multipartThreshold = config.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
+    this.multipartCopyThreshold = config.multipartCopyThreshold ?? MULTIPART_COPY_THRESHOLD;
+    this.capabilities = {
+      remote: true,
+      parallelRanges: true,
+      presign: true,
+      location: { domain: copyDomainOf(config, this.client), container: config.bucket },
+    };
     this.queueSize = config.multipartQueueSize ?? 4;
     const log: StoreLog = (level, message, data) => this.log?.(level, message, data);
     this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log);
@@ -135,28 +150,74 @@ export class S3Store implements ObjectStore {
     const contentType = options.contentType ?? guessContentType(key);
     const condition = create ? { IfNoneMatch: "*" } : {};
     const put: PutRequest = { key, options, replaced: existed, head: (k) => this.head(k) };
+    const size = body.kind === "bytes" ? body.data.byteLength : body.kind === "file" ? body.file.size : body.size;
     try {
       // Above the threshold, not at it: a file of exactly one part streams in a single PUT.
-      if (body.kind === "file" && body.file.size > this.multipartThreshold) {
+      if (body.kind !== "bytes" && size > this.multipartThreshold) {
         return await putMultipart(this.bucket, this.pendingAborts, {
           ...put,
-          file: body.file,
+          body,
           contentType,
           condition,
-          partSize: partSizeFor(body.file.size, this.multipartThreshold),
+          partSize: partSizeFor(size, this.multipartThreshold),
           queueSize: this.queueSize,
         });
       }
-      const size = body.kind === "bytes" ? body.data.byteLength : body.file.size;
       const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...condition };
       if (body.kind === "file") return await putFile(this.bucket, put, input, body.file);
-      return await putBytes(this.bucket, put, input, body.data);
+      // A stream of at most one part is gathered (bounded by the threshold) and sent as bytes,
+      // which the SDK can repeat and the server checks against their Content-MD5.
+      const data = body.kind === "bytes" ? body.data : await gather(exactBytes(body.body, body.size, key));
+      return await putBytes(this.bucket, put, input, data);
     } catch (err) {
       if (options.signal?.aborted) throw cancelledError(err);
       // The local file changed while it was sent: the request was cut before its last bytes.
       if (body.kind === "file" && body.file.failure) throw body.file.failure;
       throw this.bucket.fail(err, "PUT", key);
     }
+  }
+
+  copySource(key: string, argument = "source"): CopySource {
+    validateKey(key, argument);
+    return { location: this.location, key };
+  }
+
+  /** Server-side: CopyObject, or UploadPartCopy above the multipart-copy threshold. */
+  async copy(source: CopySource, key: string, options: CopyOptions): Promise<CopyResult> {
+    validateKey(key);
+    throwIfAborted(options.signal);
+    if (source.location.domain !== this.location.domain) {
+      throw new StorageError("unsupported", `${q(source.key)} is on another endpoint or account; stream it through get and put instead`, {
+        key,
+      });
+    }
+    await this.pendingAborts.abortAll();
+    const existed = options.existing !== undefined ? options.existing !== null : (await this.head(key)) !== undefined;
+    if (existed && options.mode === "create") throw alreadyExists(key);
+    const request: CopyRequest = {
+      from: { bucket: source.location.container, key: source.key },
+      key,
+      options,
+      replaced: existed,
+      head: (k) => this.head(k),
+    };
+    try {
+      if (options.expect.size > this.multipartCopyThreshold) {
+        const partSize = partSizeFor(options.expect.size, Math.min(this.multipartCopyThreshold, MULTIPART_COPY_PART_SIZE));
+        return await copyInParts(this.bucket, this.pendingAborts, request, partSize, this.queueSize);
+      }
+      return await copyWhole(this.bucket, request);
+    } catch (err) {
+      if (options.signal?.aborted) throw cancelledError(err);
+      if (s3ErrorInfo(err).name !== "NoSuchBucket" && isS3NotFound(err)) {
+        throw new StorageError("not_found", `source ${q(source.key)} does not exist`, { key: source.key, cause: err });
+      }
+      throw this.bucket.fail(err, "COPY", key);
+    }
+  }
+
+  private get location(): StoreLocation {
+    return this.capabilities.location as StoreLocation;
   }
 
   async delete(key: string): Promise<{ existed: boolean }> {
@@ -258,6 +319,34 @@ export class S3Store implements ObjectStore {
     this.pendingAborts.warnIfAny();
     if (this.ownsClient) this.client.destroy();
   }
+}
+
+const clientDomains = new WeakMap<S3Client, string>();
+
+/**
+ * Buckets reached through one endpoint with one access key can copy between each other on the
+ * server. The domain is a digest (never the key id itself); a caller's own SDK client is a domain
+ * of its own, its credentials being unknown here.
+ */
+function copyDomainOf(config: S3StoreConfig, client: S3Client): string {
+  if (config.client !== undefined) {
+    let domain = clientDomains.get(client);
+    if (domain === undefined) {
+      domain = `s3-client:${randomUUID()}`;
+      clientDomains.set(client, domain);
+    }
+    return domain;
+  }
+  const identity = [config.endpoint ?? "aws", config.region ?? "auto", config.credentials?.accessKeyId ?? "(default credentials)"].join(
+    "\n",
+  );
+  return `s3:${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
+}
+
+async function gather(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const all: Uint8Array[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return Buffer.concat(all);
 }
 
 /** The endpoint as shown in messages: scheme, host and port only (never user:password@). */
