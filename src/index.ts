@@ -6,6 +6,9 @@ export { createS3Client, type S3StoreConfig } from "./core/s3/client.js";
 export { S3Store } from "./core/s3/store.js";
 export type {
   ByteRange,
+  CopyOptions,
+  CopyResult,
+  CopySource,
   GetResult,
   ListOptions,
   ListPage,
@@ -15,6 +18,7 @@ export type {
   PutMode,
   PutOptions,
   PutResult,
+  StoreLocation,
 } from "./core/store.js";
-export type { DirectoryTransferResult, TransferProgress } from "./core/transfer/index.js";
+export type { CopyObjectsResult, DirectoryTransferResult, TransferProgress } from "./core/transfer/index.js";
 export { type ProgressOptions, R2Client, type R2ClientOptions, type R2Object } from "./library/r2-client.js";

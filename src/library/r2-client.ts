@@ -18,6 +18,8 @@ import { type ByteRange, MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore, type
 import { readAll } from "../core/store-ext.js";
 import { type PrefixSummary, summarizePrefix } from "../core/summary.js";
 import {
+  type CopyObjectsResult,
+  copyObjects,
   type DirectoryTransferResult,
   downloadDirectory,
   downloadFile,
@@ -217,6 +219,38 @@ export class R2Client {
   async compareDirectory(localDir: string, prefix: string, options: Omit<CompareOptions, "roots"> = {}): Promise<DirectoryComparison> {
     this.store.checkPrefix(directoryPrefix(prefix));
     return compareDirectory(this.store, localDir, prefix, options);
+  }
+
+  /**
+   * Copies `source` to `destination` (keys; with recursive, prefixes whose structure is kept),
+   * within this client's bucket or from `sourceClient`'s. Server-side where both reach one
+   * endpoint with one access key, streamed otherwise. Without overwrite any destination holding
+   * other content fails the whole call before anything is written (EEXIST); identical ones are
+   * skipped. `move` deletes each source once its copy is confirmed by size and ETag.
+   */
+  async copyObjects(
+    source: string,
+    destination: string,
+    options: ProgressOptions & {
+      recursive?: boolean;
+      overwrite?: boolean;
+      move?: boolean;
+      dryRun?: boolean;
+      maxWorkers?: number;
+      sourceClient?: R2Client;
+    } = {},
+  ): Promise<CopyObjectsResult> {
+    const from = options.sourceClient?.store ?? this.store;
+    // Refused before anything is read or written, as the server does.
+    if (!options.dryRun) {
+      this.store.checkWritable(destination || "(bucket root)", "copied to");
+      if (options.move) from.checkWritable(source || "(bucket root)", "moved (deleted)");
+    }
+    if (options.recursive) {
+      from.checkPrefix(directoryPrefix(source), "source");
+      this.store.checkPrefix(directoryPrefix(destination), "destination");
+    }
+    return copyObjects(from, source, this.store, destination, options);
   }
 
   /** With missingOk false, a missing key is ENOENT (not_found). */

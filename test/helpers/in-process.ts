@@ -38,6 +38,11 @@ export interface InProcessOptions {
   s3?: S3TestServer;
   /** stderr threshold of createLog (default debug: every line lands in `logs`). */
   logLevel?: LogLevel;
+  /**
+   * More buckets after the first, by name: "s3" is another bucket on the same fauxqs (one endpoint
+   * and credentials), "local" a LocalStore of its own; each with its own policy.
+   */
+  moreBuckets?: { name: string; backend: Backend; readOnly?: boolean; allowPrefixes?: string[] }[];
 }
 
 export interface InProcessServer {
@@ -54,6 +59,8 @@ export interface InProcessServer {
   s3?: S3TestServer;
   /** What went to stderr through createLog, one entry per line. */
   logs: string[];
+  /** The guarded store of every bucket (the first and moreBuckets), by name. */
+  stores: Record<string, GuardedStore>;
   /** Writes an object past every policy (to set up a test), through the store's own put. */
   seed(key: string, data: string | Uint8Array, contentType?: string): Promise<void>;
   /** Every object, key → bytes as UTF-8, read beside the store (raw S3 client, or the files). */
@@ -101,8 +108,29 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
     inner = await LocalStore.open(storeDir!);
   }
   const store = new GuardedStore(inner, { readOnly: options.readOnly, allowPrefixes: options.allowPrefixes });
+  const more: { store: GuardedStore; kind: Backend }[] = [];
+  for (const b of options.moreBuckets ?? []) {
+    if (b.backend === "s3" && !s3) throw new Error("an extra s3 bucket needs the s3 backend");
+    let extra: ObjectStore;
+    if (b.backend === "s3" && s3) {
+      const bucket = `mcp-${process.pid}-${++buckets}`;
+      await s3.createBucket(bucket);
+      extra = new S3Store({
+        bucket,
+        endpoint: s3.endpoint,
+        region: s3.region,
+        credentials: s3.credentials,
+        maxAttempts: 2,
+        log: logging.log,
+      });
+    } else {
+      extra = await LocalStore.open(path.join(tmp.path, `store-${b.name}`), { name: b.name });
+    }
+    more.push({ store: new GuardedStore(extra, { name: b.name, readOnly: b.readOnly, allowPrefixes: b.allowPrefixes }), kind: b.backend });
+  }
+  const stores = Object.fromEntries([store, ...more.map((m) => m.store)].map((s) => [s.name, s]));
   const { server } = createServer({
-    buckets: [{ store, kind: s3 ? "s3" : "local" }],
+    buckets: [{ store, kind: s3 ? "s3" : "local" }, ...more],
     roots: typeof options.roots === "function" ? options.roots({ base: tmp.path, root, outside }) : (options.roots ?? [root]),
     rootsExplicit: options.rootsExplicit ?? true,
     logging,
@@ -134,6 +162,7 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
     storeDir,
     s3,
     logs,
+    stores,
     async seed(key, data, contentType) {
       const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
       await inner.put(key, { kind: "bytes", data: bytes }, { mode: "overwrite", contentType });
@@ -148,6 +177,7 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
         await client.close();
         await server.close();
         await store.close();
+        for (const m of more) await m.store.close();
         await ownS3?.close();
         await tmp.cleanup();
       })();

@@ -13,6 +13,7 @@ export const SPEC_TOOLS = [
   "download_file",
   "download_directory",
   "compare_directory",
+  "copy_objects",
   "delete_object",
   "delete_objects",
   "transfer_status",

@@ -23,6 +23,8 @@ const HINTS: Record<string, [boolean, boolean, boolean]> = {
   download_file: [false, true, true],
   download_directory: [false, true, true],
   compare_directory: [true, false, true],
+  // Destructive only with overwrite or move; a copy with neither only adds objects.
+  copy_objects: [false, true, true],
   delete_object: [false, true, true],
   delete_objects: [false, true, true],
   // A new link each time: the same call twice does not give the same result.

@@ -23,7 +23,7 @@ import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
 import { type Backend, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
-const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "delete_object", "delete_objects"];
+const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "copy_objects", "delete_object", "delete_objects"];
 
 /** Where a case runs: paths are built from these. */
 interface World {
@@ -717,6 +717,95 @@ const CASES: AttackCase[] = [
     code: "outside_roots",
   },
 
+  // ── copy_objects: both sides under policy, ranges that overlap, keys that cannot be held ──
+  {
+    name: "copy_objects: overlapping prefixes in one bucket",
+    call: () => tool("copy_objects", { source: "seed/", destination: "seed/inner/", recursive: true }),
+    code: "invalid_argument",
+    mentions: () => ["overlap"],
+  },
+  {
+    name: "copy_objects: destination prefix holding the source",
+    call: () => tool("copy_objects", { source: "seed/sub", destination: "seed", recursive: true }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: the whole bucket into itself",
+    call: () => tool("copy_objects", { source: "", destination: "backup/", recursive: true }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: a key onto itself",
+    call: () => tool("copy_objects", { source: "seed/a.txt", destination: "seed/a.txt" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: onto an existing key without overwrite (nothing replaced)",
+    call: () => tool("copy_objects", { source: "seed/big.bin", destination: "seed/a.txt" }),
+    code: "already_exists",
+  },
+  {
+    name: "copy_objects: an unknown bucket",
+    call: () => tool("copy_objects", { source: "seed/a.txt", destination: "t/a.txt", bucket: "elsewhere" }),
+    code: "invalid_argument",
+    mentions: () => ["elsewhere", "list_buckets"],
+  },
+  {
+    name: "copy_objects: an unknown source_bucket",
+    call: () => tool("copy_objects", { source: "seed/a.txt", destination: "t/a.txt", source_bucket: "../other" }),
+    code: "invalid_argument",
+    mentions: () => ["source_bucket"],
+  },
+  {
+    name: "copy_objects: max_workers 65",
+    call: () => tool("copy_objects", { source: "seed/", destination: "t/", recursive: true, max_workers: 65 }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: a destination key with a .. segment in the local store",
+    only: "local",
+    call: () => tool("copy_objects", { source: "seed/a.txt", destination: "t/../../escape.txt" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: a source key with a .. segment in the local store",
+    only: "local",
+    call: () => tool("copy_objects", { source: "private/../seed/a.txt", destination: "t/a.txt" }),
+    code: "invalid_argument",
+  },
+  {
+    name: "copy_objects: source outside the allowed prefix",
+    server: "allow",
+    call: () => tool("copy_objects", { source: "private/y.txt", destination: "allowed/y.txt" }),
+    code: "outside_allowed_prefix",
+    mentions: () => ["source"],
+  },
+  {
+    name: "copy_objects: destination outside the allowed prefix",
+    server: "allow",
+    call: () => tool("copy_objects", { source: "allowed/x.txt", destination: "private/x.txt" }),
+    code: "outside_allowed_prefix",
+    mentions: () => ["destination"],
+  },
+  {
+    name: "copy_objects: allowed/../ dot segments in the source",
+    server: "allow",
+    call: () => tool("copy_objects", { source: "allowed/../private/y.txt", destination: "allowed/y.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "copy_objects: allowed/../ dot segments in the destination",
+    server: "allow",
+    call: () => tool("copy_objects", { source: "allowed/x.txt", destination: "allowed/../private/x.txt" }),
+    code: "outside_allowed_prefix",
+  },
+  {
+    name: "copy_objects: the bucket root as a source prefix",
+    server: "allow",
+    call: () => tool("copy_objects", { source: "", destination: "allowed/all/", recursive: true }),
+    code: "outside_allowed_prefix",
+  },
+
   // ── --read-only ──────────────────────────────────────────────────────────────────────────
   { name: "upload_bytes is not registered", server: "readonly", call: () => tool("upload_bytes", { key: "t/x", data: "x" }), code: "sdk" },
   {
@@ -729,6 +818,12 @@ const CASES: AttackCase[] = [
     name: "upload_directory is not registered",
     server: "readonly",
     call: () => tool("upload_directory", { local_dir: "data", prefix: "t/" }),
+    code: "sdk",
+  },
+  {
+    name: "copy_objects is not registered",
+    server: "readonly",
+    call: () => tool("copy_objects", { source: "seed/a.txt", destination: "t/a.txt" }),
     code: "sdk",
   },
   { name: "delete_object is not registered", server: "readonly", call: () => tool("delete_object", { key: "seed/a.txt" }), code: "sdk" },

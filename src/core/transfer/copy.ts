@@ -6,7 +6,7 @@
 import pMap from "p-map";
 import { changedSince, q, StorageError, throwIfAborted } from "../errors.js";
 import { isPlainMd5, StreamDigest } from "../etag.js";
-import { directoryPrefix, validateKey } from "../keys.js";
+import { directoryPrefix } from "../keys.js";
 import { type CopyResult, copiesServerSide, type ObjectInfo, type ObjectStore, type PutMode, sameContainer } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
@@ -129,8 +129,9 @@ export async function copyObjects(
 
 /** One key to one key. */
 async function keyCopy(source: ObjectStore, from: string, destination: ObjectStore, to: string) {
-  validateKey(from, "source");
-  validateKey(to, "destination");
+  // Each side's own checks (policy included) name the argument, before anything is asked of the server.
+  source.copySource(from, "source");
+  destination.copySource(to, "destination");
   if (sameContainer(source, destination) && from === to) {
     throw new StorageError("invalid_argument", `source and destination are the same object ${q(from)}; give another destination key`, {
       key: from,

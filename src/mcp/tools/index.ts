@@ -1,6 +1,7 @@
 import type { Tool } from "../tool.js";
 import { cancelTransfer } from "./cancel-transfer.js";
 import { compareDirectory } from "./compare-directory.js";
+import { copyObjects } from "./copy-objects.js";
 import { deleteObject } from "./delete-object.js";
 import { deleteObjects } from "./delete-objects.js";
 import { downloadDirectory } from "./download-directory.js";
@@ -29,6 +30,7 @@ export const allTools: Tool[] = [
   downloadFile,
   downloadDirectory,
   compareDirectory,
+  copyObjects,
   deleteObject,
   deleteObjects,
   presignUrl,
