@@ -183,6 +183,24 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     expect(updates.at(-1)).toMatchObject({ progress: TREE_BYTES, total: TREE_BYTES });
   });
 
+  it("stops promptly when cancelled: whole objects only, fewer than asked; the server stays consistent", async () => {
+    const server = await env.start();
+    for (let i = 0; i < 40; i++) await server.seed(`many/${String(i).padStart(2, "0")}.txt`, `object ${i} `.repeat(100));
+    const controller = new AbortController();
+    const cancelled = server.client.callTool(
+      { name: "copy_objects", arguments: { source: "many/", destination: "copy/", recursive: true, max_workers: 1 } },
+      undefined,
+      { signal: controller.signal, onprogress: () => controller.abort() },
+    );
+    await expect(cancelled).rejects.toThrow(/abort/i);
+    // The cancellation reaches the server as a notification: a few round trips (bounded) let it settle.
+    for (let i = 0; i < 20; i++) await server.client.listTools();
+    const all = await server.objects();
+    const copies = Object.entries(all).filter(([key]) => key.startsWith("copy/"));
+    expect(copies.length).toBeLessThan(40);
+    for (const [key, text] of copies) expect(text).toBe(all[key.replace(/^copy\//, "many/")]);
+  });
+
   describe("between buckets", () => {
     const other = backend === "s3" ? "s3" : "local";
 
