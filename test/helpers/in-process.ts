@@ -207,17 +207,19 @@ async function bucketObjects(s3: S3TestServer, bucket: string): Promise<Record<s
 
 /** The local store's objects are its files, apart from its own .r2-mcp-* folders. */
 async function storeFiles(dir: string): Promise<Record<string, string>> {
-  const files = await filesUnder(dir);
-  return Object.fromEntries(Object.entries(files).filter(([relative]) => !relative.startsWith(".r2-mcp-")));
+  // Its temporary files come and go while a write is running or being cancelled: never read them.
+  return filesUnder(dir, (relative) => relative.startsWith(".r2-mcp-"));
 }
 
 /** Every regular file under `dir`: "/"-separated relative path → content as UTF-8, sorted. */
-export async function filesUnder(dir: string): Promise<Record<string, string>> {
+export async function filesUnder(dir: string, skip: (relative: string) => boolean = () => false): Promise<Record<string, string>> {
   const out: [string, string][] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const file = path.join(entry.parentPath, entry.name);
-    out.push([path.relative(dir, file).split(path.sep).join("/"), await readFile(file, "utf8")]);
+    const relative = path.relative(dir, file).split(path.sep).join("/");
+    if (skip(relative)) continue;
+    out.push([relative, await readFile(file, "utf8")]);
   }
   return Object.fromEntries(out.sort(([a], [b]) => (a < b ? -1 : 1)));
 }
