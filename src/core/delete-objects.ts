@@ -9,7 +9,7 @@ import { type ErrorCode, q, StorageError, throwIfAborted } from "./errors.js";
 import type { GuardedStore } from "./guarded-store.js";
 import { directoryPrefix } from "./keys.js";
 import { MAX_DELETE_BATCH, MAX_LIST_LIMIT, type ObjectInfo, type ObjectStore } from "./store.js";
-import type { TransferProgress } from "./transfer/index.js";
+import { answered, type PreparedTransfer, type RunOptions, runPrepared, type TransferProgress } from "./transfer/run.js";
 
 export const DEFAULT_DELETE_MAX_OBJECTS = 1000;
 export const MAX_DELETE_OBJECTS = 100_000;
@@ -130,6 +130,19 @@ export async function deleteObjects(
   target: DeleteTarget,
   options: DeleteObjectsOptions = {},
 ): Promise<DeleteObjectsResult> {
+  return runPrepared(await prepareDeleteObjects(store, target, options), options);
+}
+
+/**
+ * Everything of deleteObjects before the first delete: the target checked, the folder listed (or
+ * each key looked up), too_large refused and a dry run answered. `options.signal` covers this
+ * part; the run takes its own (a background job's).
+ */
+export async function prepareDeleteObjects(
+  store: ObjectStore,
+  target: DeleteTarget,
+  options: DeleteObjectsOptions = {},
+): Promise<PreparedTransfer<DeleteObjectsResult>> {
   const names = options.names ?? TOOL_NAMES;
   checkDeleteTarget(target, names);
   const maxObjects = checkMaxObjects(options.maxObjects ?? DEFAULT_DELETE_MAX_OBJECTS, names.maxObjects);
@@ -165,7 +178,6 @@ export async function deleteObjects(
       throw tooLarge(`${names.keys}`, planned.length, bytes, false, maxObjects, names.maxObjects);
     }
   }
-  const sizes = new Map(planned.map((o) => [o.key, o.size]));
   const plannedBytes = planned.reduce((sum, o) => sum + o.size, 0);
   const result: DeleteObjectsResult = {
     deleted: 0,
@@ -177,8 +189,25 @@ export async function deleteObjects(
     ...(prefix !== undefined ? { prefix } : {}),
   };
   if (dryRun) {
-    return { ...result, deleted: planned.length, bytes: plannedBytes, keys: planned.map((o) => o.key) };
+    return answered({ ...result, deleted: planned.length, bytes: plannedBytes, keys: planned.map((o) => o.key) });
   }
+  return {
+    bytesTotal: plannedBytes,
+    filesTotal: planned.length,
+    run: (run = {}) => deletePlanned(store, planned, result, run),
+  };
+}
+
+/** Deletes what was planned, batch by batch; a failure part-way says what went. */
+async function deletePlanned(
+  store: ObjectStore,
+  planned: ObjectInfo[],
+  empty: DeleteObjectsResult,
+  options: RunOptions,
+): Promise<DeleteObjectsResult> {
+  const result: DeleteObjectsResult = { ...empty, keys: [], failed: [] };
+  const sizes = new Map(planned.map((o) => [o.key, o.size]));
+  const plannedBytes = planned.reduce((sum, o) => sum + o.size, 0);
   const progress = () =>
     options.onProgress?.({
       bytesDone: result.bytes,

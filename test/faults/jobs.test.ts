@@ -11,14 +11,17 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { jobStartShape } from "../../src/mcp/tool.js";
 import { cancelTransfer } from "../../src/mcp/tools/cancel-transfer.js";
+import { copyObjects } from "../../src/mcp/tools/copy-objects.js";
+import { deleteObjects } from "../../src/mcp/tools/delete-objects.js";
 import { downloadDirectory } from "../../src/mcp/tools/download-directory.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { transferStatus } from "../../src/mcp/tools/transfer-status.js";
+import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { uploadFile } from "../../src/mcp/tools/upload-file.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
@@ -521,5 +524,283 @@ describe("background jobs over stdio, local backend", () => {
     const keys = (await callOk(server.client, listObjects, { bucket: "local" })).objects.map((o) => o.key);
     expect(keys.filter((k) => k.startsWith("dropped/"))).toEqual([]);
     expect(keys.filter((k) => k.startsWith("bg/")).sort()).toEqual(["bg/a.txt", "bg/b.txt", "bg/c.txt", "bg/d/e.txt"]);
+  });
+});
+
+/** Every key under `prefix/` in the S3 bucket, with its bytes' MD5, read past the proxy. */
+async function s3Objects(prefix: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const page = await raw.send(new ListObjectsV2Command({ Bucket: rig.server.bucket, Prefix: `${prefix}/` }));
+  for (const { Key } of page.Contents ?? []) {
+    const got = await raw.send(new GetObjectCommand({ Bucket: rig.server.bucket, Key }));
+    out[Key!] = md5Hex(Buffer.from(await got.Body!.transformToByteArray()));
+  }
+  return out;
+}
+
+/** The same objects under another prefix, by relative name. */
+function byName(objects: Record<string, string>, prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(objects).map(([key, md5]) => [key.slice(prefix.length + 1), md5]));
+}
+
+describe("background copy_objects and delete_objects over stdio, s3 backend behind the proxy", () => {
+  it("copy_objects: returns the job at once, its status counts the copies let through, it succeeds with the foreground result", async () => {
+    const server = await cli();
+    const contents = await putObjects("cpsrc", 5, 2000);
+    const gate = new Gate({ op: "CopyObject", key: /^cpbg\// });
+
+    const started = await startJob(server, "copy_objects", { source: "cpsrc", destination: "cpbg", recursive: true, max_workers: 1 });
+    expect(started.state).toBe("running");
+    const first = await status(server, started.job_id);
+    expect(first).toMatchObject({
+      tool: "copy_objects",
+      state: "running",
+      files_done: 0,
+      files_total: 5,
+      bytes_done: 0,
+      bytes_total: 10_000,
+    });
+    expect(first.arguments).toMatchObject({ source: "cpsrc", destination: "cpbg", recursive: true });
+    await until(
+      () => gate.held,
+      (n) => n === 1,
+      "the first CopyObject held",
+    );
+    // Other tools answer while the job waits.
+    expect((await callOk(server.client, listObjects, { prefix: "cpbg/" })).objects).toEqual([]);
+
+    gate.let(2);
+    const progressed = await until(
+      () => status(server, started.job_id),
+      (j) => j.files_done === 2,
+      "2 copies done",
+    );
+    expect(progressed).toMatchObject({ state: "running", bytes_done: 4000 });
+
+    gate.release();
+    const done = await until_finished(server, started.job_id);
+    expect(done).toMatchObject({ state: "succeeded", files_done: 5, bytes_done: 10_000 });
+    await finishLogged(server, started.job_id, "succeeded");
+    const foreground = await callOk(server.client, copyObjects, { source: "cpsrc", destination: "cpfg", recursive: true, max_workers: 1 });
+    expect(foreground).toMatchObject({ copied: 5, server_side: true });
+    expect(done.result).toEqual(renamed(foreground, "cpfg/", "cpbg/"));
+    expect(byName(await s3Objects("cpbg"), "cpbg")).toEqual(Object.fromEntries([...contents].map(([n, b]) => [n, md5Hex(b)])));
+  });
+
+  it("delete_objects: returns the job at once, other tools answer while its batch is held, it succeeds with the foreground result", async () => {
+    const server = await cli();
+    await putObjects("delbg", 3, 100);
+    await putObjects("delfg", 3, 100);
+    const gate = new Gate({ op: "DeleteObjects" });
+
+    const started = await startJob(server, "delete_objects", { prefix: "delbg" });
+    expect(await status(server, started.job_id)).toMatchObject({ state: "running", files_total: 3, bytes_total: 300, files_done: 0 });
+    await until(
+      () => gate.held,
+      (n) => n === 1,
+      "the DeleteObjects batch held",
+    );
+    expect((await callOk(server.client, listObjects, { prefix: "delbg/" })).objects).toHaveLength(3);
+
+    gate.release();
+    const done = await until_finished(server, started.job_id);
+    expect(done).toMatchObject({ state: "succeeded", files_done: 3, bytes_done: 300 });
+    await finishLogged(server, started.job_id, "succeeded");
+    const foreground = await callOk(server.client, deleteObjects, { prefix: "delfg" });
+    expect(foreground).toMatchObject({ deleted: 3, bytes: 300, prefix: "delfg/" });
+    expect(done.result).toEqual(renamed(foreground, "delfg/", "delbg/"));
+    expect(await s3Objects("delbg")).toEqual({});
+  });
+
+  it("conflicts, overlaps, too_large, read-only and missing sources are the call's own error on every bucket: no job, nothing written or deleted", async () => {
+    const server = await cli({ local: true, archive: true });
+    const s3 = rig.server.bucket;
+    for (const bucket of [s3, "local"]) {
+      await callOk(server.client, uploadBytes, { key: "cc/a.txt", data: "source", bucket });
+      await callOk(server.client, uploadBytes, { key: "cc/b.txt", data: "other", bucket });
+      await callOk(server.client, uploadBytes, { key: "cd/a.txt", data: "theirs", bucket });
+    }
+    const writesBefore = rig.proxy.count({ op: ["PutObject", "CopyObject", "DeleteObject", "DeleteObjects"] });
+
+    for (const bucket of [s3, "local"]) {
+      const conflict = await callError(server.client, "copy_objects", {
+        source: "cc",
+        destination: "cd",
+        recursive: true,
+        background: true,
+        bucket,
+      });
+      expect(conflict.text).toMatch(/^already_exists: .*cd\/a\.txt/);
+      expect(conflict.structuredContent).toMatchObject({ conflicts: ["cd/a.txt"], copied: 0 });
+      const move = await callError(server.client, "copy_objects", {
+        source: "cc/a.txt",
+        destination: "cd/a.txt",
+        move: true,
+        background: true,
+        bucket,
+      });
+      expect(move.text).toMatch(/^already_exists: /);
+      const overlap = await callError(server.client, "copy_objects", {
+        source: "cc",
+        destination: "cc/inner",
+        recursive: true,
+        background: true,
+        bucket,
+      });
+      expect(overlap.text).toMatch(/^invalid_argument: .*overlap/);
+      const missing = await callError(server.client, "copy_objects", {
+        source: "cc/none.txt",
+        destination: "ce/x.txt",
+        background: true,
+        bucket,
+      });
+      expect(missing.text).toMatch(/^not_found: /);
+      const large = await callError(server.client, "delete_objects", { prefix: "cc", max_objects: 1, background: true, bucket });
+      expect(large.text).toMatch(/^too_large: "cc\/" holds 2 objects/);
+      const neither = await callError(server.client, "delete_objects", { background: true, bucket });
+      expect(neither.text).toMatch(/^invalid_argument: /);
+    }
+    const intoArchive = await callError(server.client, "copy_objects", {
+      source: "cc",
+      source_bucket: s3,
+      destination: "cc",
+      recursive: true,
+      background: true,
+      bucket: "archive",
+    });
+    expect(intoArchive.text).toMatch(/^access_denied: .*"archive" is read-only/);
+    const inArchive = await callError(server.client, "delete_objects", { prefix: "cc", background: true, bucket: "archive" });
+    expect(inArchive.text).toMatch(/^access_denied: .*"archive" is read-only/);
+
+    // A dry run has nothing to run: it is answered at once, as in the foreground.
+    const dryCopy = await callOk(server.client, copyObjects, {
+      source: "cc",
+      destination: "cd",
+      recursive: true,
+      dry_run: true,
+      background: true,
+      bucket: s3,
+    });
+    expect(dryCopy).toMatchObject({ dry_run: true, planned: 1, conflicts: ["cd/a.txt"] });
+    const dryDelete = await callOk(server.client, deleteObjects, { prefix: "cc", dry_run: true, background: true, bucket: s3 });
+    expect(dryDelete).toMatchObject({ dry_run: true, deleted: 2 });
+
+    expect(await allJobs(server)).toEqual([]);
+    expect(rig.proxy.count({ op: ["PutObject", "CopyObject", "DeleteObject", "DeleteObjects"] })).toBe(writesBefore);
+    for (const bucket of [s3, "local"]) {
+      const keys = (await callOk(server.client, listObjects, { bucket, recursive: true })).objects.map((o) => o.key);
+      expect(keys.filter((k) => /^c[cde]\//.test(k)).sort()).toEqual(["cc/a.txt", "cc/b.txt", "cd/a.txt"]);
+    }
+  });
+
+  it("cancel mid-move: only confirmed copies lost their source, the rest stay where they were; repeating the call finishes the move", async () => {
+    const server = await cli();
+    const contents = await putObjects("mvsrc", 6, 1000);
+    const gate = new Gate({ op: "CopyObject", key: /^mvdst\// });
+    const started = await startJob(server, "copy_objects", {
+      source: "mvsrc",
+      destination: "mvdst",
+      recursive: true,
+      move: true,
+      max_workers: 1,
+    });
+    gate.let(2);
+    // One worker: the third copy is held only once the second source is deleted.
+    await until(
+      () => gate.held,
+      (n) => n === 1,
+      "the third CopyObject held",
+    );
+
+    const cancelled = await callOk(server.client, cancelTransfer, { job_id: started.job_id });
+    expect(cancelled).toMatchObject({ state: "cancelled", files_done: 2, files_total: 6, error: { code: "cancelled" } });
+    expect(cancelled.result).toMatchObject({ copied: 2, moved: 2 });
+    expect(Object.keys(await s3Objects("mvdst"))).toHaveLength(2);
+    expect(Object.keys(await s3Objects("mvsrc"))).toHaveLength(4);
+
+    // The held copy may still reach the server once let through (its caller is gone): the repeat
+    // then finds it identical, and moves its source too.
+    gate.release();
+    const again = await callOk(server.client, copyObjects, { source: "mvsrc", destination: "mvdst", recursive: true, move: true });
+    expect(again.copied + again.skipped.length).toBe(4);
+    expect(again.moved).toBe(4);
+    expect(await s3Objects("mvsrc")).toEqual({});
+    expect(byName(await s3Objects("mvdst"), "mvdst")).toEqual(Object.fromEntries([...contents].map(([n, b]) => [n, md5Hex(b)])));
+  });
+
+  it("jobs whose requests keep failing end failed with the error and what completed", async () => {
+    const server = await cli();
+    await putObjects("cfsrc", 5, 100);
+    const broken = rig.proxy.inject({
+      op: "CopyObject",
+      key: "cfdst/obj-2.bin",
+      fault: { kind: "respond", status: 500, code: "InternalError" },
+    });
+    const copy = await startJob(server, "copy_objects", { source: "cfsrc", destination: "cfdst", recursive: true, max_workers: 1 });
+    const failed = await until_finished(server, copy.job_id);
+    expect(failed).toMatchObject({ state: "failed", files_done: 2, files_total: 5, error: { code: "unavailable" } });
+    expect(failed.error?.message).toMatch(/2 of 5 completed; failed: "cfdst\/obj-2.bin" \(unavailable\); 2 not started/);
+    expect(failed.result).toMatchObject({ copied: 2, keys: ["cfdst/obj-0.bin", "cfdst/obj-1.bin"], error: { code: "unavailable" } });
+    await finishLogged(server, copy.job_id, "failed");
+    broken.remove();
+
+    const refusing = rig.proxy.inject({ op: "DeleteObjects", fault: { kind: "respond", status: 500, code: "InternalError" } });
+    const del = await startJob(server, "delete_objects", { prefix: "cfsrc" });
+    const deleteFailed = await until_finished(server, del.job_id);
+    expect(deleteFailed).toMatchObject({ state: "failed", files_done: 0, error: { code: "unavailable" } });
+    expect(deleteFailed.result).toMatchObject({ deleted: 0, keys: [], error: { code: "unavailable" } });
+    refusing.remove();
+    expect(Object.keys(await s3Objects("cfsrc"))).toHaveLength(5);
+  });
+});
+
+describe("background copy_objects and delete_objects over stdio, local backend", () => {
+  it("local copy and delete jobs wait behind four running ones, then succeed with the foreground results; a cancelled one changed nothing", async () => {
+    const server = await cli({ local: true });
+    const store = path.join(rig.tmp.path, "store");
+    const tree = { "a.txt": "alpha", "b.txt": "bravo", "d/e.txt": "echo" };
+    for (const prefix of ["lsrc", "ldel-bg", "ldel-fg", "lkeep"]) await writeTree(path.join(store, prefix), tree);
+    await putObjects("lhold", 4, 4096);
+    const gate = new Gate({ op: "GetObject", key: /^lhold\// });
+    for (let i = 0; i < 4; i++) {
+      await startJob(server, "download_file", { key: `lhold/obj-${i}.bin`, local_path: path.join(rig.tmp.path, "lhold", `${i}.bin`) });
+    }
+
+    const copy = await startJob(server, "copy_objects", {
+      source: "lsrc",
+      destination: "lcp-bg",
+      recursive: true,
+      bucket: "local",
+      max_workers: 1,
+    });
+    const del = await startJob(server, "delete_objects", { prefix: "ldel-bg", bucket: "local" });
+    const dropped = await startJob(server, "delete_objects", { prefix: "lkeep", bucket: "local" });
+    for (const job of [copy, del, dropped]) expect(job.state).toBe("queued");
+    expect(await status(server, copy.job_id)).toMatchObject({ state: "queued", files_total: 3, bytes_total: 14 });
+    const cancelled = await callOk(server.client, cancelTransfer, { job_id: dropped.job_id });
+    expect(cancelled).toMatchObject({ state: "cancelled", files_done: 0, error: { code: "cancelled" } });
+
+    gate.release();
+    const copied = await until_finished(server, copy.job_id);
+    expect(copied).toMatchObject({ state: "succeeded", files_done: 3, bytes_done: 14 });
+    const copyForeground = await callOk(server.client, copyObjects, {
+      source: "lsrc",
+      destination: "lcp-fg",
+      recursive: true,
+      bucket: "local",
+      max_workers: 1,
+    });
+    expect(copyForeground).toMatchObject({ copied: 3, server_side: true, bucket: "local" });
+    expect(copied.result).toEqual(renamed(copyForeground, "lcp-fg/", "lcp-bg/"));
+
+    const deleted = await until_finished(server, del.job_id);
+    expect(deleted).toMatchObject({ state: "succeeded", files_done: 3 });
+    const deleteForeground = await callOk(server.client, deleteObjects, { prefix: "ldel-fg", bucket: "local" });
+    expect(deleted.result).toEqual(renamed(deleteForeground, "ldel-fg/", "ldel-bg/"));
+
+    expect(await filesUnder(path.join(store, "lcp-bg"))).toEqual(["a.txt", "b.txt", "d/e.txt"]);
+    expect(await filesUnder(path.join(store, "lkeep"))).toEqual(["a.txt", "b.txt", "d/e.txt"]);
+    const left = (await callOk(server.client, listObjects, { bucket: "local", recursive: true })).objects.map((o) => o.key);
+    expect(left.filter((k) => k.startsWith("ldel-"))).toEqual([]);
   });
 });

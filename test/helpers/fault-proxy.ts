@@ -29,7 +29,9 @@ import { endToEndHeaders } from "./http-headers.js";
 
 export type S3Operation =
   | "PutObject"
+  | "CopyObject"
   | "UploadPart"
+  | "UploadPartCopy"
   | "CreateMultipartUpload"
   | "CompleteMultipartUpload"
   | "AbortMultipartUpload"
@@ -37,6 +39,7 @@ export type S3Operation =
   | "GetObject"
   | "HeadObject"
   | "DeleteObject"
+  | "DeleteObjects"
   | "ListObjectsV2"
   | "HeadBucket"
   | "Other";
@@ -106,13 +109,16 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-function classify(method: string, key: string, query: URLSearchParams): S3Operation {
+function classify(method: string, key: string, query: URLSearchParams, copying: boolean): S3Operation {
   if (key === "") {
+    if (method === "POST" && query.has("delete")) return "DeleteObjects";
     if (method === "GET" && query.has("uploads")) return "ListMultipartUploads";
     if (method === "GET") return "ListObjectsV2";
     if (method === "HEAD") return "HeadBucket";
     return "Other";
   }
+  // A PUT naming a source (x-amz-copy-source) is a server-side copy.
+  if (method === "PUT" && copying) return query.has("partNumber") ? "UploadPartCopy" : "CopyObject";
   if (method === "PUT") return query.has("partNumber") ? "UploadPart" : "PutObject";
   if (method === "POST" && query.has("uploads")) return "CreateMultipartUpload";
   if (method === "POST" && query.has("uploadId")) return "CompleteMultipartUpload";
@@ -131,7 +137,7 @@ function describe(seq: number, req: http.IncomingMessage): ProxiedRequest {
   const request: ProxiedRequest = {
     seq,
     method,
-    op: classify(method, key, url.searchParams),
+    op: classify(method, key, url.searchParams, req.headers["x-amz-copy-source"] !== undefined),
     bucket: decodeURIComponent(bucket),
     key,
     query: url.searchParams,

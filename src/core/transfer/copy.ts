@@ -10,7 +10,7 @@ import { directoryPrefix } from "../keys.js";
 import { type CopyResult, copiesServerSide, type ObjectInfo, type ObjectStore, type PutMode, sameContainer } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
-import { checkMaxWorkers, ProgressTracker, runPlan, type TransferProgress } from "./run.js";
+import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared, type TransferProgress } from "./run.js";
 
 export interface CopyObjectsOptions {
   /** false: `source` and `destination` are keys. true: prefixes (a "/" is added), structure kept. */
@@ -44,11 +44,25 @@ export async function copyObjects(
   to: string,
   options: CopyObjectsOptions = {},
 ): Promise<CopyObjectsResult> {
+  return runPrepared(await prepareCopyObjects(source, from, destination, to, options), options);
+}
+
+/**
+ * Everything of copyObjects before the first object is written: the arguments and both sides'
+ * policy checked, the sources listed, every destination looked up, a dry run answered and
+ * conflicts refused. `options.signal` covers this part; the run takes its own (a background job's).
+ */
+export async function prepareCopyObjects(
+  source: ObjectStore,
+  from: string,
+  destination: ObjectStore,
+  to: string,
+  options: CopyObjectsOptions = {},
+): Promise<PreparedTransfer<CopyObjectsResult>> {
   const workers = checkMaxWorkers(options.maxWorkers);
   const overwrite = options.overwrite ?? false;
-  const { signal } = options;
   const { items, existing } = options.recursive
-    ? await prefixCopies(source, from, destination, to, signal)
+    ? await prefixCopies(source, from, destination, to, options.signal)
     : await keyCopy(source, from, destination, to);
   vet(source, destination, items);
 
@@ -65,66 +79,72 @@ export async function copyObjects(
     identical: async (c, found) => found.size === c.object.size && found.etag === c.object.etag,
   });
   const serverSide = copiesServerSide(source, destination);
-  if (options.dryRun) return { ...transferResult(plan), moved: [], serverSide };
+  if (options.dryRun) return answered({ ...transferResult(plan), moved: [], serverSide });
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
 
   const mode: PutMode = overwrite ? "overwrite" : "create";
-  const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, options.onProgress);
-  const moved: string[] = [];
-  const copyOne = async (c: PlannedCopy): Promise<number> => {
-    const common = {
-      mode,
-      existing: existing.get(c.key) ?? null,
-      ...(signal ? { signal } : {}),
-      onBytes: (b: number) => progress.bytes(c.key, b),
-    };
-    const out = serverSide
-      ? await destination.copy(source.copySource(c.sourceKey), c.key, { ...common, expect: c.object })
-      : await streamCopy(source, destination, c, common);
-    progress.fileDone(c.key, out.size);
-    if (options.move) {
-      if (out.size !== c.object.size || out.sourceEtag !== c.object.etag) {
-        throw new StorageError(
-          "unavailable",
-          `the copy of ${q(c.sourceKey)} at ${q(c.key)} could not be confirmed (size ${out.size} of ${c.object.size}, source ETag ${out.sourceEtag || "unknown"} for ${c.object.etag}); the source was left where it was`,
-          { key: c.sourceKey },
-        );
-      }
-      await source.delete(c.sourceKey);
-      moved.push(c.sourceKey);
-    }
-    return out.size;
-  };
-
-  let run: { items: string[]; bytes: number };
-  try {
-    run = await runPlan(plan.todo, (c) => c.key, copyOne, workers, signal);
-    // A move repeated after an interruption finds some copies already in place (identical, so
-    // confirmed by size and ETag): their sources go too, which finishes the move.
-    if (options.move && plan.skipped.length > 0) {
-      const skipped = new Set(plan.skipped);
-      const done = items.filter((c) => skipped.has(c.key));
-      await pMap(
-        done,
-        async (c) => {
-          throwIfAborted(signal);
+  return {
+    bytesTotal: plan.plannedBytes,
+    filesTotal: plan.todo.length,
+    async run({ signal, onProgress } = {}) {
+      const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
+      const moved: string[] = [];
+      const copyOne = async (c: PlannedCopy): Promise<number> => {
+        const common = {
+          mode,
+          existing: existing.get(c.key) ?? null,
+          ...(signal ? { signal } : {}),
+          onBytes: (b: number) => progress.bytes(c.key, b),
+        };
+        const out = serverSide
+          ? await destination.copy(source.copySource(c.sourceKey), c.key, { ...common, expect: c.object })
+          : await streamCopy(source, destination, c, common);
+        progress.fileDone(c.key, out.size);
+        if (options.move) {
+          if (out.size !== c.object.size || out.sourceEtag !== c.object.etag) {
+            throw new StorageError(
+              "unavailable",
+              `the copy of ${q(c.sourceKey)} at ${q(c.key)} could not be confirmed (size ${out.size} of ${c.object.size}, source ETag ${out.sourceEtag || "unknown"} for ${c.object.etag}); the source was left where it was`,
+              { key: c.sourceKey },
+            );
+          }
           await source.delete(c.sourceKey);
           moved.push(c.sourceKey);
-        },
-        { concurrency: workers, stopOnError: true },
-      );
-    }
-  } catch (err) {
-    if (err instanceof StorageError) {
-      throw new StorageError(err.kind, err.message, {
-        ...(err.key !== undefined ? { key: err.key } : {}),
-        cause: err.cause ?? err,
-        details: { ...err.details, moved },
-      });
-    }
-    throw err;
-  }
-  return { ...transferResult(plan, run), moved, serverSide };
+        }
+        return out.size;
+      };
+
+      let run: { items: string[]; bytes: number };
+      try {
+        run = await runPlan(plan.todo, (c) => c.key, copyOne, workers, signal);
+        // A move repeated after an interruption finds some copies already in place (identical, so
+        // confirmed by size and ETag): their sources go too, which finishes the move.
+        if (options.move && plan.skipped.length > 0) {
+          const skipped = new Set(plan.skipped);
+          const done = items.filter((c) => skipped.has(c.key));
+          await pMap(
+            done,
+            async (c) => {
+              throwIfAborted(signal);
+              await source.delete(c.sourceKey);
+              moved.push(c.sourceKey);
+            },
+            { concurrency: workers, stopOnError: true },
+          );
+        }
+      } catch (err) {
+        if (err instanceof StorageError) {
+          throw new StorageError(err.kind, err.message, {
+            ...(err.key !== undefined ? { key: err.key } : {}),
+            cause: err.cause ?? err,
+            details: { ...err.details, moved },
+          });
+        }
+        throw err;
+      }
+      return { ...transferResult(plan, run), moved, serverSide };
+    },
+  };
 }
 
 /** One key to one key. */

@@ -1,6 +1,6 @@
 /** Moving files and directories between the local disk and a store. */
 
-export { type CopyObjectsOptions, type CopyObjectsResult, copyObjects } from "./copy.js";
+export { type CopyObjectsOptions, type CopyObjectsResult, copyObjects, prepareCopyObjects } from "./copy.js";
 export {
   type DirectoryTransferOptions,
   downloadDirectory,

@@ -2,12 +2,11 @@ import * as z from "zod";
 import type { StorageError } from "../../core/errors.js";
 import { q } from "../../core/errors.js";
 import { directoryPrefix } from "../../core/keys.js";
-import { type CopyObjectsResult, copyObjects as copy } from "../../core/transfer/index.js";
+import { type CopyObjectsResult, prepareCopyObjects } from "../../core/transfer/index.js";
 import { dryRunField, maxWorkersField } from "../directory.js";
 import { LISTED } from "../limits.js";
-import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool, errorShape, overwriteField } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, errorShape, overwriteField, transferReply } from "../tool.js";
 
 const output = {
   copied: z.number().int().describe("Objects written by this call."),
@@ -102,6 +101,7 @@ export const copyObjects = defineTool({
       .describe("true: delete each source after its copy is confirmed (same size and ETag); a source whose copy fails stays where it was."),
     dry_run: dryRunField,
     max_workers: maxWorkersField,
+    ...backgroundInput,
   },
   output,
   effect: "destructive",
@@ -110,7 +110,8 @@ export const copyObjects = defineTool({
   async handle(args, ctx, extra) {
     const destination = ctx.buckets.store(args.bucket);
     const source = args.source_bucket === undefined ? destination : ctx.buckets.store(args.source_bucket, "source_bucket");
-    // Refused before anything is read or written: the destination is written, a moved source deleted.
+    // Refused before anything is read or written (and before any job exists): the destination is
+    // written, a moved source deleted.
     if (!args.dry_run) {
       destination.checkWritable(args.destination || "(bucket root)", "copied to");
       if (args.move) source.checkWritable(args.source || "(bucket root)", "moved (deleted)");
@@ -119,27 +120,29 @@ export const copyObjects = defineTool({
       source.checkPrefix(directoryPrefix(args.source), "source");
       destination.checkPrefix(directoryPrefix(args.destination), "destination");
     }
-    const result = await copy(source, args.source, destination, args.destination, {
+    // Listed, vetted and conflicts refused here: a background call fails before its job exists.
+    const prepared = await prepareCopyObjects(source, args.source, destination, args.destination, {
       recursive: args.recursive,
       overwrite: args.overwrite,
       move: args.move,
       dryRun: args.dry_run,
       maxWorkers: args.max_workers,
       signal: extra.signal,
-      onProgress: progressReporter(extra),
     });
-    if (!result.dryRun) {
-      ctx.log("info", args.move ? "moved objects" : "copied objects", {
-        source_bucket: source.name,
-        source: args.source,
-        destination: args.destination,
-        objects: result.transferred,
-        bytes: result.bytes,
-        moved: result.moved.length,
-        server_side: result.serverSide,
-      });
-    }
     const at = (bucket: string, key: string) => (ctx.buckets.size > 1 ? `${bucket}:${q(key)}` : q(key));
-    return reply(result, args.move, at(source.name, args.source), at(destination.name, args.destination));
+    return transferReply(prepared, (result) => {
+      if (!result.dryRun) {
+        ctx.log("info", args.move ? "moved objects" : "copied objects", {
+          source_bucket: source.name,
+          source: args.source,
+          destination: args.destination,
+          objects: result.transferred,
+          bytes: result.bytes,
+          moved: result.moved.length,
+          server_side: result.serverSide,
+        });
+      }
+      return reply(result, args.move, at(source.name, args.source), at(destination.name, args.destination));
+    });
   },
 });

@@ -3,15 +3,14 @@ import {
   checkDeletePolicy,
   DEFAULT_DELETE_MAX_OBJECTS,
   type DeleteObjectsResult,
-  deleteObjects as deleteMany,
   MAX_DELETE_KEYS,
   MAX_DELETE_OBJECTS,
+  prepareDeleteObjects,
 } from "../../core/delete-objects.js";
 import { q, type StorageError } from "../../core/errors.js";
 import { LISTED } from "../limits.js";
-import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool, errorShape, rangedInt, type ToolReply } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, errorShape, rangedInt, type ToolReply, transferReply } from "../tool.js";
 
 const SHOWN_IN_TEXT = 10;
 
@@ -98,6 +97,7 @@ export const deleteObjects = defineTool({
       MAX_DELETE_OBJECTS,
       `Refuse (too_large, nothing deleted) when more objects than this would be deleted, 1-${MAX_DELETE_OBJECTS}.`,
     ).default(DEFAULT_DELETE_MAX_OBJECTS),
+    ...backgroundInput,
     ...bucketInput,
   },
   output,
@@ -108,13 +108,15 @@ export const deleteObjects = defineTool({
     const store = ctx.buckets.store(args.bucket);
     const target = { prefix: args.prefix, keys: args.keys };
     checkDeletePolicy(store, target, args.dry_run);
-    const result = await deleteMany(store, target, {
+    // Listed, counted (too_large) and checked here: a background call fails before its job exists.
+    const prepared = await prepareDeleteObjects(store, target, {
       dryRun: args.dry_run,
       maxObjects: args.max_objects,
       signal: extra.signal,
-      onProgress: progressReporter(extra),
     });
-    if (!result.dryRun) ctx.log("info", "deleted objects", { prefix: result.prefix, objects: result.deleted, bytes: result.bytes });
-    return reply(result);
+    return transferReply(prepared, (result) => {
+      if (!result.dryRun) ctx.log("info", "deleted objects", { prefix: result.prefix, objects: result.deleted, bytes: result.bytes });
+      return reply(result);
+    });
   },
 });
