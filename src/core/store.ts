@@ -13,6 +13,11 @@ export interface ObjectInfo {
   /** The entity tag without quotes: the MD5 of the bytes for single-part writes. */
   etag: string;
   contentType?: string;
+  /**
+   * User metadata (S3's x-amz-meta-*), names in lower case without the prefix. Told by head and
+   * get; listings leave it out, as S3's do.
+   */
+  metadata?: Record<string, string>;
 }
 
 export interface ListOptions {
@@ -58,6 +63,8 @@ export interface TransferOptions {
 export interface PutOptions extends TransferOptions {
   mode: PutMode;
   contentType?: string;
+  /** User metadata stored with the object (names in lower case, without x-amz-meta-). */
+  metadata?: Record<string, string>;
   /**
    * What the caller just saw at this key (a directory upload lists the whole prefix first): null
    * when it was absent, its info when present. Given, a store that would otherwise look first

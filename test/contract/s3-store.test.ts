@@ -286,7 +286,9 @@ describe("S3Store: server-side copies between buckets of one endpoint and creden
       const data = randomBytes(12 * MIB + 777);
       const file = path.join(tmpDir.path, "big.bin");
       await writeFile(file, data);
-      await withFileBody(file, (body) => store.put("parts/src.bin", body, { mode: "create", contentType: "application/x-hdf5" }));
+      await withFileBody(file, (body) =>
+        store.put("parts/src.bin", body, { mode: "create", contentType: "application/x-hdf5", metadata: { mtime: "1700000000.5" } }),
+      );
       const info = (await store.head("parts/src.bin"))!;
       const partsBefore = proxy.stats.partCopies;
       const seen: number[] = [];
@@ -301,6 +303,7 @@ describe("S3Store: server-side copies between buckets of one endpoint and creden
       expect(seen.at(-1)).toBe(data.length);
       expect((await readAll((await store.get("parts/dst.bin")).body)).equals(data)).toBe(true);
       expect((await store.head("parts/dst.bin"))?.contentType).toBe("application/x-hdf5");
+      expect((await store.head("parts/dst.bin"))?.metadata).toEqual({ mtime: "1700000000.5" });
 
       // A create onto an existing key: CompleteMultipartUpload carries If-None-Match and the upload is aborted.
       const refused = await rejectionOf(

@@ -126,6 +126,35 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         expect(listed.objects.map((o) => o.key)).toEqual(["ct/plot", "ct/table.csv"]);
       });
 
+      it("keeps user metadata given at upload (head and get tell it, listings do not) and replaces it on overwrite", async () => {
+        const data = bytesOf("timed");
+        const mtime = { mtime: "1700000000.123456789" };
+        await store.put("meta/a.txt", { kind: "bytes", data }, { mode: "create", metadata: mtime, contentType: "text/x-log" });
+        expect((await store.head("meta/a.txt"))?.metadata).toEqual(mtime);
+        expect((await store.head("meta/a.txt"))?.contentType).toBe("text/x-log");
+        for (const range of [undefined, { offset: 1, length: 2 }]) {
+          const got = await getBytes("meta/a.txt", range);
+          expect(got.info.metadata).toEqual(mtime);
+        }
+        expect((await store.list({ prefix: "meta/" })).objects.map((o) => o.metadata)).toEqual([undefined]);
+
+        await store.put("meta/a.txt", { kind: "bytes", data }, { mode: "overwrite", metadata: { mtime: "1600000000.000000001" } });
+        expect((await store.head("meta/a.txt"))?.metadata).toEqual({ mtime: "1600000000.000000001" });
+        expect((await store.head("meta/a.txt"))?.contentType).toBe("text/plain; charset=utf-8");
+        // An overwrite without metadata leaves none behind; so does a delete.
+        await store.put("meta/a.txt", { kind: "bytes", data }, { mode: "overwrite" });
+        expect((await store.head("meta/a.txt"))?.metadata).toBeUndefined();
+        await store.put("meta/a.txt", { kind: "bytes", data }, { mode: "overwrite", metadata: mtime });
+        await store.delete("meta/a.txt");
+        await store.put("meta/a.txt", { kind: "bytes", data }, { mode: "create" });
+        expect((await store.head("meta/a.txt"))?.metadata).toBeUndefined();
+        // A put that fails (create onto an existing key) leaves the object's metadata as it was.
+        await store.put("meta/b.txt", { kind: "bytes", data }, { mode: "create", metadata: mtime });
+        const refused = await rejectionOf(store.put("meta/b.txt", { kind: "bytes", data }, { mode: "create", metadata: { mtime: "1" } }));
+        expect(refused.kind).toBe("already_exists");
+        expect((await store.head("meta/b.txt"))?.metadata).toEqual(mtime);
+      });
+
       it("head of a missing key is undefined", async () => {
         expect(await store.head("missing/never-written")).toBeUndefined();
       });
@@ -266,8 +295,9 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const file = path.join(tmp.path, "large.bin");
         await writeFile(file, data);
         const seen: number[] = [];
+        const metadata = { mtime: "1700000000.5" };
         const result = await withFileBody(file, (body) =>
-          store.put("file/large.bin", body, { mode: "create", onBytes: (b) => seen.push(b) }),
+          store.put("file/large.bin", body, { mode: "create", metadata, onBytes: (b) => seen.push(b) }),
         );
         expect(result.size).toBe(data.length);
         expect(result.replaced).toBe(false);
@@ -275,6 +305,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const head = await store.head("file/large.bin");
         expect(head?.size).toBe(data.length);
         expect(head?.etag).toBe(result.etag);
+        expect(head?.metadata).toEqual(metadata);
         expect((await getBytes("file/large.bin")).data.equals(data)).toBe(true);
 
         const err = await rejectionOf(withFileBody(file, (body) => store.put("file/large.bin", body, { mode: "create" })));
@@ -475,15 +506,19 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
 
     // copy_objects' store operations: copySource (read side, policy-checked) and copy (write side).
     describe("copy", () => {
-      const seed = async (key: string, data: Buffer, contentType?: string) => {
-        await store.put(key, { kind: "bytes", data }, { mode: "overwrite", ...(contentType ? { contentType } : {}) });
+      const seed = async (key: string, data: Buffer, contentType?: string, metadata?: Record<string, string>) => {
+        await store.put(
+          key,
+          { kind: "bytes", data },
+          { mode: "overwrite", ...(contentType ? { contentType } : {}), ...(metadata ? { metadata } : {}) },
+        );
         return (await store.head(key))!;
       };
       const expectOf = (info: { size: number; etag: string }) => ({ size: info.size, etag: info.etag });
 
-      it("copies an object within the store: same bytes, its content type, never replacing by default", async () => {
+      it("copies an object within the store: same bytes, its content type and metadata, never replacing by default", async () => {
         const data = randomBytes(70_000);
-        const info = await seed("copy/src/a.bin", data, "image/png");
+        const info = await seed("copy/src/a.bin", data, "image/png", { mtime: "1700000000.123456789" });
         const seen: number[] = [];
         const out = await store.copy(store.copySource("copy/src/a.bin"), "copy/dst/a.bin", {
           mode: "create",
@@ -494,6 +529,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         expect(seen.at(-1)).toBe(data.length);
         expect((await getBytes("copy/dst/a.bin")).data.equals(data)).toBe(true);
         expect((await store.head("copy/dst/a.bin"))?.contentType).toBe("image/png");
+        expect((await store.head("copy/dst/a.bin"))?.metadata).toEqual({ mtime: "1700000000.123456789" });
         // The source is untouched, and the copy is an object of its own (no link): changing one leaves the other.
         await put("copy/src/a.bin", "changed", "overwrite");
         expect((await getBytes("copy/dst/a.bin")).data.equals(data)).toBe(true);

@@ -10,6 +10,7 @@ import fs, { type FileHandle } from "node:fs/promises";
 import { cancelledError, q, StorageError } from "../errors.js";
 import { type CheckedDir, CREATE_FLAGS } from "./descriptor.js";
 import { fromFsError } from "./errors.js";
+import { copyFileTimes } from "./times.js";
 
 /** Why a non-regular file is never replaced, overwrite or not. */
 function notReplaceable(stat: Stats, shown: string, argument: string): StorageError | undefined {
@@ -185,6 +186,8 @@ export async function placeTemp(tmp: TempFile, stat: Stats, dir: CheckedDir, nam
         // Filesystems without hard links: fall back to an exclusive copy.
         if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") {
           await fs.copyFile(tmp.dir.entry(tmp.name), target, fsConstants.COPYFILE_EXCL);
+          // A copy takes the time it was made; a link keeps the file's own (a download's Last-Modified).
+          await copyFileTimes(target, stat);
           placed = await fs.lstat(target);
         } else {
           throw err;

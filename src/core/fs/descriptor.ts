@@ -195,6 +195,11 @@ export class OpenFile {
     }
   }
 
+  /** The file's modification time when it was opened, in nanoseconds since the epoch. */
+  get mtimeNs(): bigint {
+    return this.version.mtimeNs;
+  }
+
   /** Opens `real`, runs `use`, and closes the file whatever happens. */
   static async with<T>(real: string, c: Confinement, use: (file: OpenFile) => Promise<T>): Promise<T> {
     const file = await OpenFile.open(real, c);

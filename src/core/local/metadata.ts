@@ -1,6 +1,7 @@
 /**
- * What a local store keeps beside the bytes: the content type given at upload (a sidecar file
- * per key, only when the key's extension would not give it) and the ETag of each file version.
+ * What a local store keeps beside the bytes: what was given at upload (a sidecar file per key,
+ * only when there is something to keep: a content type the key's extension would not give, or
+ * user metadata) and the ETag of each file version.
  */
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -15,7 +16,40 @@ import { META_DIR } from "./layout.js";
 /** `<sha256>.<pid>.<12 hex>.tmp`: a sidecar being written; the pid tells a killed writer's leftovers. */
 const SIDECAR_TEMP = /^[0-9a-f]{64}\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
-export class ContentTypes {
+/** What an object carries besides its bytes. */
+export interface ObjectMeta {
+  contentType: string;
+  /** User metadata (names in lower case), when there is any. */
+  metadata?: Record<string, string>;
+}
+
+/** What a sidecar holds: only what the key's extension would not give. */
+interface Sidecar {
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * A sidecar's text: JSON since user metadata is kept; before, the bare content type (which never
+ * starts with "{"). Anything unreadable counts as no sidecar.
+ */
+function parseSidecar(text: string): Sidecar | undefined {
+  if (!text.startsWith("{")) return text === "" ? undefined : { contentType: text };
+  try {
+    const value = JSON.parse(text) as Sidecar;
+    const sidecar: Sidecar = {};
+    if (typeof value.contentType === "string") sidecar.contentType = value.contentType;
+    if (typeof value.metadata === "object" && value.metadata !== null) {
+      const entries = Object.entries(value.metadata).filter(([, v]) => typeof v === "string");
+      if (entries.length > 0) sidecar.metadata = Object.fromEntries(entries);
+    }
+    return sidecar;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Sidecars {
   private readonly dir: string;
   constructor(
     root: string,
@@ -34,7 +68,7 @@ export class ContentTypes {
     return CheckedDir.open(this.dir, this.confinement(this.dir), { create });
   }
 
-  private async stored(key: string): Promise<string | undefined> {
+  private async stored(key: string): Promise<Sidecar | undefined> {
     const dir = await this.open(false).catch((err: unknown) => {
       if (err instanceof StorageError && (err.kind === "not_found" || err.kind === "not_a_directory")) return undefined;
       throw err;
@@ -44,11 +78,11 @@ export class ContentTypes {
       const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch((err: unknown) => {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ELOOP") return undefined; // none, or a planted link (never followed)
-        throw fromFsError(err, path.join(this.dir, this.nameOf(key)), "content-type sidecar");
+        throw fromFsError(err, path.join(this.dir, this.nameOf(key)), "object sidecar");
       });
       if (handle === undefined) return undefined;
       try {
-        return (await handle.stat()).isFile() ? await handle.readFile("utf8") : undefined;
+        return (await handle.stat()).isFile() ? parseSidecar(await handle.readFile("utf8")) : undefined;
       } finally {
         await handle.close();
       }
@@ -57,24 +91,31 @@ export class ContentTypes {
     }
   }
 
-  /** The content type stored with `key`, else the one its extension gives (as S3 defaults it). */
-  async of(key: string): Promise<string> {
-    return (await this.stored(key)) ?? guessContentType(key);
+  /** The content type stored with `key` (else the one its extension gives, as S3 defaults it) and its metadata. */
+  async of(key: string): Promise<ObjectMeta> {
+    const stored = await this.stored(key);
+    return {
+      contentType: stored?.contentType ?? guessContentType(key),
+      ...(stored?.metadata ? { metadata: stored.metadata } : {}),
+    };
   }
 
   /**
-   * Records `contentType` for `key` and returns how to put back what was there (for a write whose
-   * bytes then fail to land). Each writer's temporary sidecar has a name of its own.
+   * Records what `key` is written with and returns how to put back what was there (for a write
+   * whose bytes then fail to land). Each writer's temporary sidecar has a name of its own.
    */
-  async replace(key: string, contentType: string | undefined): Promise<() => Promise<void>> {
+  async replace(key: string, contentType: string | undefined, metadata?: Record<string, string>): Promise<() => Promise<void>> {
     const previous = await this.stored(key);
-    await this.write(key, contentType === guessContentType(key) ? undefined : contentType);
+    const next: Sidecar = {};
+    if (contentType !== undefined && contentType !== guessContentType(key)) next.contentType = contentType;
+    if (metadata && Object.keys(metadata).length > 0) next.metadata = { ...metadata };
+    await this.write(key, next);
     return () => this.write(key, previous);
   }
 
-  private async write(key: string, contentType: string | undefined): Promise<void> {
+  private async write(key: string, sidecar: Sidecar | undefined): Promise<void> {
     const name = this.nameOf(key);
-    if (contentType === undefined) {
+    if (sidecar?.contentType === undefined && sidecar?.metadata === undefined) {
       const dir = await this.open(false).catch(() => undefined);
       if (dir === undefined) return;
       await fs.unlink(dir.entry(name)).catch(() => undefined);
@@ -86,7 +127,7 @@ export class ContentTypes {
       const tmp = `${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
       const handle = await fs.open(dir.entry(tmp), CREATE_FLAGS, 0o644);
       try {
-        await handle.writeFile(contentType);
+        await handle.writeFile(JSON.stringify(sidecar));
       } finally {
         await handle.close();
       }

@@ -40,7 +40,7 @@ import {
 import { exactBytes } from "../store-ext.js";
 import { fileOf, isRealDirectory, isReservedKey, TMP_DIR } from "./layout.js";
 import { compareKeys, type ListEntry, listEntries } from "./listing.js";
-import { ContentTypes, EtagCache } from "./metadata.js";
+import { EtagCache, Sidecars } from "./metadata.js";
 
 /** A put whose folder a concurrent delete pruned (emptied and removed) is placed again, this many times at most. */
 const PLACE_ATTEMPTS = 5;
@@ -65,8 +65,8 @@ export class LocalStore implements ObjectStore {
   private readonly root: string;
   private readonly tmpDir: string;
   private readonly etags = new EtagCache();
-  private readonly contentTypes: ContentTypes;
-  /** Writes and deletes of one key, one at a time within this process: bytes and content type stay a pair. */
+  private readonly sidecars: Sidecars;
+  /** Writes and deletes of one key, one at a time within this process: bytes and sidecar stay a pair. */
   private readonly locks = new Map<string, Promise<void>>();
   private ready: Promise<void> | undefined;
 
@@ -83,7 +83,7 @@ export class LocalStore implements ObjectStore {
       location: { domain: `local:${dir}`, container: dir },
     };
     this.tmpDir = path.join(dir, TMP_DIR);
-    this.contentTypes = new ContentTypes(dir, (shown) => this.confinement(shown));
+    this.sidecars = new Sidecars(dir, (shown) => this.confinement(shown));
   }
 
   /** Opens (creating it if needed) the store in `dir`; `name` is how messages and resource URIs call it. */
@@ -153,19 +153,19 @@ export class LocalStore implements ObjectStore {
   }
 
   /** An object's info from its open file (the version read is the version described). */
-  private async describe(key: string, file: string, opened: OpenFile, withType = true): Promise<ObjectInfo> {
+  private async describe(key: string, file: string, opened: OpenFile, withMeta = true): Promise<ObjectInfo> {
     const stat = await opened.handle.stat();
-    return {
+    const info: ObjectInfo = {
       key,
       size: stat.size,
       lastModified: stat.mtime,
       etag: await this.etags.of(file, stat, () => md5File(opened)),
-      ...(withType ? { contentType: await this.contentTypes.of(key) } : {}),
     };
+    return withMeta ? { ...info, ...(await this.sidecars.of(key)) } : info;
   }
 
   /**
-   * A listed key's info, from its stat (listings leave the content type out, as S3's do); the
+   * A listed key's info, from its stat (listings leave the content type and metadata out, as S3's do); the
    * bytes are read, through a descriptor, only when its ETag is not known for that version.
    */
   private async listed(key: string): Promise<ObjectInfo | undefined> {
@@ -299,7 +299,7 @@ export class LocalStore implements ObjectStore {
   }
 
   /**
-   * Puts a finished temporary file at the key's file. The content type is recorded first and put
+   * Puts a finished temporary file at the key's file. The sidecar is recorded first and put
    * back if the bytes do not land, so a call that fails leaves neither. A folder pruned by a
    * concurrent delete between its creation and the link is created again.
    */
@@ -316,11 +316,11 @@ export class LocalStore implements ObjectStore {
           if (existing?.isDirectory()) throw this.conflict(key, target);
           replaced = existing !== undefined;
         }
-        const undoType = await this.contentTypes.replace(key, options.contentType);
+        const undoSidecar = await this.sidecars.replace(key, options.contentType, options.metadata);
         try {
           await placeTemp(tmp, stat, folder, name, overwrite);
         } catch (err) {
-          await undoType().catch(() => undefined);
+          await undoSidecar().catch(() => undefined);
           throw err;
         }
         return replaced;
@@ -352,7 +352,7 @@ export class LocalStore implements ObjectStore {
         await folder.close();
       }
       this.etags.forget(file);
-      await this.contentTypes.forget(key);
+      await this.sidecars.forget(key);
       await this.pruneEmptyParents(path.dirname(file));
       return { existed: true };
     });
@@ -428,7 +428,9 @@ export class LocalStore implements ObjectStore {
     try {
       const info = await this.describe(source.key, file, opened, false);
       if (info.size !== options.expect.size || info.etag !== options.expect.etag) throw changedSince(source.key);
-      const out = await this.put(key, { kind: "file", file: opened }, { ...options, contentType: await this.contentTypes.of(source.key) });
+      // What the source carries beside its bytes comes along, as S3's CopyObject copies it.
+      const meta = await this.sidecars.of(source.key);
+      const out = await this.put(key, { kind: "file", file: opened }, { ...options, ...meta });
       return { ...out, sourceEtag: out.etag };
     } finally {
       await opened.close();
@@ -490,7 +492,7 @@ export class LocalStore implements ObjectStore {
     const dir = await CheckedDir.open(this.tmpDir, this.confinement(this.tmpDir), { create: true }).catch((err: unknown) => {
       throw fromFsError(err, this.tmpDir, "local store directory");
     });
-    this.ready ??= Promise.all([removeStaleTemps(dir), this.contentTypes.removeStale()]).then(() => undefined);
+    this.ready ??= Promise.all([removeStaleTemps(dir), this.sidecars.removeStale()]).then(() => undefined);
     await this.ready;
     return dir;
   }

@@ -93,6 +93,8 @@ export async function copyInParts(
       Bucket: bucket.name,
       Key: key,
       ...(sourceHead.ContentType ? { ContentType: sourceHead.ContentType } : {}),
+      // A multipart copy starts a new object: the source's user metadata is carried over by hand.
+      ...(sourceHead.Metadata && Object.keys(sourceHead.Metadata).length > 0 ? { Metadata: sourceHead.Metadata } : {}),
     }),
     send,
   );

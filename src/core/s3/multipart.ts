@@ -20,6 +20,8 @@ export interface MultipartPut extends PutRequest {
   /** A local file read by descriptor, or a stream read once (parts are buffered, so the SDK can repeat them). */
   body: { kind: "file"; file: OpenFile } | { kind: "stream"; body: AsyncIterable<Uint8Array>; size: number };
   contentType: string;
+  /** User metadata, as PutObject's `Metadata` (empty: none). */
+  metadata: { Metadata?: Record<string, string> };
   /** If-None-Match: * for a create. */
   condition: { IfNoneMatch?: string };
   partSize: number;
@@ -41,6 +43,7 @@ export async function putMultipart(bucket: S3Bucket, pending: PendingAborts, put
       Body: body.kind === "file" ? body.file.stream() : Readable.from(exactBytes(body.body, body.size, key)),
       ContentLength: size,
       ContentType: put.contentType,
+      ...put.metadata,
       // Spread into CompleteMultipartUpload too, where R2 and S3 check it.
       ...condition,
     },

@@ -99,6 +99,7 @@ export class S3Store implements ObjectStore {
         etag: normalizeEtag(out.ETag),
       };
       if (out.ContentType) info.contentType = out.ContentType;
+      withMetadata(info, out.Metadata);
       return info;
     } catch (err) {
       if (!isS3NotFound(err)) throw this.bucket.fail(err, "HEAD", key);
@@ -127,6 +128,7 @@ export class S3Store implements ObjectStore {
         etag: normalizeEtag(out.ETag),
       };
       if (out.ContentType) info.contentType = out.ContentType;
+      withMetadata(info, out.Metadata);
       const first = (out.Body as Readable | undefined) ?? Readable.from([]);
       const end = start + length;
       const body = out.ETag ? resumingBody(this.bucket, first, { key, etag: out.ETag, start, end, signal: options.signal }) : first;
@@ -149,6 +151,7 @@ export class S3Store implements ObjectStore {
     if (existed && create) throw alreadyExists(key);
     const contentType = options.contentType ?? guessContentType(key);
     const condition = create ? { IfNoneMatch: "*" } : {};
+    const metadata = options.metadata && Object.keys(options.metadata).length > 0 ? { Metadata: options.metadata } : {};
     const put: PutRequest = { key, options, replaced: existed, head: (k) => this.head(k) };
     const size = body.kind === "bytes" ? body.data.byteLength : body.kind === "file" ? body.file.size : body.size;
     try {
@@ -158,12 +161,13 @@ export class S3Store implements ObjectStore {
           ...put,
           body,
           contentType,
+          metadata,
           condition,
           partSize: partSizeFor(size, this.multipartThreshold),
           queueSize: this.queueSize,
         });
       }
-      const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...condition };
+      const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...metadata, ...condition };
       if (body.kind === "file") return await putFile(this.bucket, put, input, body.file);
       // A stream of at most one part is gathered (bounded by the threshold) and sent as bytes,
       // which the SDK can repeat and the server checks against their Content-MD5.
@@ -347,6 +351,11 @@ async function gather(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const all: Uint8Array[] = [];
   for await (const chunk of chunks) all.push(chunk);
   return Buffer.concat(all);
+}
+
+/** User metadata as the response tells it (the SDK gives names in lower case), when there is any. */
+function withMetadata(info: ObjectInfo, metadata: Record<string, string> | undefined): void {
+  if (metadata && Object.keys(metadata).length > 0) info.metadata = { ...metadata };
 }
 
 /** The endpoint as shown in messages: scheme, host and port only (never user:password@). */

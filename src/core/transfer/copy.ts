@@ -251,7 +251,11 @@ async function streamCopy(
     out = await destination.put(
       c.key,
       { kind: "stream", body: checked(), size: c.object.size },
-      { ...options, ...(got.info.contentType ? { contentType: got.info.contentType } : {}) },
+      {
+        ...options,
+        ...(got.info.contentType ? { contentType: got.info.contentType } : {}),
+        ...(got.info.metadata ? { metadata: got.info.metadata } : {}),
+      },
     );
   } finally {
     got.body.destroy();

@@ -20,6 +20,7 @@ import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
 import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared } from "./run.js";
+import { fileTimeMetadata } from "./times.js";
 
 export interface DirectoryTransferOptions extends TransferOptions, PathFilterOptions {
   maxWorkers?: number;
@@ -92,6 +93,7 @@ export async function prepareUploadDirectory(
               {
                 mode,
                 existing: existing.get(f.key) ?? null,
+                metadata: fileTimeMetadata(file),
                 ...(signal ? { signal } : {}),
                 onBytes: (b) => progress.bytes(f.key, b),
               },
@@ -227,6 +229,7 @@ export async function prepareDownloadDirectory(
             roots: options.roots,
             argument: "local_dir",
             swept,
+            listed: p.object,
           });
           progress.fileDone(p.key, out.size);
           return out.size;

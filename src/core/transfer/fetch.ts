@@ -14,7 +14,7 @@ import { candidatePartSizes, compareBytes, multipartEtagOf, multipartParts, PLAI
 import { type TempFile, writeToTemp } from "../fs/atomic-write.js";
 import { md5File } from "../fs/hash.js";
 import { DEFAULT_PART_SIZE } from "../multipart.js";
-import type { GetResult, ObjectStore } from "../store.js";
+import type { GetResult, ObjectInfo, ObjectStore } from "../store.js";
 
 export interface FetchOptions {
   /** The object's size as its HEAD or a listing told it: it decides between one GET and ranges. */
@@ -39,6 +39,11 @@ export interface Fetched {
   unverified?: string;
 }
 
+/** What was fetched, and the object as the GET told it (its Last-Modified and metadata). */
+export interface FetchedObject extends Fetched {
+  info: ObjectInfo;
+}
+
 /** How the bytes were cut while hashing: one MD5 of everything, or one per part of `partSize`. */
 interface Hashing {
   /** undefined: the whole object is one MD5 (single-part ETag). */
@@ -53,7 +58,7 @@ function interrupted(key: string, err: unknown, signal: AbortSignal | undefined,
   return new StorageError("unavailable", `reading ${q(key)} stopped after ${got} of ${size} bytes; repeat the call`, { key, cause: err });
 }
 
-export async function fetchObjectInto(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<Fetched> {
+export async function fetchObjectInto(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<FetchedObject> {
   const defaultPart = options.partSize ?? DEFAULT_PART_SIZE;
   const threshold = options.rangeThreshold ?? 2 * defaultPart;
   if (store.capabilities.parallelRanges && options.knownSize > threshold) {
@@ -64,11 +69,13 @@ export async function fetchObjectInto(store: ObjectStore, key: string, tmp: Temp
     const fetched = await fetchRanges(store, key, tmp, options.knownSize, rangeSize, hashing.partSize !== undefined, options);
     const etagNow = fetched.etag;
     if (hashing.partSize !== undefined && etagNow === etag) {
-      return verify(store, key, tmp, fetched.size, etagNow, multipartEtagOf(fetched.digests), hashing, options.signal);
+      const verified = await verify(store, key, tmp, fetched.size, etagNow, multipartEtagOf(fetched.digests), hashing, options.signal);
+      return { ...verified, info: fetched.info };
     }
     // A single-part object (or one that changed since it was listed): MD5 of what is on disk.
     const md5 = PLAIN_MD5.test(etagNow) ? await md5File(tmp.path, options.signal) : "";
-    return verify(store, key, tmp, fetched.size, etagNow, md5, { partSize: undefined, told: false }, options.signal);
+    const verified = await verify(store, key, tmp, fetched.size, etagNow, md5, { partSize: undefined, told: false }, options.signal);
+    return { ...verified, info: fetched.info };
   }
   return fetchWhole(store, key, tmp, options);
 }
@@ -130,7 +137,7 @@ async function verify(
 }
 
 /** One GET, streamed and hashed as it is written (per part for a multipart ETag). */
-async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<Fetched> {
+async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, options: FetchOptions): Promise<FetchedObject> {
   const { signal } = options;
   throwIfAborted(signal);
   const got = await store.get(key, signal ? { signal } : {});
@@ -156,7 +163,7 @@ async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, option
     throw new StorageError("unavailable", `${q(key)} arrived short (${written} of ${got.info.size} bytes); repeat the call`, { key });
   }
   const computed = parts === undefined ? hasher.md5() : partSize === undefined ? "" : hasher.etag();
-  return verify(store, key, tmp, written, etag, computed, { partSize, told: false }, signal);
+  return { ...(await verify(store, key, tmp, written, etag, computed, { partSize, told: false }, signal)), info: got.info };
 }
 
 /** MD5 of a stream, or of each `partSize` slice of it. */
@@ -202,7 +209,7 @@ async function fetchRanges(
   partSize: number,
   hashParts: boolean,
   options: FetchOptions,
-): Promise<{ size: number; etag: string; digests: Buffer[] }> {
+): Promise<{ size: number; etag: string; digests: Buffer[]; info: ObjectInfo }> {
   // The first failure stops the other ranges too, instead of letting them run to the end.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -213,6 +220,7 @@ async function fetchRanges(
   const offsets: number[] = [];
   for (let offset = 0; offset < size; offset += partSize) offsets.push(offset);
   let etag: string | undefined;
+  let info: ObjectInfo | undefined;
   let total = 0;
   const digests: Buffer[] = [];
   await pMap(
@@ -222,6 +230,7 @@ async function fetchRanges(
       const length = Math.min(partSize, size - offset);
       const got: GetResult = await store.get(key, { range: { offset, length }, signal });
       etag ??= got.info.etag;
+      info ??= got.info;
       if (got.info.etag !== etag || got.info.size !== size) {
         got.body.destroy();
         throw new StorageError("unavailable", `${q(key)} changed while it was being downloaded; repeat the call`, { key });
@@ -254,5 +263,5 @@ async function fetchRanges(
     stop.abort();
     throw interrupted(key, err, options.signal, total, size);
   });
-  return { size, etag: etag ?? "", digests };
+  return { size, etag: etag ?? "", digests, info: info ?? { key, size, etag: etag ?? "", lastModified: new Date(0) } };
 }

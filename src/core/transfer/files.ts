@@ -1,13 +1,16 @@
 /** Moving one file between the local disk and a store. */
 import path from "node:path";
 import { alreadyExists, q, StorageError, throwIfAborted } from "../errors.js";
+import { PLAIN_MD5 } from "../etag.js";
 import { checkWritableTarget, commitTemp, createTemp, discardTemp, removeStaleTemps } from "../fs/atomic-write.js";
 import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { type Roots, resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
+import { setFileTimes } from "../fs/times.js";
 import { validateKey } from "../keys.js";
-import type { ObjectStore, PutResult } from "../store.js";
-import { fetchObjectInto } from "./fetch.js";
+import type { ObjectInfo, ObjectStore, PutResult } from "../store.js";
+import { type Fetched, fetchObjectInto } from "./fetch.js";
 import { type PreparedTransfer, ProgressTracker, runPrepared, type TransferProgress } from "./run.js";
+import { downloadedTime, fileTimeMetadata, listedVersion } from "./times.js";
 
 export interface TransferOptions {
   overwrite?: boolean;
@@ -58,6 +61,7 @@ export async function prepareUploadFile(
           {
             mode: options.overwrite ? "overwrite" : "create",
             existing,
+            metadata: fileTimeMetadata(file),
             ...(options.contentType ? { contentType: options.contentType } : {}),
             ...(signal ? { signal } : {}),
             onBytes: (bytes) => progress.bytes(key, bytes),
@@ -80,6 +84,11 @@ export interface DownloadToOptions {
   argument?: string;
   /** Folders already cleared of temporary files left by killed runs during this call. */
   swept?: Set<string>;
+  /**
+   * The object as a listing told it: its Last-Modified may be more precise than the GET's (see
+   * downloadedTime).
+   */
+  listed?: ObjectInfo | undefined;
 }
 
 /**
@@ -87,6 +96,8 @@ export interface DownloadToOptions {
  * puts it in place in one step, so `target` is either absent or complete. The folder is opened by
  * descriptor (missing folders created one at a time, never through a symlink), the temporary file
  * is created and put in place through that descriptor, and the folder is checked again after.
+ * The file's times are set through its descriptor before it is put in place: the object's
+ * `mtime` metadata, else its Last-Modified.
  */
 export async function downloadTo(
   store: ObjectStore,
@@ -107,9 +118,13 @@ export async function downloadTo(
     await checkWritableTarget(parent.entry(name), overwrite, argument, target);
     throwIfAborted(options.signal);
     const tmp = await createTemp(parent, name);
-    let out: { size: number; etag: string };
+    let out: Fetched;
     try {
-      out = await fetchObjectInto(store, key, tmp, options);
+      const fetched = await fetchObjectInto(store, key, tmp, options);
+      const time = downloadedTime(fetched.info, options.listed);
+      // Without an MD5 ETag (multipart) no tool can compare hashes: only an exact time says "same".
+      if (time !== undefined) await setFileTimes(tmp.handle, time, tmp.path, { exact: !PLAIN_MD5.test(fetched.etag) });
+      out = { size: fetched.size, etag: fetched.etag, ...(fetched.unverified ? { unverified: fetched.unverified } : {}) };
     } catch (err) {
       await discardTemp(tmp);
       throw err;
@@ -144,6 +159,7 @@ export async function prepareDownloadFile(
   // Asked before any directory is created, so a missing key, bucket or server leaves nothing behind.
   const info = await store.head(key);
   if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+  const listed = await listedVersion(store, info);
   return {
     bytesTotal: info.size,
     filesTotal: 1,
@@ -157,6 +173,7 @@ export async function prepareDownloadFile(
         roots: options.roots,
         argument: "local_path",
         swept: new Set(),
+        listed,
       });
       progress.fileDone(key, out.size);
       return { localPath: target, ...out };

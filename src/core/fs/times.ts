@@ -1,0 +1,97 @@
+/**
+ * File times set through a descriptor. Node hands a time to the system as a double of seconds,
+ * which near today's epoch is only good to about a quarter of a microsecond, and the libuv of
+ * Node 20 also cuts it to whole microseconds (truncating, so an exact value often lands one
+ * microsecond early). rclone compares times to the nanosecond: where that matters, GNU touch
+ * sets the exact time on the same descriptor (`touch -` acts on its standard output).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, type Stats } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
+import { fromFsError } from "./errors.js";
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** The double nearest to `ns` in seconds. */
+function nearestSeconds(ns: bigint): number {
+  return Number(ns / NS_PER_SECOND) + Number(ns % NS_PER_SECOND) / 1e9;
+}
+
+/** Half a microsecond past `ns`'s microsecond: what a libuv that cuts to microseconds lands exactly on. */
+function cutSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6 + 5e-7;
+}
+
+/** Whether this process's libuv cuts times to whole microseconds; learnt from the first time set. */
+let cutsToMicroseconds: boolean | undefined;
+
+async function mtimeOf(handle: FileHandle): Promise<bigint> {
+  return (await handle.stat({ bigint: true })).mtimeNs;
+}
+
+async function setNearest(handle: FileHandle, ns: bigint): Promise<bigint> {
+  if (cutsToMicroseconds !== false) {
+    const seconds = cutSeconds(ns);
+    await handle.utimes(seconds, seconds);
+    const got = await mtimeOf(handle);
+    // A libuv that cuts lands on the microsecond itself; one that does not lands about 0.5 µs past it.
+    cutsToMicroseconds ??= got === (ns / 1000n) * 1000n;
+    if (cutsToMicroseconds) return got;
+  }
+  const seconds = nearestSeconds(ns);
+  await handle.utimes(seconds, seconds);
+  return mtimeOf(handle);
+}
+
+const TOUCH = ["/usr/bin/touch", "/bin/touch"].find((candidate) => existsSync(candidate));
+let touchWorks = TOUCH !== undefined;
+
+/** GNU touch on the descriptor itself (its standard output): the exact nanosecond, or false. */
+function touchExactly(handle: FileHandle, ns: bigint): Promise<boolean> {
+  if (!touchWorks || TOUCH === undefined || ns < 0n) return Promise.resolve(false);
+  const stamp = `@${ns / NS_PER_SECOND}.${(ns % NS_PER_SECOND).toString().padStart(9, "0")}`;
+  return new Promise((resolve) => {
+    const child = spawn(TOUCH, ["-d", stamp, "-"], {
+      stdio: ["ignore", handle.fd, "ignore"],
+      env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("error", () => {
+      clearTimeout(timer);
+      touchWorks = false;
+      resolve(false);
+    });
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) touchWorks = false; // not GNU touch: never tried again
+      resolve(code === 0);
+    });
+  });
+}
+
+/**
+ * Sets the access and modification times of the open file to `ns` (nanoseconds since the epoch):
+ * as near as Node can (within a microsecond), and with `exact` to the nanosecond where GNU touch
+ * is at hand. Returns the modification time the file now has; `shown` names it in errors.
+ */
+export async function setFileTimes(handle: FileHandle, ns: bigint, shown: string, options: { exact?: boolean } = {}): Promise<bigint> {
+  try {
+    const got = await setNearest(handle, ns);
+    if (got === ns || !options.exact || !(await touchExactly(handle, ns))) return got;
+    return await mtimeOf(handle);
+  } catch (err) {
+    throw fromFsError(err, shown);
+  }
+}
+
+/**
+ * Gives `at` (a file just created, reached through a folder's descriptor; never a symlink
+ * followed) the times of `stat`, to the microsecond: for a copy that stands in for a link.
+ */
+export async function copyFileTimes(at: string, stat: Stats): Promise<void> {
+  const seconds = (ms: number) => {
+    const ns = BigInt(Math.round(ms * 1000)) * 1000n;
+    return cutsToMicroseconds === false ? nearestSeconds(ns) : cutSeconds(ns);
+  };
+  await fs.lutimes(at, seconds(stat.atimeMs), seconds(stat.mtimeMs));
+}
