@@ -13,6 +13,8 @@ import {
   type CopySource,
   checkDeleteBatch,
   type DeleteManyResult,
+  type DeleteOptions,
+  type DeleteResult,
   type GetResult,
   type ListOptions,
   type ListPage,
@@ -99,10 +101,10 @@ export class GuardedStore implements ObjectStore {
     return this.inner.put(key, body, options);
   }
 
-  delete(key: string): Promise<{ existed: boolean }> {
+  delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     this.checkKey(key);
     this.checkWritable(key, "deleted");
-    return this.inner.delete(key);
+    return this.inner.delete(key, options);
   }
 
   async partSize(key: string): Promise<number | undefined> {

@@ -117,6 +117,17 @@ export interface StoreCapabilities {
   readonly location?: StoreLocation;
 }
 
+export interface DeleteOptions {
+  /** Delete only if the object is this version (its ETag); S3: DeleteObject with If-Match. */
+  ifMatch?: string;
+}
+
+export interface DeleteResult {
+  existed: boolean;
+  /** With ifMatch: the object is another version than the one named, and was left in place. */
+  kept?: boolean;
+}
+
 /** What one deleteMany did, key by key. */
 export interface DeleteManyResult {
   /** Keys now absent: deleted, or already missing (S3's DeleteObjects does not tell which). */
@@ -149,8 +160,11 @@ export interface ObjectStore {
   /** A stream of the object (or of a range of it); not_found when missing. */
   get(key: string, options?: TransferOptions & { range?: ByteRange }): Promise<GetResult>;
   put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
-  /** Deletes the key; resolves to whether it existed. */
-  delete(key: string): Promise<{ existed: boolean }>;
+  /**
+   * Deletes the key; resolves to whether it existed. With `ifMatch`, only the version of that ETag
+   * goes: another version is left in place (`kept`), and a missing key is `existed: false`.
+   */
+  delete(key: string, options?: DeleteOptions): Promise<DeleteResult>;
   /**
    * The size of part 1 of a multipart object (every part but the last has it), so its ETag can be
    * recomputed from a local file; undefined when the server does not say. Stores whose objects are

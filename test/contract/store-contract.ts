@@ -331,6 +331,17 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         await store.delete("del2/dir/only.txt");
         expect(await store.list({ prefix: "del2/", delimiter: "/" })).toEqual({ objects: [], prefixes: [] });
       });
+
+      it("with ifMatch deletes only the version of that ETag: another version is kept, a missing key is existed: false", async () => {
+        const first = await put("del3/moved.txt", "version one");
+        const second = await put("del3/moved.txt", "version two", "overwrite");
+        expect(second.etag).not.toBe(first.etag);
+        expect(await store.delete("del3/moved.txt", { ifMatch: first.etag })).toEqual({ existed: true, kept: true });
+        expect((await getBytes("del3/moved.txt")).data.toString()).toBe("version two");
+        expect(await store.delete("del3/never-there", { ifMatch: first.etag })).toEqual({ existed: false });
+        expect(await store.delete("del3/moved.txt", { ifMatch: second.etag })).toEqual({ existed: true });
+        expect(await store.head("del3/moved.txt")).toBeUndefined();
+      });
     });
 
     describe("list", () => {

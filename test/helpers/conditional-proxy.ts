@@ -21,6 +21,10 @@
  *    UploadPartCopy itself: it reads the source range upstream (checking the same header), uploads
  *    it as that part, and answers the CopyPartResult S3 documents. A CopyObject with
  *    `If-None-Match: *` takes the conditional-create path above;
+ *  - conditional deletes (DeleteObject with `If-Match`, as AWS S3 has answered since 2025): fauxqs
+ *    ignores the header and deletes whatever is there. The proxy checks the key with an unsigned
+ *    HEAD upstream under the same per-key lock and answers 412 when the ETag differs, 404
+ *    NoSuchKey when the key is missing (AWS's answers), and forwards the DELETE otherwise;
  *  - if the upstream connection fails, the client's socket is destroyed too, so the client sees the
  *    same kind of network failure it would see talking to the server directly (no synthetic 502).
  *    Known gap: fauxqs answers 413 to a body over 11 MiB and closes before reading it; through the
@@ -36,7 +40,15 @@ import { endToEndHeaders } from "./http-headers.js";
 export interface ConditionalProxy {
   endpoint: string;
   /** copies: CopyObject and UploadPartCopy requests seen (server-side copies). */
-  stats: { preconditionFailed: number; forwarded: number; copies: number; partCopies: number };
+  /** conditionalDeletes: DeleteObject requests carrying If-Match; keptDeletes: those answered 412 or 404. */
+  stats: {
+    preconditionFailed: number;
+    forwarded: number;
+    copies: number;
+    partCopies: number;
+    conditionalDeletes: number;
+    keptDeletes: number;
+  };
   close(): Promise<void>;
 }
 
@@ -69,7 +81,7 @@ export async function startConditionalProxy(upstreamEndpoint: string): Promise<C
   const upstream = new URL(upstreamEndpoint);
   if (upstream.protocol !== "http:") throw new Error(`upstream must be http:, got ${upstreamEndpoint}`);
   const agent = new http.Agent({ keepAlive: true });
-  const stats = { preconditionFailed: 0, forwarded: 0, copies: 0, partCopies: 0 };
+  const stats = { preconditionFailed: 0, forwarded: 0, copies: 0, partCopies: 0, conditionalDeletes: 0, keptDeletes: 0 };
   // Tail of the queue per lock key: each writer waits for the previous one's promise.
   const locks = new Map<string, Promise<void>>();
 
@@ -195,7 +207,33 @@ export async function startConditionalProxy(upstreamEndpoint: string): Promise<C
     res.end(xml);
   }
 
+  /** DeleteObject with If-Match: only the version of that ETag is deleted. */
+  async function conditionalDelete(req: http.IncomingMessage, res: http.ServerResponse, ifMatch: string): Promise<void> {
+    stats.conditionalDeletes++;
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    await withKeyLock(rawPath, async () => {
+      const head = await upstreamRequest("HEAD", rawPath);
+      if (head.status === 404) {
+        stats.keptDeletes++;
+        req.resume();
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`;
+        res.writeHead(404, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      if (head.status === 200 && ifMatch.trim() !== "*" && head.headers.etag !== ifMatch.trim()) {
+        stats.keptDeletes++;
+        return answer412(req, res);
+      }
+      return forward(req, res);
+    });
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ifMatch = req.headers["if-match"];
+    if (req.method === "DELETE" && typeof ifMatch === "string" && !(req.url ?? "").includes("uploadId=")) {
+      return conditionalDelete(req, res, ifMatch);
+    }
     const copySource = req.headers["x-amz-copy-source"];
     if (req.method === "PUT" && typeof copySource === "string") {
       const url = new URL(req.url ?? "/", "http://proxy.invalid");

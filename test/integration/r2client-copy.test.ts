@@ -6,6 +6,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore } from "../../src/core/local/store.js";
+import type { DeleteOptions } from "../../src/core/store.js";
 import type { TransferProgress } from "../../src/core/transfer/index.js";
 import { R2Client } from "../../src/library/r2-client.js";
 import { rejectionOf } from "../helpers/assert.js";
@@ -102,6 +103,31 @@ describe.each(["local", "s3"] as const)("R2Client.copyObjects over %s", (backend
     expect(moved.moved.sort()).toEqual(Object.keys(under("exp42/")).sort());
     expect(await texts(from)).toEqual({});
     expect(await texts(to, "moved/")).toEqual(under("moved/"));
+  });
+
+  it("a move keeps a source rewritten after its copy was made (another writer, staged just before its delete) and reports it", async () => {
+    const from = await seeded();
+    const inner = from.store.inner;
+    const rewritten = "rewritten meanwhile";
+    // The other writer strikes at the last moment: after the copy of exp42/sub/b.txt, before its delete.
+    const racing = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === "delete") {
+          return async (key: string, options?: DeleteOptions) => {
+            if (key === "exp42/sub/b.txt") await target.put(key, { kind: "bytes", data: Buffer.from(rewritten) }, { mode: "overwrite" });
+            return target.delete(key, options);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const client = new R2Client({ store: racing });
+    const moved = await client.copyObjects("exp42/", "moved/", { recursive: true, move: true, maxWorkers: 1 });
+    expect(moved).toMatchObject({ transferred: 3, sourceChanged: ["exp42/sub/b.txt"] });
+    expect(moved.moved.sort()).toEqual(["exp42/a.csv", "exp42/sub/deep/c.json"]);
+    expect(await texts(from, "exp42/")).toEqual({ "exp42/sub/b.txt": rewritten });
+    expect(await texts(from, "moved/")).toEqual(under("moved/"));
   });
 
   it.runIf(backend === "s3")("streams between a local store and S3", async () => {

@@ -56,6 +56,7 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
       planned: 1,
       dry_run: false,
       moved: 0,
+      source_changed: [],
       server_side: true,
     });
     expect(text).toBe('copied 1 object(s), 8 B (server-side) from "runs/a.csv" to "archive/a.csv"');
@@ -122,7 +123,7 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     // As if an earlier move had copied a.txt and stopped before deleting its source.
     await server.seed("exp43/a.txt", "alpha");
     const { structured, text } = await copy(server.client, { source: "exp42/", destination: "exp43/", recursive: true, move: true });
-    expect(structured).toMatchObject({ copied: 2, skipped: ["exp43/a.txt"], moved: 3 });
+    expect(structured).toMatchObject({ copied: 2, skipped: ["exp43/a.txt"], moved: 3, source_changed: [] });
     expect(text).toContain("3 source(s) deleted");
     expect(await server.objects()).toEqual(under("exp43/", TREE));
     // Nothing left to move.

@@ -23,6 +23,8 @@ import {
   checkListLimit,
   checkStartAfter,
   type DeleteManyResult,
+  type DeleteOptions,
+  type DeleteResult,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -334,16 +336,19 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<{ existed: boolean }> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     const file = this.pathOf(key);
     return this.exclusive(key, async () => {
       const folder = await this.folderOf(file);
       if (folder === undefined) return { existed: false };
+      const name = path.basename(file);
       try {
-        const stat = await fs.lstat(folder.entry(path.basename(file))).catch(() => undefined);
+        const stat = await fs.lstat(folder.entry(name)).catch(() => undefined);
         if (!stat?.isFile()) return { existed: false };
+        if (options.ifMatch !== undefined && !(await this.isVersion(key, file, folder, options.ifMatch)))
+          return { existed: true, kept: true };
         try {
-          await fs.unlink(folder.entry(path.basename(file)));
+          await fs.unlink(folder.entry(name));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === "ENOENT") return { existed: false };
           throw fromFsError(err, file, "stored object");
@@ -356,6 +361,35 @@ export class LocalStore implements ObjectStore {
       await this.pruneEmptyParents(path.dirname(file));
       return { existed: true };
     });
+  }
+
+  /**
+   * Whether the file at `name` in `folder` holds the version of ETag `etag`: read by descriptor,
+   * unchanged while read, and still the very file at that name (not replaced by a rename) once
+   * compared. Writes of this process are held off by the key's lock; another process's write
+   * after this check and before the unlink is the window left (files have no conditional delete).
+   */
+  private async isVersion(key: string, file: string, folder: CheckedDir, etag: string): Promise<boolean> {
+    let opened: OpenFile;
+    try {
+      opened = await OpenFile.open(folder.entry(path.basename(file)), this.confinement(file));
+    } catch (err) {
+      if (notAnObject(err)) return false;
+      throw fromFsError(err, file, "stored object");
+    }
+    try {
+      const info = await this.describe(key, file, opened, false);
+      if (info.etag !== etag) return false;
+      await opened.checkUnchanged();
+      const held = await opened.handle.stat();
+      const named = await fs.lstat(folder.entry(path.basename(file))).catch(() => undefined);
+      return named !== undefined && named.ino === held.ino && named.dev === held.dev;
+    } catch (err) {
+      if (err instanceof StorageError && err.kind === "unavailable") return false; // changed while read
+      throw err;
+    } finally {
+      await opened.close();
+    }
   }
 
   async deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {

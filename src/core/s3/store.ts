@@ -26,6 +26,8 @@ import {
   checkListLimit,
   checkStartAfter,
   type DeleteManyResult,
+  type DeleteOptions,
+  type DeleteResult,
   decodeCursor,
   encodeCursor,
   type GetResult,
@@ -45,7 +47,7 @@ import { exactBytes } from "../store-ext.js";
 import { S3Bucket } from "./bucket.js";
 import { abortable, createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
 import { type CopyRequest, copyInParts, copyWhole, MULTIPART_COPY_PART_SIZE, MULTIPART_COPY_THRESHOLD } from "./copy.js";
-import { fromS3Error, isS3NotFound, s3ErrorInfo } from "./errors.js";
+import { attemptsOf, fromS3Error, isS3NotFound, isS3PreconditionFailed, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
 import { firstPartSize } from "./parts.js";
@@ -224,16 +226,37 @@ export class S3Store implements ObjectStore {
     return this.capabilities.location as StoreLocation;
   }
 
-  async delete(key: string): Promise<{ existed: boolean }> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     validateKey(key);
-    // DeleteObject answers 204 whether or not the key existed; HEAD tells which.
-    const existed = (await this.head(key)) !== undefined;
+    // DeleteObject answers 204 whether or not the key existed; HEAD tells which. With ifMatch it
+    // also keeps another version on a server that ignores If-Match (then only a change between
+    // this HEAD and the DELETE goes unseen; where If-Match is honoured, none does).
+    const found = await this.head(key);
+    if (options.ifMatch !== undefined) {
+      if (found === undefined) return { existed: false };
+      if (found.etag !== options.ifMatch) return { existed: true, kept: true };
+    }
+    const input = { Bucket: this.bucket.name, Key: key };
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket.name, Key: key }));
+      try {
+        await this.client.send(
+          new DeleteObjectCommand({ ...input, ...(options.ifMatch !== undefined ? { IfMatch: `"${options.ifMatch}"` } : {}) }),
+        );
+      } catch (err) {
+        // A server that refuses the header outright: the HEAD above is the check there.
+        if (options.ifMatch === undefined || s3ErrorInfo(err).name !== "NotImplemented") throw err;
+        await this.client.send(new DeleteObjectCommand(input));
+      }
     } catch (err) {
+      if (options.ifMatch !== undefined && isS3PreconditionFailed(err)) return { existed: true, kept: true };
+      // With If-Match, a key gone since the HEAD is 404 NoSuchKey: nothing was deleted here,
+      // unless this is a repeat of a DELETE whose answer was lost (the first attempt deleted it).
+      if (options.ifMatch !== undefined && isS3NotFound(err) && s3ErrorInfo(err).name !== "NoSuchBucket") {
+        return { existed: attemptsOf(err) > 1 };
+      }
       if (s3ErrorInfo(err).name === "NoSuchBucket" || !isS3NotFound(err)) throw this.bucket.fail(err, "DELETE", key);
     }
-    return { existed };
+    return { existed: found !== undefined };
   }
 
   async deleteMany(keys: readonly string[], options: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {

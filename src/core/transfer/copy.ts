@@ -27,6 +27,11 @@ export interface CopyObjectsOptions {
 export interface CopyObjectsResult extends DirectoryTransferResult {
   /** Sources deleted by a move (copied ones, and ones whose destination was already identical). */
   moved: string[];
+  /**
+   * Sources a move left alone because they changed (or went) after the version copied was read:
+   * each is deleted only while it is still that version (S3: DeleteObject with If-Match).
+   */
+  sourceChanged: string[];
   /** Whether the bytes stayed on the server (one endpoint and credentials) or streamed through. */
   serverSide: boolean;
 }
@@ -79,7 +84,7 @@ export async function prepareCopyObjects(
     identical: async (c, found) => found.size === c.object.size && found.etag === c.object.etag,
   });
   const serverSide = copiesServerSide(source, destination);
-  if (options.dryRun) return answered({ ...transferResult(plan), moved: [], serverSide });
+  if (options.dryRun) return answered({ ...transferResult(plan), moved: [], sourceChanged: [], serverSide });
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
 
   const mode: PutMode = overwrite ? "overwrite" : "create";
@@ -89,6 +94,13 @@ export async function prepareCopyObjects(
     async run({ signal, onProgress } = {}) {
       const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
       const moved: string[] = [];
+      const sourceChanged: string[] = [];
+      // Only the version copied goes: a source rewritten since is kept, and reported.
+      const removeSource = async (c: PlannedCopy): Promise<void> => {
+        const gone = await source.delete(c.sourceKey, { ifMatch: c.object.etag });
+        if (gone.existed && !gone.kept) moved.push(c.sourceKey);
+        else sourceChanged.push(c.sourceKey);
+      };
       const copyOne = async (c: PlannedCopy): Promise<number> => {
         const common = {
           mode,
@@ -108,8 +120,7 @@ export async function prepareCopyObjects(
               { key: c.sourceKey },
             );
           }
-          await source.delete(c.sourceKey);
-          moved.push(c.sourceKey);
+          await removeSource(c);
         }
         return out.size;
       };
@@ -126,8 +137,7 @@ export async function prepareCopyObjects(
             done,
             async (c) => {
               throwIfAborted(signal);
-              await source.delete(c.sourceKey);
-              moved.push(c.sourceKey);
+              await removeSource(c);
             },
             { concurrency: workers, stopOnError: true },
           );
@@ -137,12 +147,12 @@ export async function prepareCopyObjects(
           throw new StorageError(err.kind, err.message, {
             ...(err.key !== undefined ? { key: err.key } : {}),
             cause: err.cause ?? err,
-            details: { ...err.details, moved },
+            details: { ...err.details, moved, sourceChanged },
           });
         }
         throw err;
       }
-      return { ...transferResult(plan, run), moved, serverSide };
+      return { ...transferResult(plan, run), moved, sourceChanged, serverSide };
     },
   };
 }

@@ -19,6 +19,11 @@ const output = {
   planned: z.number().int().describe("Objects this call set out to copy (or, with dry_run, would copy)."),
   dry_run: z.boolean(),
   moved: z.number().int().describe("Sources deleted after their copy was confirmed (move: true)."),
+  source_changed: z
+    .array(z.string())
+    .describe(
+      `move: true: sources left in place because they changed (or went) after the version copied was read; the copy holds that version (first ${LISTED}).`,
+    ),
   server_side: z
     .boolean()
     .describe("true: the server copied the bytes itself (one endpoint and credentials); false: they streamed through r2-mcp."),
@@ -37,6 +42,7 @@ function reply(r: CopyObjectsResult, move: boolean, from: string, to: string): {
     planned: r.planned,
     dry_run: r.dryRun,
     moved: r.moved.length,
+    source_changed: r.sourceChanged.slice(0, LISTED),
     server_side: r.serverSide,
   };
   const how = r.serverSide ? "server-side" : "streamed through r2-mcp";
@@ -48,7 +54,10 @@ function reply(r: CopyObjectsResult, move: boolean, from: string, to: string): {
     };
   }
   const skipped = r.skipped.length ? `; ${r.skipped.length} already identical, skipped` : "";
-  const moved = move ? `; ${r.moved.length} source(s) deleted` : "";
+  const changed = r.sourceChanged.length
+    ? `; ${r.sourceChanged.length} source(s) changed after being copied and were kept (check them): ${r.sourceChanged.slice(0, 10).map(q).join(", ")}`
+    : "";
+  const moved = move ? `; ${r.moved.length} source(s) deleted${changed}` : "";
   return {
     structured,
     text: `copied ${r.transferred} object(s), ${formatBytes(r.bytes)} (${how}) from ${from} to ${to}${skipped}${moved}`,
@@ -69,6 +78,7 @@ function failure(err: StorageError): Output {
     planned: 0,
     dry_run: false,
     moved: list("moved").length,
+    source_changed: list("sourceChanged").slice(0, LISTED),
     server_side: false,
   };
 }
@@ -98,7 +108,9 @@ export const copyObjects = defineTool({
     move: z
       .boolean()
       .default(false)
-      .describe("true: delete each source after its copy is confirmed (same size and ETag); a source whose copy fails stays where it was."),
+      .describe(
+        "true: delete each source after its copy is confirmed (same size and ETag), and only while it is still the version copied; a source whose copy fails, or that changed since, stays where it was.",
+      ),
     dry_run: dryRunField,
     max_workers: maxWorkersField,
     ...backgroundInput,
