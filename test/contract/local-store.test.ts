@@ -1,4 +1,5 @@
 /** The ObjectStore contract on the local directory backend, plus what only a filesystem can get wrong. */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +130,24 @@ describe("LocalStore: keys a filesystem cannot hold safely", () => {
     expect((await store.list({ prefix: "fg/" })).objects.map((o) => o.key)).toEqual(["fg/a/b"]);
     // No temp file left behind by the refused writes.
     expect(new Set(await readdir(tmpDir))).toEqual(before);
+  });
+
+  it("reads sidecars written before metadata was kept (a bare content type) and keeps metadata beside a content type", async () => {
+    await store.put("side/old.bin", { kind: "bytes", data: Buffer.from("old") }, { mode: "create" });
+    const name = createHash("sha256").update("side/old.bin").digest("hex");
+    await mkdir(path.join(root, ".r2-mcp-meta"), { recursive: true });
+    await writeFile(path.join(root, ".r2-mcp-meta", name), "image/png");
+    expect(await store.head("side/old.bin")).toMatchObject({ contentType: "image/png" });
+    expect((await store.head("side/old.bin"))?.metadata).toBeUndefined();
+    // Garbled JSON is no sidecar: the extension's type, no metadata.
+    await writeFile(path.join(root, ".r2-mcp-meta", name), "{not json");
+    expect((await store.head("side/old.bin"))?.contentType).toBe("application/octet-stream");
+    await store.put(
+      "side/old.bin",
+      { kind: "bytes", data: Buffer.from("new") },
+      { mode: "overwrite", contentType: "image/png", metadata: { mtime: "1.5" } },
+    );
+    expect(await store.head("side/old.bin")).toMatchObject({ contentType: "image/png", metadata: { mtime: "1.5" } });
   });
 
   it("refuses to open a store on a path that is a file", async () => {

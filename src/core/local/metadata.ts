@@ -49,6 +49,10 @@ function parseSidecar(text: string): Sidecar | undefined {
   }
 }
 
+function isEmpty(sidecar: Sidecar | undefined): boolean {
+  return sidecar?.contentType === undefined && sidecar?.metadata === undefined;
+}
+
 export class Sidecars {
   private readonly dir: string;
   constructor(
@@ -68,24 +72,33 @@ export class Sidecars {
     return CheckedDir.open(this.dir, this.confinement(this.dir), { create });
   }
 
-  private async stored(key: string): Promise<Sidecar | undefined> {
-    const dir = await this.open(false).catch((err: unknown) => {
+  /** The sidecar folder when it exists; undefined when it does not (nothing was ever kept). */
+  private async openExisting(): Promise<CheckedDir | undefined> {
+    return this.open(false).catch((err: unknown) => {
       if (err instanceof StorageError && (err.kind === "not_found" || err.kind === "not_a_directory")) return undefined;
       throw err;
     });
+  }
+
+  private async readIn(dir: CheckedDir, key: string): Promise<Sidecar | undefined> {
+    const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ELOOP") return undefined; // none, or a planted link (never followed)
+      throw fromFsError(err, path.join(this.dir, this.nameOf(key)), "object sidecar");
+    });
+    if (handle === undefined) return undefined;
+    try {
+      return (await handle.stat()).isFile() ? parseSidecar(await handle.readFile("utf8")) : undefined;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async stored(key: string): Promise<Sidecar | undefined> {
+    const dir = await this.openExisting();
     if (dir === undefined) return undefined;
     try {
-      const handle = await fs.open(dir.entry(this.nameOf(key)), READ_FLAGS).catch((err: unknown) => {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "ELOOP") return undefined; // none, or a planted link (never followed)
-        throw fromFsError(err, path.join(this.dir, this.nameOf(key)), "object sidecar");
-      });
-      if (handle === undefined) return undefined;
-      try {
-        return (await handle.stat()).isFile() ? parseSidecar(await handle.readFile("utf8")) : undefined;
-      } finally {
-        await handle.close();
-      }
+      return await this.readIn(dir, key);
     } finally {
       await dir.close();
     }
@@ -102,42 +115,55 @@ export class Sidecars {
 
   /**
    * Records what `key` is written with and returns how to put back what was there (for a write
-   * whose bytes then fail to land). Each writer's temporary sidecar has a name of its own.
+   * whose bytes then fail to land). Each writer's temporary sidecar has a name of its own. The
+   * folder is opened once for both the read and the write (a put of a file pays for this).
    */
   async replace(key: string, contentType: string | undefined, metadata?: Record<string, string>): Promise<() => Promise<void>> {
-    const previous = await this.stored(key);
     const next: Sidecar = {};
     if (contentType !== undefined && contentType !== guessContentType(key)) next.contentType = contentType;
     if (metadata && Object.keys(metadata).length > 0) next.metadata = { ...metadata };
-    await this.write(key, next);
-    return () => this.write(key, previous);
-  }
-
-  private async write(key: string, sidecar: Sidecar | undefined): Promise<void> {
-    const name = this.nameOf(key);
-    if (sidecar?.contentType === undefined && sidecar?.metadata === undefined) {
-      const dir = await this.open(false).catch(() => undefined);
-      if (dir === undefined) return;
-      await fs.unlink(dir.entry(name)).catch(() => undefined);
-      await dir.close();
-      return;
-    }
-    const dir = await this.open(true);
+    const empty = isEmpty(next);
+    const nothingToUndo = async () => {};
+    const dir = empty ? await this.openExisting() : await this.open(true);
+    if (dir === undefined) return nothingToUndo;
     try {
-      const tmp = `${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-      const handle = await fs.open(dir.entry(tmp), CREATE_FLAGS, 0o644);
-      try {
-        await handle.writeFile(JSON.stringify(sidecar));
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(dir.entry(tmp), dir.entry(name)).catch(async (err: unknown) => {
-        await fs.unlink(dir.entry(tmp)).catch(() => undefined);
-        throw err;
-      });
+      const previous = await this.readIn(dir, key);
+      if (empty && previous === undefined) return nothingToUndo;
+      await this.writeIn(dir, key, next);
+      return () => this.write(key, previous);
     } finally {
       await dir.close();
     }
+  }
+
+  private async write(key: string, sidecar: Sidecar | undefined): Promise<void> {
+    const dir = isEmpty(sidecar) ? await this.openExisting().catch(() => undefined) : await this.open(true);
+    if (dir === undefined) return;
+    try {
+      await this.writeIn(dir, key, sidecar);
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** Puts `sidecar` in place of `key`'s (an empty one removes it). */
+  private async writeIn(dir: CheckedDir, key: string, sidecar: Sidecar | undefined): Promise<void> {
+    const name = this.nameOf(key);
+    if (isEmpty(sidecar)) {
+      await fs.unlink(dir.entry(name)).catch(() => undefined);
+      return;
+    }
+    const tmp = `${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const handle = await fs.open(dir.entry(tmp), CREATE_FLAGS, 0o644);
+    try {
+      await handle.writeFile(JSON.stringify(sidecar));
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(dir.entry(tmp), dir.entry(name)).catch(async (err: unknown) => {
+      await fs.unlink(dir.entry(tmp)).catch(() => undefined);
+      throw err;
+    });
   }
 
   async forget(key: string): Promise<void> {

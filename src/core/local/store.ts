@@ -520,7 +520,7 @@ export class LocalStore implements ObjectStore {
 
   /**
    * The folder of writes in progress, by descriptor. The first time in this process, temporary
-   * files a killed run left (here and among the content-type sidecars) are removed.
+   * files a killed run left (here and among the sidecars) are removed.
    */
   private async openTmpDir(): Promise<CheckedDir> {
     const dir = await CheckedDir.open(this.tmpDir, this.confinement(this.tmpDir), { create: true }).catch((err: unknown) => {
