@@ -3,9 +3,8 @@
  * driven by the MCP SDK's Client over StdioClientTransport.
  */
 import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { BENCH_CREDENTIALS, BENCH_REGION } from "./raw-sdk.js";
 
 export interface McpServerOptions {
@@ -72,7 +71,7 @@ export async function startMcp(opts: McpServerOptions): Promise<McpSession> {
     pid,
     stderr: () => stderr,
     async call(name, args, timeoutMs) {
-      const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs })) as CallToolResult;
+      const result = (await client.callTool({ name, arguments: args }, { timeout: timeoutMs })) as CallToolResult;
       if (result.isError) {
         const text = result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join(" ");
         throw new Error(`${name} failed: ${text}`);

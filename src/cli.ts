@@ -52,8 +52,8 @@ async function main(): Promise<number> {
   }
   const config = action.config;
   // The server's modules load only once a server is wanted, so --help and --version are instant.
-  const [{ StdioServerTransport }, { createServer }, { Jobs }] = await Promise.all([
-    import("@modelcontextprotocol/sdk/server/stdio.js"),
+  const [{ serveStdio }, { createServer }, { Jobs }] = await Promise.all([
+    import("@modelcontextprotocol/server/stdio"),
     import("./mcp/server.js"),
     import("./mcp/jobs.js"),
   ]);
@@ -73,10 +73,16 @@ async function main(): Promise<number> {
         : { store, kind: "local" },
     );
   }
-  // The process's background jobs: they outlive any one call, and the exit below stops them.
+  // The process's background jobs: they outlive any one call (and any one connection), and the
+  // exit below stops them.
   const jobs = new Jobs(logging.log);
-  const { server } = createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging, jobs });
-  const transport = new StdioServerTransport();
+  // One server instance per connection, in the era the client opens with: a 2026-07-28 client
+  // (server/discover, per-request _meta) or a 2025 one (initialize). Nothing is sent before that.
+  const handle = serveStdio(
+    ({ era }) => createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging, era, jobs }).server,
+    // Frames the SDK drops (not JSON-RPC) and the like: one stderr line each, at debug.
+    { onerror: (err) => logging.log("debug", `transport: ${err.message.replace(/\s+/g, " ").slice(0, 300)}`) },
+  );
   let closing = false;
   const shutdown = async (code: number) => {
     if (closing) return;
@@ -84,7 +90,7 @@ async function main(): Promise<number> {
     // Running jobs are cancelled and awaited first: no partial or temporary file stays behind, and
     // multipart uploads are aborted while the store can still reach the bucket.
     await jobs.stop().catch(() => undefined);
-    await server.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
     await Promise.all(buckets.map((b) => b.store.close().catch(() => undefined)));
     process.exit(code);
   };
@@ -92,7 +98,6 @@ async function main(): Promise<number> {
   process.on("SIGTERM", () => void shutdown(0));
   // The client closing stdin ends the session.
   process.stdin.on("end", () => void shutdown(0));
-  await server.connect(transport);
   const where = config.buckets.map((b) => {
     const what = b.kind === "local" ? `local store ${b.dir}` : `bucket ${b.bucket} at ${new URL(b.endpoint).origin}`;
     return config.buckets.length > 1 ? `${b.name} (${what})` : what;

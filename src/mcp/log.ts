@@ -1,9 +1,16 @@
 /**
- * Logging to stderr (at --log-level) and, once a client is connected, to it as
- * notifications/message (the SDK filters those by the level the client set with logging/setLevel).
- * Built before the stores and the server, so both log through it from the start. Never logs secrets.
+ * Logging to stderr (at --log-level) and to the client as notifications/message. Built before the
+ * stores and the server, so both log through it from the start. Never logs secrets.
+ *
+ * What reaches the client depends on the protocol era, and the SDK applies each era's level filter:
+ * - inside a tool call (and whatever it runs: retries, clean-ups), messages ride that call's
+ *   exchange: filtered by logging/setLevel for a 2025 client, by the request's own log level for a
+ *   2026-07-28 client (no level, no messages);
+ * - outside a call, only a 2025 session that completed its handshake gets them (2026-07-28 has no
+ *   channel for them); before the handshake nothing is sent at all.
  */
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import { LOG_LEVELS, type LogLevel } from "../config/index.js";
 import { redact } from "./redact.js";
 
@@ -13,26 +20,33 @@ export type ClientLogSink = (params: { level: LoggingLevel; logger: string; data
 
 export interface ServerLog {
   log: Logger;
-  /** From now on, messages also go to the client. */
+  /** From now on, messages logged outside a call also go to the client (a 2025 session, once initialized). */
   connect(toClient: ClientLogSink): void;
+  /** Runs `fn` with the messages it logs going to `sink` (one call's exchange) instead. */
+  during<T>(sink: ClientLogSink, fn: () => Promise<T>): Promise<T>;
 }
 
 export function createLog(stderrLevel: LogLevel, writeStderr: (line: string) => void = (line) => process.stderr.write(line)): ServerLog {
   const threshold = LOG_LEVELS.indexOf(stderrLevel);
+  const perCall = new AsyncLocalStorage<ClientLogSink>();
   let toClient: ClientLogSink | undefined;
   const log: Logger = (level, message, data) => {
     if (LOG_LEVELS.indexOf(level) >= threshold) {
       writeStderr(`r2-mcp ${level}: ${redact(data ? `${message} ${JSON.stringify(data)}` : message)}\n`);
     }
-    if (toClient) {
+    const sink = perCall.getStore() ?? toClient;
+    if (sink) {
       const payload: unknown = JSON.parse(redact(JSON.stringify({ message, ...data })));
-      void toClient({ level, logger: "r2-mcp", data: payload }).catch(() => undefined);
+      void sink({ level, logger: "r2-mcp", data: payload }).catch(() => undefined);
     }
   };
   return {
     log,
     connect(sink) {
       toClient = sink;
+    },
+    during(sink, fn) {
+      return perCall.run(sink, fn);
     },
   };
 }

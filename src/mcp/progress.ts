@@ -1,17 +1,34 @@
 /**
- * notifications/progress for long tools: sent only when the request carries a progressToken,
- * throttled to a few per second, always increasing, with the final state always sent.
+ * What a tool handler gets of the call itself (cancellation, progress), and notifications/progress
+ * for long tools: sent only when the request carries a progressToken, throttled to a few per
+ * second, always increasing, with the final state always sent. The same in both protocol eras.
  */
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { ProgressToken, ServerContext } from "@modelcontextprotocol/server";
 import type { TransferProgress } from "../core/transfer/index.js";
 
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The call a handler serves: built by run-tool from the SDK's request context. */
+export interface ToolExtra {
+  /** Aborted when the client cancels the call (notifications/cancelled) or the session ends. */
+  signal: AbortSignal;
+  /** The request's progress token, when the client asked for progress. */
+  progressToken?: ProgressToken;
+  /** Sends a notification that belongs to this call (it rides the call's exchange in either era). */
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+}
+
+/** The ToolExtra of one SDK request context. */
+export function toolExtraOf(ctx: ServerContext): ToolExtra {
+  return {
+    signal: ctx.mcpReq.signal,
+    progressToken: ctx.mcpReq._meta?.progressToken,
+    notify: (notification) => ctx.mcpReq.notify(notification),
+  };
+}
 
 const INTERVAL_MS = 250;
 
 export function progressReporter(extra: ToolExtra): ((p: TransferProgress) => void) | undefined {
-  const token = extra._meta?.progressToken;
+  const token = extra.progressToken;
   if (token === undefined) return undefined;
   let lastSent = 0;
   let lastProgress = -1;
@@ -25,7 +42,7 @@ export function progressReporter(extra: ToolExtra): ((p: TransferProgress) => vo
     lastProgress = p.bytesDone;
     const total = Math.max(p.bytesTotal, p.bytesDone);
     void extra
-      .sendNotification({
+      .notify({
         method: "notifications/progress",
         params: {
           progressToken: token,

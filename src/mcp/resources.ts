@@ -3,7 +3,7 @@
  * listing of the first page of objects, and reads with the same size cap as get_object_bytes.
  * Every check (allowed prefixes, key validity) is the guarded store's, as for the tools.
  */
-import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/server";
 import { q, StorageError } from "../core/errors.js";
 import type { ToolContext } from "./context.js";
 import { DEFAULT_MAX_BYTES } from "./limits.js";

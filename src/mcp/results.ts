@@ -2,7 +2,7 @@
  * Tool results: complete structuredContent plus a short text an assistant can read, and error
  * results whose text starts with the stable code and says what to do next.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { StorageError } from "../core/errors.js";
 import type { ObjectInfo } from "../core/store.js";
 import { redact } from "./redact.js";

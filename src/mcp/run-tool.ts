@@ -1,11 +1,12 @@
 /**
- * The one place a tool runs: argument ranges checked, the handler called, a long tool's work run in
- * the call or started as a background job, the outcome logged, and any failure turned into an
- * error result. Tools only throw; they never build error results.
+ * The one place a tool runs: arguments checked against the schema and their ranges, the handler
+ * called, a long tool's work run in the call or started as a background job, the outcome logged,
+ * and any failure turned into an error result. Tools only throw; they never build error results.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type * as z from "zod";
 import { q, StorageError } from "../core/errors.js";
+import { checkArguments } from "./arguments.js";
 import type { ToolContext } from "./context.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { redact } from "./redact.js";
@@ -37,10 +38,13 @@ function namedBucket(tool: Tool, args: Record<string, unknown>, ctx: ToolContext
   }
 }
 
-export async function runTool(tool: Tool, args: Record<string, unknown>, ctx: ToolContext, extra: ToolExtra): Promise<CallToolResult> {
-  const bucket = namedBucket(tool, args, ctx);
+/** Runs `tool` on the arguments as received (unchecked: checkArguments words schema failures). */
+export async function runTool(tool: Tool, received: unknown, ctx: ToolContext, extra: ToolExtra): Promise<CallToolResult> {
+  const raw = received !== null && typeof received === "object" ? (received as Record<string, unknown>) : {};
+  const bucket = namedBucket(tool, raw, ctx);
   let reply: ToolReply<z.ZodRawShape>;
   try {
+    const args = checkArguments(tool.input, received) as Record<string, unknown>;
     checkRanges(tool, args);
     const answer = await tool.handle(args, ctx, extra);
     if (!isPendingTransfer(answer)) reply = answer;

@@ -1,21 +1,31 @@
 /**
- * createServer: an McpServer with every tool registered over one guarded store. Registration only:
- * tools run in run-tool.ts, roots are tracked in roots.ts, resources live in resources.ts.
+ * createServer: an McpServer with every tool registered over the configured buckets. Registration
+ * only: tools run in run-tool.ts, roots are tracked in roots.ts, resources live in resources.ts.
+ *
+ * One server instance serves one connection in one protocol era (the SDK's serveStdio builds one per
+ * connection from a factory, see cli.ts): "legacy" for 2025 clients that open with `initialize`,
+ * "modern" for 2026-07-28 clients. Everything registered here is the same in both; what differs
+ * (roots, where log messages go) is decided here from the era.
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { RootsListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { McpServer } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
+import { advertisedOnly } from "./arguments.js";
 import { Buckets, type ServedBucket } from "./buckets.js";
 import type { ToolContext } from "./context.js";
+import { iconsOf } from "./icons.js";
 import { instructionsFor } from "./instructions.js";
 import { Jobs } from "./jobs.js";
 import type { ServerLog } from "./log.js";
+import { toolExtraOf } from "./progress.js";
 import { registerResources } from "./resources.js";
 import { LocalRoots } from "./roots.js";
 import { runTool } from "./run-tool.js";
 import { annotationsOf, outputShape } from "./tool.js";
 import { allTools } from "./tools/index.js";
+
+/** The protocol era of the connection a server instance serves (the SDK's names). */
+export type ProtocolEra = "legacy" | "modern";
 
 export interface ServerOptions {
   /** Every bucket served, in order: the first is the default. */
@@ -27,6 +37,8 @@ export interface ServerOptions {
   logging: ServerLog;
   /** The background jobs (the process's, so its exit can stop them); a new registry when absent. */
   jobs?: Jobs;
+  /** Default "legacy" (what a server connected by hand to a transport speaks). */
+  era?: ProtocolEra;
 }
 
 export interface CreatedServer {
@@ -37,24 +49,30 @@ export interface CreatedServer {
 
 export function createServer(options: ServerOptions): CreatedServer {
   const { logging } = options;
+  const era = options.era ?? "legacy";
   const buckets = new Buckets(options.buckets);
   const server = new McpServer(
     { name: PACKAGE_NAME, version: PACKAGE_VERSION },
     { capabilities: { logging: {} }, instructions: instructionsFor(buckets) },
   );
-  logging.connect((params) => server.server.sendLoggingMessage(params));
+  if (era === "legacy") {
+    // Nothing goes to a 2025 client before its handshake completes; after it, messages logged
+    // outside a call go to the session too (filtered by its logging/setLevel).
+    server.server.oninitialized = () => logging.connect((params) => server.server.sendLoggingMessage(params));
+  }
   const directories = buckets.list.flatMap((b) => (b.store.capabilities.directory !== undefined ? [b.store.capabilities.directory] : []));
   const roots = new LocalRoots(
     options.roots,
     options.rootsExplicit,
     {
-      clientHasRoots: () => server.server.getClientCapabilities()?.roots !== undefined,
+      // Roots are a 2025 feature (deprecated in 2026-07-28, where --root is the way).
+      clientHasRoots: () => era === "legacy" && server.server.getClientCapabilities()?.roots !== undefined,
       listClientRoots: () => server.server.listRoots(),
     },
     logging.log,
     directories,
   );
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => roots.changed());
+  server.server.setNotificationHandler("notifications/roots/list_changed", async () => roots.changed());
 
   const jobs = options.jobs ?? new Jobs(logging.log);
   const context: ToolContext = { buckets, localRoots: () => roots.current(), log: logging.log, jobs };
@@ -68,11 +86,17 @@ export function createServer(options: ServerOptions): CreatedServer {
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: z.strictObject(tool.input),
+        // Advertised as is; checked by run-tool, so a failure is an invalid_argument result naming the argument.
+        inputSchema: advertisedOnly(z.strictObject(tool.input)),
         outputSchema: z.object(outputShape(tool)),
         annotations: annotationsOf(tool, remote),
+        icons: iconsOf(tool),
       },
-      (args: Record<string, unknown>, extra) => runTool(tool, args, context, extra),
+      (args: unknown, ctx) =>
+        logging.during(
+          (params) => ctx.mcpReq.log(params.level, params.data, params.logger),
+          () => runTool(tool, args, context, toolExtraOf(ctx)),
+        ),
     );
   }
   registerResources(server, context);

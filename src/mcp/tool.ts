@@ -3,12 +3,13 @@
  * small handler that returns typed structured content. run-tool.ts runs it; server.ts registers it;
  * scripts/gen-schemas.ts writes its JSON Schemas to schemas/.
  */
-import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import type { StorageError } from "../core/errors.js";
 import type { ObjectStore } from "../core/store.js";
 import type { PreparedTransfer, RunOptions } from "../core/transfer/index.js";
 import type { ToolContext } from "./context.js";
+import type { IconName } from "./icons.js";
 import type { ToolExtra } from "./progress.js";
 
 /**
@@ -34,6 +35,8 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   input: I;
   output: O;
   effect: Effect;
+  /** The picture in tools/list (default: one for the tool's name, else for its effect; see icons.ts). */
+  icon?: IconName;
   /** Repeating the call with the same arguments has no further effect (default: true unless effect is "write"). */
   idempotent?: boolean;
   /** Changes the bucket: not registered with --read-only. */

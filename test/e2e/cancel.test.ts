@@ -68,7 +68,6 @@ describe("cancelling long tools over stdio", () => {
     const controller = new AbortController();
     const call = cli.client.callTool(
       { name: "download_directory", arguments: { prefix: "many/", local_dir: target, max_workers: 1 } },
-      undefined,
       { signal: controller.signal, onprogress: () => controller.abort() },
     );
     await expect(call).rejects.toThrow(/abort/i);
@@ -101,7 +100,6 @@ describe("cancelling long tools over stdio", () => {
     const controller = new AbortController();
     const call = cli.client.callTool(
       { name: "upload_file", arguments: { local_path: path.join(tmp.path, "big.bin"), key: "cancel/big.bin" } },
-      undefined,
       { signal: controller.signal, onprogress: () => controller.abort() },
     );
     await expect(call).rejects.toThrow(/abort/i);
@@ -123,7 +121,6 @@ describe("cancelling long tools over stdio", () => {
     const controller = new AbortController();
     const call = cli.client.callTool(
       { name: "download_file", arguments: { key: "whole/big.bin", local_path: path.join(tmp.path, "one", "big.bin") } },
-      undefined,
       { signal: controller.signal, onprogress: () => controller.abort() },
     );
     await expect(call).rejects.toThrow(/abort/i);

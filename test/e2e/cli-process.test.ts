@@ -5,10 +5,10 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
-import { call, callOk } from "../helpers/calls.js";
+import { call, callOk, expectProtocolError } from "../helpers/calls.js";
 import { PACKAGE_JSON } from "../helpers/repo.js";
 import { killChildren, runCli, spawnCli } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
@@ -95,9 +95,7 @@ describe("the r2-mcp process", () => {
           "summarize_prefix",
           "transfer_status",
         ]);
-        const refused = await call(server.client, "upload_bytes", { key: "a.txt", data: "x" });
-        expect(refused.isError).toBe(true);
-        expect(textOf(refused)).toContain("not found");
+        expect(await expectProtocolError(call(server.client, "upload_bytes", { key: "a.txt", data: "x" }))).toContain("not found");
         expect((await callOk(server.client, listObjects, {})).objects).toEqual([]);
       } finally {
         await server.close();

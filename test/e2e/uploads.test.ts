@@ -208,7 +208,6 @@ describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
       // onprogress makes the SDK client put a progressToken in the request's _meta.
       const result = await fx.client.callTool(
         { name: "upload_directory", arguments: { local_dir: dir, prefix: "ud-progress" } },
-        undefined,
         { onprogress: (p) => updates.push({ ...p }) },
       );
       expect(result.isError).toBeFalsy();

@@ -2,8 +2,7 @@
  * Calling tools through the SDK client, with results typed and checked by the tools' own zod
  * output schemas (src/mcp/tools/*.ts) rather than by hand-copied interfaces.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Client } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
 import * as z from "zod";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
@@ -79,16 +78,27 @@ export async function callError(
   return { ...result, text };
 }
 
-/** "sdk": an error the MCP SDK itself answers (unknown tool, schema violation): `MCP error -32602: …`. */
+/**
+ * "sdk": a JSON-RPC error the MCP SDK itself answers (-32602 for an unknown tool); the call is
+ * rejected rather than answered with a result (see expectProtocolError). Arguments that fail the
+ * schema are not this: they are invalid_argument results naming the argument.
+ */
 export type ExpectedCode = SpecErrorCode | "sdk";
+
+/** Asserts that a call was rejected with the SDK's JSON-RPC error `code` (default -32602), and returns its message. */
+export async function expectProtocolError(call: Promise<unknown>, code = -32602): Promise<string> {
+  const err = await call.then(
+    (result) => expect.fail(`expected a JSON-RPC error ${code}, got a result: ${JSON.stringify(result)}`),
+    (e: Error & { code?: number }) => e,
+  );
+  expect(err.code, err.message).toBe(code);
+  return err.message;
+}
 
 /** Asserts a failed call: the exact code first in the text, and in structuredContent.error when present. */
 export function expectError(result: CallToolResult & { text: string }, code: ExpectedCode): void {
   expect(result.isError, `expected ${code}, got success: ${JSON.stringify(result.structuredContent)}`).toBe(true);
-  if (code === "sdk") {
-    expect(result.text).toMatch(/^MCP error -32602: /);
-    return;
-  }
+  if (code === "sdk") throw new Error("an SDK error rejects the call: use expectProtocolError on the call itself");
   expect(result.text.slice(0, result.text.indexOf(":")), result.text).toBe(code);
   const content = result.structuredContent as { error?: { code?: string } } | undefined;
   if (content?.error) expect(content.error.code).toBe(code);

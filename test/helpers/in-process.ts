@@ -8,9 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { type CallToolResult, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import * as z from "zod";
 import type { LogLevel } from "../../src/config/index.js";
@@ -142,7 +140,7 @@ export async function startInProcessServer(options: InProcessOptions): Promise<I
     clientRoots ? { capabilities: { roots: { listChanged: true } } } : {},
   );
   if (clientRoots) {
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    client.setRequestHandler("roots/list", async () => ({
       roots: (clientRoots ?? []).map((dir) => ({ uri: pathToFileURL(dir).href })),
     }));
   }

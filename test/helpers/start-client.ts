@@ -1,22 +1,24 @@
 /**
  * The one way every tier starts the server: the BUILT CLI (dist/cli.js) as a child process, and
- * the MCP SDK's own Client talking to it over stdio, exactly as an assistant's host would. What
- * the server says is recorded at the transport (wire order, before the SDK dispatches it), stderr
- * is captured, and the client can offer MCP roots.
+ * the MCP SDK's own Client (v2) talking to it over stdio, exactly as an assistant's host would, in
+ * either protocol era: pinned to 2026-07-28 (server/discover, a _meta envelope on every request,
+ * input-required results) or opening with a 2025 `initialize` at a chosen revision. What the
+ * server says is recorded at the transport (wire order, before the SDK dispatches it), stderr is
+ * captured, and the client can offer MCP roots (a 2025 feature) and answer elicitations.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import {
   type CallToolResult,
+  Client,
+  type ElicitRequestFormParams,
+  type ElicitResult,
   type JSONRPCMessage,
-  ListRootsRequestSchema,
   type LoggingLevel,
   type LoggingMessageNotification,
-  LoggingMessageNotificationSchema,
   type ProgressNotification,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assertBuilt, CLI_PATH } from "./repo.js";
 import { type S3TestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
 
@@ -53,7 +55,45 @@ export function localCli(dir: string, extraArgs: string[] = []): CliArgs {
   return { args: ["--local", dir, ...extraArgs], env: baseEnv() };
 }
 
+/**
+ * The protocol revisions the server serves from one process: 2026-07-28 and every 2025 revision.
+ * A 2026-07-28 client never falls back; a 2025 client opens with `initialize` at that revision.
+ */
+export const ERAS = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"] as const;
+export type Era = (typeof ERAS)[number];
+
+/**
+ * The eras the e2e and security files run in (describe.each): the current revision and the newest
+ * 2025 one. test/e2e/eras.test.ts walks every revision of ERAS through the tool contract.
+ */
+export const TEST_ERAS = ["2026-07-28", "2025-11-25"] as const satisfies readonly Era[];
+
+/** The era the helpers use when a test names none. */
+export const DEFAULT_ERA: Era = "2026-07-28";
+
+/** Whether a revision is of the 2025 era (roots, logging/setLevel, server→client requests). */
+export function isLegacyEra(era: Era): boolean {
+  return era !== "2026-07-28";
+}
+
+/** How the test client answers elicitation/create (2025) or an embedded elicitation (2026-07-28). */
+export type ElicitationAnswer = (params: ElicitRequestFormParams) => ElicitResult | Promise<ElicitResult>;
+
+/**
+ * The SDK probes a server's era on a disposable sibling process when given its own
+ * StdioClientTransport; a subclass probes in place, on the one child, so the test sees a single
+ * process answer server/discover and then serve the session.
+ */
+class InPlaceStdioClientTransport extends StdioClientTransport {}
+
 export interface StartOptions {
+  /** The protocol revision the client speaks (default DEFAULT_ERA). */
+  era?: Era;
+  /**
+   * When given, the client declares form elicitation and answers every question with this (each
+   * question is also recorded in RunningServer.elicitations).
+   */
+  elicitation?: ElicitationAnswer;
   args: string[];
   cwd: string;
   /** The child's whole environment (the SDK adds only a few safe variables such as PATH and HOME); default baseEnv(). */
@@ -65,7 +105,10 @@ export interface StartOptions {
    * instructions and server info of the handshake. For checks that nothing the server says leaks.
    */
   transcript?: string[];
-  /** Asks the server for notifications/message at this level right after connecting. */
+  /**
+   * Asks the server for notifications/message at this level: logging/setLevel right after
+   * connecting for a 2025 client; on every tool call's _meta envelope for a 2026-07-28 client.
+   */
   logLevel?: LoggingLevel;
   /** Calls tools/list first, so the SDK client validates every structuredContent against the output schemas. */
   listTools?: boolean;
@@ -89,6 +132,10 @@ export type Received =
 
 export interface RunningServer {
   client: Client;
+  /** The revision this client speaks. */
+  era: Era;
+  /** Every question the server asked (elicitation/create, or embedded in an input-required result). */
+  elicitations: ElicitRequestFormParams[];
   /**
    * Every message from the server after initialization, recorded at the transport before the SDK
    * dispatches it. The SDK client handles notifications a microtask later than responses, so a
@@ -115,10 +162,11 @@ export interface RunningServer {
 
 export async function startClient(options: StartOptions): Promise<RunningServer> {
   assertBuilt();
+  const era = options.era ?? DEFAULT_ERA;
   const transcript = options.transcript;
   const cli = [options.cliPath ?? CLI_PATH, ...options.args];
   const command = options.wrap?.(process.execPath, cli) ?? { command: process.execPath, args: cli };
-  const transport = new StdioClientTransport({
+  const transport = new InPlaceStdioClientTransport({
     command: command.command,
     args: command.args,
     cwd: options.cwd,
@@ -135,18 +183,34 @@ export async function startClient(options: StartOptions): Promise<RunningServer>
   let roots = options.roots ?? [];
   const client = new Client(
     { name: "r2-mcp-test", version: "1.0.0" },
-    options.roots ? { capabilities: { roots: { listChanged: true } } } : {},
+    {
+      capabilities: {
+        ...(options.roots ? { roots: { listChanged: true } } : {}),
+        ...(options.elicitation ? { elicitation: { form: {} } } : {}),
+      },
+      versionNegotiation: isLegacyEra(era) ? { mode: "legacy" } : { mode: { pin: era } },
+      ...(isLegacyEra(era) ? { supportedProtocolVersions: [era] } : {}),
+    },
   );
   if (options.roots) {
     const answer = options.rootsAnswer;
-    client.setRequestHandler(ListRootsRequestSchema, async () =>
+    client.setRequestHandler("roots/list", async () =>
       answer
         ? ((await answer()) as { roots: { uri: string }[] })
         : { roots: roots.map((dir) => ({ uri: pathToFileURL(dir).href, name: path.basename(dir) })) },
     );
   }
+  const elicitations: ElicitRequestFormParams[] = [];
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler("elicitation/create", async (request) => {
+      const params = request.params as ElicitRequestFormParams;
+      elicitations.push(params);
+      return answer(params);
+    });
+  }
   const logMessages: LoggingMessageNotification["params"][] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+  client.setNotificationHandler("notifications/message", (n) => {
     logMessages.push(n.params);
   });
   const transportErrors: Error[] = [];
@@ -172,14 +236,23 @@ export async function startClient(options: StartOptions): Promise<RunningServer>
     return closing;
   };
   try {
-    if (options.logLevel) await client.setLoggingLevel(options.logLevel);
+    if (options.logLevel && isLegacyEra(era)) await client.setLoggingLevel(options.logLevel);
     if (options.listTools) await client.listTools();
   } catch (err) {
     await close();
     throw err;
   }
+  if (options.logLevel && !isLegacyEra(era)) {
+    // 2026-07-28 has no logging/setLevel: the level travels in each request's _meta envelope.
+    const level = options.logLevel;
+    const callTool = client.callTool.bind(client);
+    client.callTool = (params, requestOptions) =>
+      callTool({ ...params, _meta: { ...params._meta, "io.modelcontextprotocol/logLevel": level } }, requestOptions);
+  }
   return {
     client,
+    era,
+    elicitations,
     received,
     logMessages,
     stderr: () => stderr,

@@ -8,18 +8,28 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Client, Tool } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, expect } from "vitest";
 import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
 import { MIB } from "./bytes.js";
 import { callOk } from "./calls.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "./s3-server.js";
-import { type Backend, isLateProgressError, localCli, type RunningServer, s3Cli, startClient } from "./start-client.js";
+import {
+  type Backend,
+  DEFAULT_ERA,
+  type Era,
+  isLateProgressError,
+  localCli,
+  type RunningServer,
+  s3Cli,
+  startClient,
+} from "./start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "./tmp.js";
 
 export interface ToolsServer {
   backend: Backend;
+  /** The protocol revision the client speaks. */
+  era: Era;
   server: RunningServer;
   client: Client;
   /** tools/list as answered at start. */
@@ -41,8 +51,8 @@ export interface ToolsServer {
  * Before stopping, it checks that stdout carried only JSON-RPC and stderr no credential, over
  * everything this file's tests made the server do (they used to share one server for all tools).
  */
-export function useToolsServer(backend: Backend): ToolsServer {
-  const fixture = { backend } as ToolsServer;
+export function useToolsServer(backend: Backend, era: Era = DEFAULT_ERA): ToolsServer {
+  const fixture = { backend, era } as ToolsServer;
   let tmp: TempDir | undefined;
   let s3: S3TestServer | undefined;
 
@@ -55,7 +65,7 @@ export function useToolsServer(backend: Backend): ToolsServer {
     const extra = ["--root", root, "--log-level", "info"];
     if (backend === "s3") s3 = await startS3Server();
     const cli = s3 ? s3Cli(s3, extra) : localCli(path.join(tmp.path, "store"), extra);
-    const server = await startClient({ ...cli, cwd: root });
+    const server = await startClient({ ...cli, cwd: root, era });
     const { tools } = await server.client.listTools();
     Object.assign(fixture, {
       server,
@@ -73,7 +83,7 @@ export function useToolsServer(backend: Backend): ToolsServer {
         const got = await callOk(server.client, getObjectBytes, { key, encoding: "base64", max_bytes: 4 * MIB });
         return Buffer.from(got.data, "base64").toString("utf8");
       },
-    } satisfies Omit<ToolsServer, "backend">);
+    } satisfies Omit<ToolsServer, "backend" | "era">);
   });
 
   afterAll(async () => {

@@ -77,17 +77,20 @@ describe.each(BACKENDS)("the server in process, %s backend", (backend) => {
       const server = await env.start({ readOnly: true });
       const { tools } = await server.client.listTools();
       expect(tools.map((t) => t.name)).toEqual(served(READ_ONLY_TOOLS, backend));
-      const result = await call(server.client, "upload_bytes", { key: "a.txt", data: "x" });
-      expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/^MCP error -32602: Tool upload_bytes not found/);
+      // An unknown tool is a JSON-RPC error (-32602) from the SDK, not a tool result.
+      await expect(call(server.client, "upload_bytes", { key: "a.txt", data: "x" })).rejects.toThrow(/Tool upload_bytes not found/);
       expect(await server.objects()).toEqual({});
     });
 
-    it("answers unknown arguments with the SDK's schema error and keeps serving", async () => {
+    it("answers arguments that fail the schema with invalid_argument naming them, and keeps serving", async () => {
       const { client } = await env.start();
-      const result = await call(client, "list_objects", { prefix: "", colour: "blue" });
-      expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/^MCP error -32602: Input validation error/);
+      const unknown = await callError(client, listObjects, { prefix: "", colour: "blue" });
+      expect(unknown.code).toBe("invalid_argument");
+      expect(unknown.text).toContain('unknown argument "colour"');
+      const wrongType = await callError(client, listObjects, { recursive: "yes" });
+      expect(wrongType.text).toBe('invalid_argument: recursive must be a boolean, got the string "yes"');
+      const missing = await callError(client, uploadFile, { key: "k" });
+      expect(missing.text).toBe("invalid_argument: local_path is required (a string)");
       expect((await callOk(client, listObjects, {})).structured.objects).toEqual([]);
     });
   });

@@ -18,9 +18,9 @@ import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { expectNoSecrets } from "../helpers/assert.js";
 import { plantObjects, snapshotAll } from "../helpers/bucket.js";
 import { MIB } from "../helpers/bytes.js";
-import { type ExpectedCode, expectError, structured } from "../helpers/calls.js";
+import { type ExpectedCode, expectError, expectProtocolError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { type Backend, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { type Backend, type Era, localCli, type RunningServer, s3Cli, startClient, TEST_ERAS } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
 const WRITING_TOOLS = ["upload_bytes", "upload_file", "upload_directory", "copy_objects", "delete_object", "delete_objects"];
@@ -544,8 +544,18 @@ const CASES: AttackCase[] = [
     call: () => tool("delete_object", { key: "t/never", missing_ok: false }),
     code: "not_found",
   },
-  { name: "head_object: key of the wrong type", call: () => tool("head_object", { key: 5 }), code: "sdk" },
-  { name: "head_object: unknown argument", call: () => tool("head_object", { key: "seed/a.txt", colour: "red" }), code: "sdk" },
+  {
+    name: "head_object: key of the wrong type",
+    call: () => tool("head_object", { key: 5 }),
+    code: "invalid_argument",
+    mentions: () => ["key must be a string, got number 5"],
+  },
+  {
+    name: "head_object: unknown argument",
+    call: () => tool("head_object", { key: "seed/a.txt", colour: "red" }),
+    code: "invalid_argument",
+    mentions: () => ['unknown argument "colour"'],
+  },
   {
     name: "head_object: a bucket not configured",
     call: () => tool("head_object", { key: "seed/a.txt", bucket: "other" }),
@@ -556,8 +566,18 @@ const CASES: AttackCase[] = [
     call: () => tool("list_objects", { bucket: "../../etc" }),
     code: "invalid_argument",
   },
-  { name: "list_objects: fractional limit", call: () => tool("list_objects", { limit: 1.5 }), code: "sdk" },
-  { name: "upload_bytes: missing data", call: () => tool("upload_bytes", { key: "t/x" }), code: "sdk" },
+  {
+    name: "list_objects: fractional limit",
+    call: () => tool("list_objects", { limit: 1.5 }),
+    code: "invalid_argument",
+    mentions: () => ["limit", "1.5"],
+  },
+  {
+    name: "upload_bytes: missing data",
+    call: () => tool("upload_bytes", { key: "t/x" }),
+    code: "invalid_argument",
+    mentions: () => ["data is required"],
+  },
   { name: "an unknown tool", call: () => tool("rm_rf", { path: "/" }), code: "sdk" },
   {
     name: "presign_url: expires_in 0",
@@ -989,7 +1009,7 @@ async function buildWorld(tmp: TempDir, backend: Backend, s3?: S3TestServer): Pr
 }
 
 export function attackMatrix(backend: Backend): void {
-  describe(`attack matrix, ${backend} backend`, () => {
+  describe.each(TEST_ERAS)(`attack matrix, ${backend} backend, protocol %s`, (era: Era) => {
     let tmp: TempDir;
     let s3: S3TestServer | undefined;
     let raw: S3Client | undefined;
@@ -997,7 +1017,7 @@ export function attackMatrix(backend: Backend): void {
     const servers = {} as Record<ServerName, RunningServer>;
     const transcript: string[] = [];
     /** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
-    const watched = { transcript, logLevel: "debug", listTools: true } as const;
+    const watched = { transcript, logLevel: "debug", listTools: true, era } as const;
     const cases = CASES.filter((c) => c.only === undefined || c.only === backend);
 
     beforeAll(async () => {
@@ -1046,6 +1066,9 @@ export function attackMatrix(backend: Backend): void {
         );
         text = err.message.replace(/^MCP error -?\d+: /, "");
         expect(text.slice(0, text.indexOf(":"))).toBe(c.code);
+      } else if (c.code === "sdk") {
+        // The SDK's own JSON-RPC error (an unknown tool): the call is rejected, not answered with a result.
+        text = await expectProtocolError(session.call(request.tool, request.args));
       } else {
         const result = await session.call(request.tool, request.args);
         expectError(result, c.code);

@@ -10,7 +10,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectNoSecrets } from "../helpers/assert.js";
 import { killChildren, spawnCli } from "../helpers/run-cli.js";

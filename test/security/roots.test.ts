@@ -3,6 +3,9 @@
  * versus --root. Decision (SPEC.md "local roots"): client roots replace the DEFAULT root (the working
  * directory); roots the user gave with --root / R2_MCP_ROOTS stay in force, so a client can never widen
  * what the person who started the server allowed.
+ *
+ * Roots are a 2025 feature (deprecated in 2026-07-28, where --root is the way): these clients speak
+ * 2025-11-25, and a 2026-07-28 client offering roots changes nothing.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -18,7 +21,7 @@ import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 /** Everything these servers said (messages, stderr), for the secrets check. */
 const transcript: string[] = [];
 /** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
-const watched = { transcript, logLevel: "debug", listTools: true } as const;
+const watched = { transcript, logLevel: "debug", listTools: true, era: "2025-11-25" } as const;
 
 describe.each(BACKENDS)("client roots, %s backend", (backend) => {
   let tmp: TempDir;
@@ -31,6 +34,10 @@ describe.each(BACKENDS)("client roots, %s backend", (backend) => {
   let offered: RunningServer;
   /** --root rootA: the client's roots (rootB) do not replace it. */
   let explicit: RunningServer;
+  const cli = (extra: string[]) => {
+    const args = ["--log-level", "debug", ...extra];
+    return backend === "s3" ? s3Cli(s3!, args) : localCli(path.join(tmp.path, "store"), args);
+  };
 
   beforeAll(async () => {
     tmp = await makeTempDir("r2mcp-roots-");
@@ -39,10 +46,6 @@ describe.each(BACKENDS)("client roots, %s backend", (backend) => {
     rootB = path.join(tmp.path, "rootB");
     await writeTree(tmp.path, { "cwd/c.txt": "in the working directory", "rootA/a.txt": "in A", "rootB/b.txt": "in B" });
     await writeTree(rootA, { "to-b": { link: "../rootB" } });
-    const cli = (extra: string[]) => {
-      const args = ["--log-level", "debug", ...extra];
-      return backend === "s3" ? s3Cli(s3!, args) : localCli(path.join(tmp.path, "store"), args);
-    };
     if (backend === "s3") {
       s3 = await startS3Server();
       raw = s3.rawClient();
@@ -102,6 +105,18 @@ describe.each(BACKENDS)("client roots, %s backend", (backend) => {
     await offered.setRoots([rootA]);
     const inB = path.join(rootB, "b.txt");
     await refused(offered, "upload_file", { local_path: inB, key: "r/b2.txt" }, inB, [rootA]);
+  });
+
+  it("ignores the roots a 2026-07-28 client offers: the working directory stays the root", async () => {
+    const modern = await startClient({ ...cli([]), cwd, roots: [rootA], ...watched, era: "2026-07-28" });
+    try {
+      const inA = path.join(rootA, "a.txt");
+      await refused(modern, "upload_file", { local_path: inA, key: "r/modern-a.txt" }, inA, [cwd]);
+      const ok = await modern.call("upload_file", { local_path: path.join(cwd, "c.txt"), key: "r/modern-c.txt" });
+      expect(ok.isError, ok.text).toBeFalsy();
+    } finally {
+      await modern.close();
+    }
   });
 
   it("keeps roots given with --root when the client offers others", async () => {

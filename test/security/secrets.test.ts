@@ -125,7 +125,7 @@ describe("secrets never leave the server", () => {
       ["delete_object", { key: "s/a.txt" }],
     ];
     for (const [name, args] of calls) {
-      const result = await healthy.client.callTool({ name, arguments: args }, undefined, { onprogress: (p) => progress.push(p) });
+      const result = await healthy.client.callTool({ name, arguments: args }, { onprogress: (p) => progress.push(p) });
       expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     }
     await healthy.client.listResources();
