@@ -2,13 +2,14 @@
 // Run: node examples/list-bucket.mjs [store-dir]   (uses the embedded local store)
 
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 
 const storeDir = process.argv[2] ?? "./data";
 const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
-const client = new Client({ name: "example-script", version: "1.0.0" });
+// "auto": the 2026-07-28 revision when the server offers it (r2-mcp does), else the 2025 handshake.
+const client = new Client({ name: "example-script", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
 await client.connect(new StdioClientTransport({ command: process.execPath, args: [cli, "--local", storeDir] }));
 
 const put = await client.callTool({

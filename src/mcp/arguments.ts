@@ -9,6 +9,7 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { q, StorageError } from "../core/errors.js";
+import { rangeOf } from "./tool.js";
 
 /** The schema registered with the SDK: `schema`'s JSON Schema, validation left to checkArguments. */
 export function advertisedOnly(schema: z.ZodType): StandardSchemaWithJSON {
@@ -49,15 +50,21 @@ const EXPECTED: Record<string, string> = {
   object: "an object",
 };
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, known: string[]): string {
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, shape: z.ZodRawShape): string {
+  const known = Object.keys(shape);
   const name = issue.path.length > 0 ? issue.path.map(String).join(".") : "the arguments";
   const value = valueAt(input, issue.path);
   switch (issue.code) {
     case "unrecognized_keys":
       return `unknown argument${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map(q).join(", ")}; this tool takes ${known.join(", ")}`;
-    case "invalid_type":
+    case "invalid_type": {
+      const field = issue.path.length === 1 ? shape[String(issue.path[0])] : undefined;
+      const range = field ? rangeOf(field as z.ZodType) : undefined;
+      if (range && value !== undefined)
+        return `${name} must be an integer from ${range.minimum} to ${range.maximum}, got ${describeValue(value)}`;
       if (value === undefined) return `${name} is required (${EXPECTED[issue.expected] ?? issue.expected})`;
       return `${name} must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(value)}`;
+    }
     case "invalid_value":
       return `${name} must be one of ${issue.values.map((v) => q(String(v))).join(", ")}, got ${describeValue(value)}`;
     default:
@@ -69,7 +76,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, known: string[])
 export function checkArguments<I extends z.ZodRawShape>(input: I, args: unknown): z.output<z.ZodObject<I>> {
   const parsed = z.strictObject(input).safeParse(args ?? {});
   if (parsed.success) return parsed.data;
-  const known = Object.keys(input);
-  const problems = parsed.error.issues.slice(0, 3).map((issue) => describeIssue(issue, args, known));
+  const problems = parsed.error.issues.slice(0, 3).map((issue) => describeIssue(issue, args, input));
   throw new StorageError("invalid_argument", problems.join("; "));
 }

@@ -125,20 +125,44 @@ describe("native MCP features over S3", () => {
     expect((await cli.client.listTools()).tools.length).toBeGreaterThan(0);
   });
 
-  it("logs transfers as notifications/message at the level the client sets, without secrets", async () => {
+  it("logs transfers as notifications/message at the level a 2026-07-28 client puts on each request, without secrets", async () => {
     const logs = cli.logMessages;
-    await cli.client.setLoggingLevel("info");
+    const logLevel = (level: string) => ({ "io.modelcontextprotocol/logLevel": level });
     logs.length = 0;
-    await callOk(cli.client, uploadBytes, { key: "logs/one.txt", data: "1" });
-    await cli.client.listTools(); // a round trip after the call: its notification has arrived
+    await cli.client.callTool({ name: "upload_bytes", arguments: { key: "logs/one.txt", data: "1" }, _meta: logLevel("info") });
     expect(logs.some((l) => l.level === "info" && JSON.stringify(l.data).includes("logs/one.txt"))).toBe(true);
 
-    await cli.client.setLoggingLevel("error");
     logs.length = 0;
-    await callOk(cli.client, uploadBytes, { key: "logs/two.txt", data: "2" });
-    await cli.client.listTools();
+    await cli.client.callTool({ name: "upload_bytes", arguments: { key: "logs/two.txt", data: "2" }, _meta: logLevel("error") });
+    // No level on the request: no messages for it (2026-07-28 has no session-wide level).
+    await cli.client.callTool({ name: "upload_bytes", arguments: { key: "logs/three.txt", data: "3" } });
+    await cli.client.listTools(); // a round trip after the calls: their notifications would have arrived
     expect(logs).toEqual([]);
-    expect(JSON.stringify(logs)).not.toContain(TEST_SECRET_ACCESS_KEY);
+  });
+
+  it("logs transfers as notifications/message at the level a 2025 client sets with logging/setLevel, without secrets", async () => {
+    const legacy = await startClient({
+      ...s3Cli({ ...s3, endpoint: proxy.endpoint }, ["--root", tmp.path]),
+      cwd: tmp.path,
+      era: "2025-11-25",
+    });
+    try {
+      const logs = legacy.logMessages;
+      await legacy.client.setLoggingLevel("info");
+      logs.length = 0;
+      await callOk(legacy.client, uploadBytes, { key: "logs/four.txt", data: "4" });
+      await legacy.client.listTools();
+      expect(logs.some((l) => l.level === "info" && JSON.stringify(l.data).includes("logs/four.txt"))).toBe(true);
+
+      await legacy.client.setLoggingLevel("error");
+      logs.length = 0;
+      await callOk(legacy.client, uploadBytes, { key: "logs/five.txt", data: "5" });
+      await legacy.client.listTools();
+      expect(logs).toEqual([]);
+      expect(JSON.stringify(legacy.logMessages)).not.toContain(TEST_SECRET_ACCESS_KEY);
+    } finally {
+      await legacy.close();
+    }
   });
 });
 
