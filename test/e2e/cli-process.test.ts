@@ -13,7 +13,7 @@ import { PACKAGE_JSON } from "../helpers/repo.js";
 import { killChildren, runCli, spawnCli } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import { SPEC_TOOLS } from "../helpers/spec.js";
-import { baseEnv, startClient, textOf } from "../helpers/start-client.js";
+import { baseEnv, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
 const ALL_TOOLS: string[] = [...SPEC_TOOLS];

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { allTools } from "../../src/mcp/tools/index.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { uploadFile } from "../../src/mcp/tools/upload-file.js";
-import { BACKENDS, call, callError, callOk, textOf, useInProcess } from "../helpers/in-process.js";
+import { BACKENDS, call, callError, callOk, useInProcess } from "../helpers/in-process.js";
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 
 const PACKAGE = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { name: string; version: string };
