@@ -12,7 +12,7 @@ import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
 import { headObject } from "../../src/mcp/tools/head-object.js";
 import { presignUrl } from "../../src/mcp/tools/presign-url.js";
 import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
-import { call, callError, callOk } from "../helpers/calls.js";
+import { call, callError, callOk, expectProtocolError } from "../helpers/calls.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { CLI_PATH, REPO_ROOT } from "../helpers/repo.js";
 import { killChildren } from "../helpers/run-cli.js";
@@ -184,9 +184,7 @@ describe("native MCP features over the local store", () => {
   it("presign_url is not listed with only a local store, where it could only answer unsupported", async () => {
     await callOk(cli.client, uploadBytes, { key: "a.txt", data: "a" });
     expect((await cli.client.listTools()).tools.map((t) => t.name)).not.toContain("presign_url");
-    const result = await call(cli.client, "presign_url", { key: "a.txt" });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^MCP error -32602: Tool presign_url not found/);
+    expect(await expectProtocolError(call(cli.client, "presign_url", { key: "a.txt" }))).toMatch(/Tool presign_url not found/);
   });
 
   it("resources use the bucket name local", async () => {
