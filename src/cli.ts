@@ -52,10 +52,11 @@ async function main(): Promise<number> {
   }
   const config = action.config;
   // The server's modules load only once a server is wanted, so --help and --version are instant.
-  const [{ serveStdio }, { createServer }, { Jobs }] = await Promise.all([
+  const [{ serveStdio }, { createServer }, { Jobs }, { LineStdioTransport }] = await Promise.all([
     import("@modelcontextprotocol/server/stdio"),
     import("./mcp/server.js"),
     import("./mcp/jobs.js"),
+    import("./mcp/stdio.js"),
   ]);
   // The logger first: the stores log retries and clean-ups through it from the start, and the
   // server later connects it to the client.
@@ -79,9 +80,15 @@ async function main(): Promise<number> {
   // One server instance per connection, in the era the client opens with: a 2026-07-28 client
   // (server/discover, per-request _meta) or a 2025 one (initialize). Nothing is sent before that.
   const handle = serveStdio(
-    ({ era }) => createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging, era, jobs }).server,
-    // Frames the SDK drops (not JSON-RPC) and the like: one stderr line each, at debug.
-    { onerror: (err) => logging.log("debug", `transport: ${err.message.replace(/\s+/g, " ").slice(0, 300)}`) },
+    ({ era }) =>
+      createServer({ buckets, roots: config.roots, rootsExplicit: config.rootsExplicit, logging, era, confirm: config.confirm, jobs })
+        .server,
+    {
+      // A message over 10 MiB is answered too_large and skipped; the session goes on.
+      transport: new LineStdioTransport(process.stdin, process.stdout),
+      // Frames not served (not JSON-RPC, too large) and the like: one stderr line each, at debug.
+      onerror: (err) => logging.log("debug", `transport: ${err.message.replace(/\s+/g, " ").slice(0, 300)}`),
+    },
   );
   let closing = false;
   const shutdown = async (code: number) => {

@@ -17,6 +17,9 @@ Options (flags win over environment):
                         options are roots too
   --read-only           R2_MCP_READ_ONLY=1 (every bucket read-only; no write tool is registered)
   --allow-prefix P      R2_MCP_ALLOW_PREFIXES (repeatable; narrows every bucket; default: all keys)
+  --confirm MODE        R2_MCP_CONFIRM: ask the person before data is destroyed (a delete, an overwrite that
+                        replaces): auto (when the client can ask; default), always (refuse when it
+                        cannot), never
   --log-level LEVEL     R2_MCP_LOG_LEVEL (debug, info, notice, warning, error; default: warning)
   --max-attempts N      R2_MCP_MAX_ATTEMPTS (attempts per S3 request, 1-20; default: 5)
   -h, --help            print this help and exit

@@ -11,6 +11,9 @@ import { firstSet } from "./env.js";
 
 export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** --confirm: ask a person before data is destroyed when the client can (auto), insist (always), or never. */
+export const CONFIRM_MODES = ["auto", "always", "never"] as const;
+export type ConfirmMode = (typeof CONFIRM_MODES)[number];
 
 export interface Config {
   /** Every bucket served, in order (the first is the default), each with its effective policy. */
@@ -24,6 +27,8 @@ export interface Config {
   /** Server-wide --allow-prefix (empty: all keys); already folded into each bucket's allowPrefixes. */
   allowPrefixes: string[];
   logLevel: LogLevel;
+  /** Whether to ask the person before data is destroyed. */
+  confirm: ConfirmMode;
   /** Total attempts per S3 request. */
   maxAttempts: number;
 }
@@ -56,6 +61,7 @@ function parseCliArgs(argv: readonly string[]) {
       "read-only": { type: "boolean" },
       "allow-prefix": { type: "string", multiple: true },
       "log-level": { type: "string" },
+      confirm: { type: "string" },
       "max-attempts": { type: "string" },
     },
   });
@@ -107,6 +113,11 @@ export function resolveConfig(
     throw new ConfigError(`log level ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(", ")} (--log-level, R2_MCP_LOG_LEVEL)`);
   }
 
+  const confirm = v.confirm ?? firstSet(env, ["R2_MCP_CONFIRM"])?.value ?? "auto";
+  if (!(CONFIRM_MODES as readonly string[]).includes(confirm)) {
+    throw new ConfigError(`confirm ${JSON.stringify(confirm)} is not one of ${CONFIRM_MODES.join(", ")} (--confirm, R2_MCP_CONFIRM)`);
+  }
+
   const attemptsText = v["max-attempts"] ?? firstSet(env, ["R2_MCP_MAX_ATTEMPTS"])?.value ?? "5";
   const maxAttempts = Number(attemptsText);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
@@ -137,6 +148,7 @@ export function resolveConfig(
       readOnly,
       allowPrefixes,
       logLevel: level as LogLevel,
+      confirm: confirm as ConfirmMode,
       maxAttempts,
     },
   };

@@ -5,6 +5,7 @@
  */
 import type { ProgressToken, ServerContext } from "@modelcontextprotocol/server";
 import type { TransferProgress } from "../core/transfer/index.js";
+import type { Confirm } from "./confirm.js";
 
 /** The call a handler serves: built by run-tool from the SDK's request context. */
 export interface ToolExtra {
@@ -14,14 +15,20 @@ export interface ToolExtra {
   progressToken?: ProgressToken;
   /** Sends a notification that belongs to this call (it rides the call's exchange in either era). */
   notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+  /**
+   * Asks the person before data is destroyed (--confirm): call it with what would be lost, or a
+   * callback that finds out (undefined: nothing would be), before changing anything. See confirm.ts.
+   */
+  confirm: Confirm;
 }
 
 /** The ToolExtra of one SDK request context. */
-export function toolExtraOf(ctx: ServerContext): ToolExtra {
+export function toolExtraOf(ctx: ServerContext, confirm: Confirm): ToolExtra {
   return {
     signal: ctx.mcpReq.signal,
     progressToken: ctx.mcpReq._meta?.progressToken,
     notify: (notification) => ctx.mcpReq.notify(notification),
+    confirm,
   };
 }
 

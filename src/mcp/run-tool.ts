@@ -3,10 +3,11 @@
  * called, a long tool's work run in the call or started as a background job, the outcome logged,
  * and any failure turned into an error result. Tools only throw; they never build error results.
  */
-import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { CallToolResult, InputRequiredResult } from "@modelcontextprotocol/server";
 import type * as z from "zod";
 import { q, StorageError } from "../core/errors.js";
 import { checkArguments } from "./arguments.js";
+import { QuestionAsked } from "./confirm.js";
 import type { ToolContext } from "./context.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
 import { redact } from "./redact.js";
@@ -39,7 +40,12 @@ function namedBucket(tool: Tool, args: Record<string, unknown>, ctx: ToolContext
 }
 
 /** Runs `tool` on the arguments as received (unchecked: checkArguments words schema failures). */
-export async function runTool(tool: Tool, received: unknown, ctx: ToolContext, extra: ToolExtra): Promise<CallToolResult> {
+export async function runTool(
+  tool: Tool,
+  received: unknown,
+  ctx: ToolContext,
+  extra: ToolExtra,
+): Promise<CallToolResult | InputRequiredResult> {
   const raw = received !== null && typeof received === "object" ? (received as Record<string, unknown>) : {};
   const bucket = namedBucket(tool, raw, ctx);
   let reply: ToolReply<z.ZodRawShape>;
@@ -52,6 +58,8 @@ export async function runTool(tool: Tool, received: unknown, ctx: ToolContext, e
     else if (args.background === true) reply = startJob(tool, args, ctx, bucket, answer);
     else reply = await answer.run({ signal: extra.signal, onProgress: progressReporter(extra) });
   } catch (err) {
+    // A question for the person (confirm.ts): the call ends here and runs again with the answer.
+    if (err instanceof QuestionAsked) return err.result;
     return failure(tool, ctx, bucket, asStorageError(err));
   }
   return success(reply, bucket);
@@ -104,7 +112,7 @@ function startJob(
         result = failure(tool, ctx, bucket, error);
       }
       const text = result.content[0]?.type === "text" ? result.content[0].text : "";
-      return { structured: result.structuredContent, text, ...(error ? { error } : {}) };
+      return { structured: result.structuredContent as Record<string, unknown> | undefined, text, ...(error ? { error } : {}) };
     },
   });
   const files = `${pending.filesTotal} file${pending.filesTotal === 1 ? "" : "s"}, ${formatBytes(pending.bytesTotal)}`;

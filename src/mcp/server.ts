@@ -12,6 +12,7 @@ import * as z from "zod";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { advertisedOnly } from "./arguments.js";
 import { Buckets, type ServedBucket } from "./buckets.js";
+import { type ConfirmMode, confirmFor, createQuestionSeal } from "./confirm.js";
 import type { ToolContext } from "./context.js";
 import { iconsOf } from "./icons.js";
 import { instructionsFor } from "./instructions.js";
@@ -39,6 +40,8 @@ export interface ServerOptions {
   jobs?: Jobs;
   /** Default "legacy" (what a server connected by hand to a transport speaks). */
   era?: ProtocolEra;
+  /** --confirm: whether to ask the person before data is destroyed (default "auto"). */
+  confirm?: ConfirmMode;
 }
 
 export interface CreatedServer {
@@ -51,10 +54,18 @@ export function createServer(options: ServerOptions): CreatedServer {
   const { logging } = options;
   const era = options.era ?? "legacy";
   const buckets = new Buckets(options.buckets);
+  const seal = createQuestionSeal();
   const server = new McpServer(
     { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    { capabilities: { logging: {} }, instructions: instructionsFor(buckets) },
+    // A question's requestState is checked before the call runs again with its answer.
+    { capabilities: { logging: {} }, instructions: instructionsFor(buckets), requestState: { verify: seal.verify } },
   );
+  const confirmSource = {
+    mode: options.confirm ?? "auto",
+    era,
+    seal,
+    sessionCapabilities: () => server.server.getClientCapabilities(),
+  };
   if (era === "legacy") {
     // Nothing goes to a 2025 client before its handshake completes; after it, messages logged
     // outside a call go to the session too (filtered by its logging/setLevel).
@@ -95,7 +106,7 @@ export function createServer(options: ServerOptions): CreatedServer {
       (args: unknown, ctx) =>
         logging.during(
           (params) => ctx.mcpReq.log(params.level, params.data, params.logger),
-          () => runTool(tool, args, context, toolExtraOf(ctx)),
+          () => runTool(tool, args, context, toolExtraOf(ctx, confirmFor(confirmSource, ctx))),
         ),
     );
   }

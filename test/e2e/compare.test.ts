@@ -10,7 +10,7 @@ import { compareDirectory } from "../../src/mcp/tools/compare-directory.js";
 import { downloadDirectory } from "../../src/mcp/tools/download-directory.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { call, callError, callOk } from "../helpers/calls.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { filesUnder } from "../helpers/tmp.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
@@ -25,8 +25,8 @@ const PROJECT = {
 const KEPT = ["data/metrics.csv", "train.py"];
 const SKIP = [".git/", "__pycache__/", "*.tmp"];
 
-describe.each(BACKENDS)("compare_directory and include/exclude over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("compare_directory and include/exclude over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   it("uploads without .git, __pycache__ and *.tmp, then says the folder and the prefix agree on what was kept", async () => {
     const dir = await fx.localDir("project", PROJECT);

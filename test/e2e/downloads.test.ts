@@ -13,12 +13,12 @@ import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { md5Hex } from "../helpers/bytes.js";
 import { callError, callOk } from "../helpers/calls.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { filesUnder, snapshotTree } from "../helpers/tmp.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
-describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   describe("download_file", () => {
     beforeAll(async () => {

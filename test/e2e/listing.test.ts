@@ -9,11 +9,11 @@ import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { md5Hex } from "../helpers/bytes.js";
 import { callError, callOk, listAllPages } from "../helpers/calls.js";
 import { ISO_8601 } from "../helpers/spec.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
-describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   describe("list_objects", () => {
     it("pages 205 objects: 200 by default, then the rest, no key lost or repeated", async () => {

@@ -11,14 +11,14 @@ import { uploadBytes } from "../../src/mcp/tools/upload-bytes.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { call, callError, callOk } from "../helpers/calls.js";
 import { ISO_8601 } from "../helpers/spec.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
 /** A 1×1 transparent PNG. */
 const PNG_1X1 = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
-describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   describe("head_object", () => {
     it("reports size, etag, content type and an ISO 8601 time for an existing key", async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { MIB } from "../helpers/bytes.js";
 import { SPEC_TOOLS } from "../helpers/spec.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
 const ALL_TOOLS: string[] = [...SPEC_TOOLS];
@@ -25,8 +25,8 @@ const READ_ONLY_TOOLS = [
 /** Tools that take no argument at all. */
 const NO_ARGUMENT_TOOLS = ["list_buckets"];
 
-describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   describe("tools/list", () => {
     it("lists exactly the tools of SPEC.md (and nothing but presign_url besides)", () => {

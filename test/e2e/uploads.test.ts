@@ -14,11 +14,11 @@ import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { uploadFile } from "../../src/mcp/tools/upload-file.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { callError, callOk, listAllPages } from "../helpers/calls.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
-describe.each(BACKENDS)("tools over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
 
   describe("upload_bytes", () => {
     it("writes utf8 and base64 data", async () => {

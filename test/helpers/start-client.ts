@@ -68,6 +68,9 @@ export type Era = (typeof ERAS)[number];
  */
 export const TEST_ERAS = ["2026-07-28", "2025-11-25"] as const satisfies readonly Era[];
 
+/** Every backend in every era of TEST_ERAS: `describe.each(SERVED)("… %s backend, protocol %s", (backend, era) => …)`. */
+export const SERVED = BACKENDS.flatMap((backend) => TEST_ERAS.map((era) => [backend, era] as const));
+
 /** The era the helpers use when a test names none. */
 export const DEFAULT_ERA: Era = "2026-07-28";
 

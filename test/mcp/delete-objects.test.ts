@@ -89,9 +89,12 @@ describe.each(BACKENDS)("delete_objects, %s backend", (backend) => {
     for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => server.seed(k, "x")));
     await server.seed("big-other", "stays");
     const progress: number[] = [];
-    const result = await server.client.callTool({ name: "delete_objects", arguments: { prefix: "big", max_objects: 2000 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
-    });
+    const result = await server.client.callTool(
+      { name: "delete_objects", arguments: { prefix: "big", max_objects: 2000 } },
+      {
+        onprogress: (p) => progress.push(p.progress),
+      },
+    );
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ deleted: 1003, bytes: 1003, failed_count: 0 });
     expect((result.structuredContent as { keys: string[] }).keys).toHaveLength(50);

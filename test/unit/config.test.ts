@@ -61,8 +61,18 @@ describe("resolveConfig: S3 backend", () => {
       readOnly: false,
       allowPrefixes: [],
       logLevel: "warning",
+      confirm: "auto",
       maxAttempts: 5,
     });
+  });
+
+  it("--confirm (or R2_MCP_CONFIRM) is auto, always or never; anything else names both", () => {
+    expect(serve(["--confirm", "always"]).confirm).toBe("always");
+    expect(serve([], { ...s3Env, R2_MCP_CONFIRM: "never" }).confirm).toBe("never");
+    expect(serve(["--confirm", "auto"], { ...s3Env, R2_MCP_CONFIRM: "never" }).confirm).toBe("auto");
+    const err = configError(["--confirm", "sometimes"], s3Env);
+    expect(err.message).toContain("--confirm");
+    expect(err.message).toContain("R2_MCP_CONFIRM");
   });
 
   it("flags beat the environment", () => {

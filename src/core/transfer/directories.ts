@@ -73,6 +73,12 @@ export async function prepareUploadDirectory(
   });
   if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
+  if (overwrite && options.beforeReplace) {
+    const replaced = plan.todo.flatMap((f) => existing.get(f.key) ?? []);
+    if (replaced.length > 0) {
+      await options.beforeReplace({ destinations: replaced.map((o) => o.key), bytes: replaced.reduce((n, o) => n + o.size, 0) });
+    }
+  }
 
   const mode = overwrite ? "overwrite" : "create";
   return {
@@ -192,6 +198,8 @@ export async function prepareDownloadDirectory(
   const files = objectsToDownload(objects, prefix, dir);
   await refuseRedirected(files, dir, localDir);
 
+  /** The local files that exist, as the plan saw them (what an overwrite would replace). */
+  const found = new Map<string, Stats>();
   const plan = await planTransfer(files, {
     overwrite,
     compareWhenOverwriting: true,
@@ -200,6 +208,7 @@ export async function prepareDownloadDirectory(
     lookup: async (p): Promise<Existing<Stats>> => {
       const stat = await fs.lstat(p.path).catch(() => undefined);
       if (!stat) return { state: "absent" };
+      if (stat.isFile()) found.set(p.path, stat);
       return stat.isFile() ? { state: "file", found: stat } : { state: "other" };
     },
     identical: (p) =>
@@ -209,6 +218,15 @@ export async function prepareDownloadDirectory(
   });
   if (options.dryRun) return answered(transferResult(plan));
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files");
+  if (overwrite && options.beforeReplace) {
+    const replaced = plan.todo.filter((p) => found.has(p.path));
+    if (replaced.length > 0) {
+      await options.beforeReplace({
+        destinations: replaced.map((p) => p.path),
+        bytes: replaced.reduce((n, p) => n + (found.get(p.path)?.size ?? 0), 0),
+      });
+    }
+  }
 
   return {
     bytesTotal: plan.plannedBytes,

@@ -1,4 +1,5 @@
 /** Moving one file between the local disk and a store. */
+import fs from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists, q, StorageError, throwIfAborted } from "../errors.js";
 import { PLAIN_MD5 } from "../etag.js";
@@ -18,6 +19,18 @@ export interface TransferOptions {
   onProgress?: (progress: TransferProgress) => void;
   /** Allowed local roots (real paths); undefined leaves local paths unrestricted. */
   roots?: Roots;
+  /**
+   * With overwrite, called once the existing destinations the call would replace are known and
+   * before anything is written (not called when nothing would be replaced, nor for a dry run). It
+   * may throw to stop the call (the server asks the person here: --confirm).
+   */
+  beforeReplace?: (replaced: Replaced) => Promise<void>;
+}
+
+/** What an overwrite would replace: destinations (keys, or local paths) and the bytes there now. */
+export interface Replaced {
+  destinations: string[];
+  bytes: number;
 }
 
 export async function uploadFile(
@@ -47,6 +60,7 @@ export async function prepareUploadFile(
   const size = await OpenFile.with(real, confinement, async (file) => file.size);
   const existing = (await store.head(key)) ?? null;
   if (existing && !options.overwrite) throw alreadyExists(key);
+  if (existing && options.beforeReplace) await options.beforeReplace({ destinations: [key], bytes: existing.size });
   return {
     bytesTotal: size,
     filesTotal: 1,
@@ -159,6 +173,11 @@ export async function prepareDownloadFile(
   // Asked before any directory is created, so a missing key, bucket or server leaves nothing behind.
   const info = await store.head(key);
   if (!info) throw new StorageError("not_found", `${q(key)} does not exist`, { key });
+  if (overwrite && options.beforeReplace) {
+    // Asked here, before any job exists or anything is written (the server asks the person: --confirm).
+    const existing = await fs.lstat(target).catch(() => undefined);
+    if (existing?.isFile()) await options.beforeReplace({ destinations: [target], bytes: existing.size });
+  }
   const listed = await listedVersion(store, info);
   return {
     bytesTotal: info.size,

@@ -8,7 +8,7 @@ export {
   prepareUploadDirectory,
   uploadDirectory,
 } from "./directories.js";
-export { downloadFile, prepareDownloadFile, prepareUploadFile, type TransferOptions, uploadFile } from "./files.js";
+export { downloadFile, prepareDownloadFile, prepareUploadFile, type Replaced, type TransferOptions, uploadFile } from "./files.js";
 export type { DirectoryTransferResult } from "./plan.js";
 export {
   checkMaxWorkers,

@@ -25,8 +25,13 @@ export const deleteObject = defineTool({
   },
   effect: "destructive",
   changesBucket: true,
-  async handle(args, ctx) {
+  async handle(args, ctx, extra) {
     const store = ctx.buckets.store(args.bucket);
+    // A person is asked first (--confirm) when the key exists; a missing key destroys nothing.
+    await extra.confirm(async () => {
+      const info = await store.head(args.key);
+      return info ? { action: "delete", keys: [args.key], bytes: info.size, bucket: store.name } : undefined;
+    });
     const { existed } = await store.delete(args.key);
     // A folder-like key is not an object: say what sits under it rather than "nothing to delete".
     const under = existed ? undefined : await objectsUnderKey(store, args.key);

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
 import { prepareDownloadDirectory } from "../../core/transfer/index.js";
+import { confirmReplacing } from "../confirm.js";
 import { downloadDirectoryOutput, downloadFailure, downloadReply, dryRunField, filterFields, maxWorkersField } from "../directory.js";
 import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply } from "../tool.js";
 
@@ -35,6 +36,7 @@ export const downloadDirectory = defineTool({
       exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
+      beforeReplace: confirmReplacing(extra.confirm),
     });
     return transferReply(prepared, (result) => {
       if (!result.dryRun) ctx.log("info", "downloaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { prepareDownloadFile } from "../../core/transfer/index.js";
+import { confirmReplacing } from "../confirm.js";
 import { formatBytes } from "../results.js";
 import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, transferReply } from "../tool.js";
 
@@ -31,6 +32,7 @@ export const downloadFile = defineTool({
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,
+      beforeReplace: confirmReplacing(extra.confirm),
     });
     return transferReply(prepared, (result) => {
       ctx.log("info", "downloaded file", { key: args.key, size: result.size });

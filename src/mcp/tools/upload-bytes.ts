@@ -58,6 +58,12 @@ export const uploadBytes = defineTool({
         { key },
       );
     }
+    if (args.overwrite) {
+      await extra.confirm(async () => {
+        const info = await store.head(key);
+        return info ? { action: "replace", keys: [key], bytes: info.size, bucket: store.name } : undefined;
+      });
+    }
     const result = await store.put(
       key,
       { kind: "bytes", data: bytes },

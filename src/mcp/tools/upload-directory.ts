@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { directoryPrefix } from "../../core/keys.js";
 import { prepareUploadDirectory } from "../../core/transfer/index.js";
+import { confirmReplacing } from "../confirm.js";
 import { dryRunField, filterFields, maxWorkersField, uploadDirectoryOutput, uploadFailure, uploadReply } from "../directory.js";
 import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply } from "../tool.js";
 
@@ -39,6 +40,7 @@ export const uploadDirectory = defineTool({
       exclude: args.exclude,
       roots: await ctx.localRoots(),
       signal: extra.signal,
+      beforeReplace: confirmReplacing(extra.confirm, store.name),
     });
     return transferReply(prepared, (result) => {
       if (!result.dryRun) ctx.log("info", "uploaded directory", { prefix: args.prefix, files: result.transferred, bytes: result.bytes });

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { checkContentType } from "../../core/content-type.js";
 import { q } from "../../core/errors.js";
 import { prepareUploadFile } from "../../core/transfer/index.js";
+import { confirmReplacing } from "../confirm.js";
 import { formatBytes } from "../results.js";
 import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, putResultShape, transferReply } from "../tool.js";
 
@@ -31,6 +32,7 @@ export const uploadFile = defineTool({
       overwrite: args.overwrite,
       roots: await ctx.localRoots(),
       signal: extra.signal,
+      beforeReplace: confirmReplacing(extra.confirm, store.name),
       contentType: args.content_type,
     });
     return transferReply(prepared, (result) => {
