@@ -29,6 +29,11 @@ export interface DeleteObjectsOptions {
   maxObjects?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Called once what would be deleted is known and before anything is (not for a dry run, nor when
+   * nothing would be deleted). It may throw to stop the call (the server asks the person here: --confirm).
+   */
+  beforeDelete?: (planned: { keys: string[]; bytes: number }) => Promise<void>;
   /** How arguments are named in refusals: snake_case for tools (default), camelCase for the library. */
   names?: { prefix: string; keys: string; maxObjects: string };
 }
@@ -191,6 +196,7 @@ export async function prepareDeleteObjects(
   if (dryRun) {
     return answered({ ...result, deleted: planned.length, bytes: plannedBytes, keys: planned.map((o) => o.key) });
   }
+  if (planned.length > 0 && options.beforeDelete) await options.beforeDelete({ keys: planned.map((o) => o.key), bytes: plannedBytes });
   return {
     bytesTotal: plannedBytes,
     filesTotal: planned.length,

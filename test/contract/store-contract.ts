@@ -408,7 +408,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSetup>,
         const first = await store.list({ prefix: "P/" });
         expect(first.objects).toHaveLength(1000);
         expect(first.nextCursor).toBeDefined();
-      }, 60_000);
+      }, 180_000);
 
       it("pages with limit 7, recursively and by level, without losing or repeating an entry", async () => {
         const keys = [

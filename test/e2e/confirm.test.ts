@@ -159,6 +159,56 @@ describe.each(TEST_ERAS)("confirmation before data is destroyed, protocol %s", (
     expect(await readFile(target, "utf8")).toBe("local work");
   });
 
+  it("delete_objects of a folder: the question names the objects; declined deletes none, accepted deletes all", async () => {
+    const keys = ["many/a.txt", "many/b.txt", "many/c/d.txt"];
+    for (const key of keys) await seed(key);
+    const s = servers.auto;
+    answer = () => ({ action: "decline" });
+    const refused = await callError(s.client, "delete_objects", { prefix: "many" });
+    expect(refused.text).toMatch(/^cancelled: the person declined; nothing was changed\./);
+    const question = s.elicitations.at(-1)!;
+    expect(question.message).toMatch(/^Delete 3 objects in bucket "local" \(\d+ B now there\): /);
+    for (const key of keys) {
+      expect(question.message).toContain(JSON.stringify(key));
+      expect(await stored(key)).toBe(`original ${key}`);
+    }
+
+    const asked = s.elicitations.length;
+    const dry = await s.call("delete_objects", { prefix: "many", dry_run: true });
+    expect(dry.isError, dry.text).toBeFalsy();
+    expect(s.elicitations.length).toBe(asked);
+
+    answer = yes;
+    const done = await s.call("delete_objects", { prefix: "many" });
+    expect(done.isError, done.text).toBeFalsy();
+    expect(done.structuredContent).toMatchObject({ deleted: 3 });
+    for (const key of keys) expect(await stored(key)).toBeUndefined();
+  });
+
+  it("a background overwrite is asked about in the call, before any job exists", async () => {
+    const data = await seed("bg/a.txt");
+    const source = path.join(root, `bg-${era}.txt`);
+    await writeFile(source, "replacement");
+    const s = servers.auto;
+    answer = () => ({ action: "decline" });
+    const refused = await callError(s.client, "upload_file", { local_path: source, key: "bg/a.txt", overwrite: true, background: true });
+    expect(refused.text).toMatch(/^cancelled: /);
+    expect(await stored("bg/a.txt")).toBe(data);
+    const jobs = await s.call("transfer_status", {});
+    expect(jobs.structuredContent).toMatchObject({ jobs: [] });
+
+    answer = yes;
+    const started = await s.call("upload_file", { local_path: source, key: "bg/a.txt", overwrite: true, background: true });
+    expect(started.isError, started.text).toBeFalsy();
+    const id = (started.structuredContent as { job_id: string }).job_id;
+    for (let i = 0; i < 200; i++) {
+      const status = await s.call("transfer_status", { job_id: id });
+      if ((status.structuredContent as { state: string }).state === "completed") break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await stored("bg/a.txt")).toBe("replacement");
+  });
+
   it("asks nothing when nothing would be destroyed: a new key, a missing key, a dry run", async () => {
     answer = () => ({ action: "decline" });
     const s = servers.auto;

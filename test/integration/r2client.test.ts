@@ -78,7 +78,7 @@ function clientSuite(name: string, setup: () => Promise<ClientBackend>): void {
         expect(level.prefixes).toEqual(["many/sub/", "many/zz/"]);
         // The default is recursive, and the default prefix is the whole bucket.
         expect((await client.list()).objects.length).toBeGreaterThanOrEqual(keys.length + nested.length);
-      }, 60_000);
+      }, 180_000);
 
       it("exists and head: metadata for a key, false / null for a missing one", async () => {
         const put = await client.uploadBytes("hello, world", "meta/hello.txt");

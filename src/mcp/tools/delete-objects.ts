@@ -113,6 +113,8 @@ export const deleteObjects = defineTool({
       dryRun: args.dry_run,
       maxObjects: args.max_objects,
       signal: extra.signal,
+      // A person is asked first (--confirm), naming what would go; nothing is asked for a dry run.
+      beforeDelete: ({ keys, bytes }) => extra.confirm({ action: "delete", keys, bytes, bucket: store.name }),
     });
     return transferReply(prepared, (result) => {
       if (!result.dryRun) ctx.log("info", "deleted objects", { prefix: result.prefix, objects: result.deleted, bytes: result.bytes });
