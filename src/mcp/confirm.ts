@@ -46,6 +46,8 @@ export interface Loss {
   bytes?: number;
   /** The bucket, when it is worth naming. */
   bucket?: string;
+  /** A move that also replaces existing destinations: how many (one question covers both). */
+  replacing?: number;
 }
 
 export type LossProbe = Loss | undefined | (() => Promise<Loss | undefined>);
@@ -87,13 +89,14 @@ export function describeLoss(loss: Loss): string {
   const size = loss.bytes === undefined ? "" : ` (${formatBytes(loss.bytes)} now there)`;
   const shown = loss.keys.slice(0, SHOWN).map(q).join(", ");
   const more = count > SHOWN ? `, and ${count - SHOWN} more` : "";
-  return `${what}${where}${size}: ${shown}${more}. This cannot be undone.`;
+  const also = loss.replacing ? `; it also replaces ${loss.replacing} existing destination${loss.replacing === 1 ? "" : "s"}` : "";
+  return `${what}${where}${size}: ${shown}${more}${also}. This cannot be undone.`;
 }
 
 function digestOf(loss: Loss): string {
-  const { action, keys, count, bytes, bucket } = loss;
+  const { action, keys, count, bytes, bucket, replacing } = loss;
   return createHash("sha256")
-    .update(JSON.stringify({ action, keys, count: count ?? keys.length, bytes, bucket }))
+    .update(JSON.stringify({ action, keys, count: count ?? keys.length, bytes, bucket, replacing }))
     .digest("base64url");
 }
 

@@ -185,6 +185,30 @@ describe.each(TEST_ERAS)("confirmation before data is destroyed, protocol %s", (
     for (const key of keys) expect(await stored(key)).toBeUndefined();
   });
 
+  it("copy_objects with move: declined copies and deletes nothing; accepted moves; a plain copy asks nothing", async () => {
+    const s = servers.auto;
+    const data = await seed("mv/src/a.txt");
+    const asked = s.elicitations.length;
+    const copied = await s.call("copy_objects", { source: "mv/src", destination: "mv/copy", recursive: true });
+    expect(copied.isError, copied.text).toBeFalsy();
+    expect(s.elicitations.length).toBe(asked);
+
+    answer = () => ({ action: "decline" });
+    const refused = await callError(s.client, "copy_objects", { source: "mv/src", destination: "mv/dst", recursive: true, move: true });
+    expect(refused.text).toMatch(/^cancelled: the person declined; nothing was changed\./);
+    expect(s.elicitations.at(-1)?.message).toMatch(
+      /^Move 1 object \(the sources are deleted after their copy\) in bucket "local".*"mv\/src\/a.txt"/,
+    );
+    expect(await stored("mv/src/a.txt")).toBe(data);
+    expect(await stored("mv/dst/a.txt")).toBeUndefined();
+
+    answer = yes;
+    const moved = await s.call("copy_objects", { source: "mv/src", destination: "mv/dst", recursive: true, move: true });
+    expect(moved.isError, moved.text).toBeFalsy();
+    expect(await stored("mv/src/a.txt")).toBeUndefined();
+    expect(await stored("mv/dst/a.txt")).toBe(data);
+  });
+
   it("a background overwrite is asked about in the call, before any job exists", async () => {
     const data = await seed("bg/a.txt");
     const source = path.join(root, `bg-${era}.txt`);

@@ -71,6 +71,7 @@ describe("every protocol revision from one binary", () => {
       ["download_file", { key: `${era}/a.txt`, local_path: p("a.txt") }],
       ["download_directory", { prefix: `${era}/dir`, local_dir: p("down") }],
       ["compare_directory", { local_dir: p("up"), prefix: `${era}/dir` }],
+      ["copy_objects", { source: `${era}/a.txt`, destination: `${era}/a-copy.txt` }],
       ["delete_object", { key: `${era}/a.txt` }],
       ["delete_objects", { prefix: `${era}/dir` }],
       // A background job (its id filled in below), followed and then stopped.

@@ -1,4 +1,4 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import { describe, expect, it } from "vitest";
 import type { GuardedStore } from "../../src/core/guarded-store.js";
 import { listAll, readAll } from "../../src/core/store-ext.js";
@@ -176,7 +176,6 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     const updates: { progress: number; total?: number }[] = [];
     const result = await server.client.callTool(
       { name: "copy_objects", arguments: { source: "src/", destination: "dst/", recursive: true, max_workers: 1 } },
-      undefined,
       { onprogress: (p) => updates.push(p) },
     );
     expect(result.isError).toBeFalsy();
@@ -190,7 +189,6 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     const controller = new AbortController();
     const cancelled = server.client.callTool(
       { name: "copy_objects", arguments: { source: "many/", destination: "copy/", recursive: true, max_workers: 1 } },
-      undefined,
       { signal: controller.signal, onprogress: () => controller.abort() },
     );
     await expect(cancelled).rejects.toThrow(/abort/i);

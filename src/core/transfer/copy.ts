@@ -22,6 +22,12 @@ export interface CopyObjectsOptions {
   maxWorkers?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Called once the plan is known and before anything is written, when the call would destroy data:
+   * destinations an overwrite replaces, sources a move deletes (not for a dry run). It may throw to
+   * stop the call (the server asks the person here: --confirm).
+   */
+  beforeDestroy?: (loss: { replaced: ObjectInfo[]; moved: ObjectInfo[] }) => Promise<void>;
 }
 
 export interface CopyObjectsResult extends DirectoryTransferResult {
@@ -86,6 +92,13 @@ export async function prepareCopyObjects(
   const serverSide = copiesServerSide(source, destination);
   if (options.dryRun) return answered({ ...transferResult(plan), moved: [], sourceChanged: [], serverSide });
   if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
+  if (options.beforeDestroy) {
+    const replaced = plan.todo.flatMap((c) => existing.get(c.key) ?? []);
+    const todo = new Set(plan.todo.map((c) => c.key));
+    const skipped = new Set(plan.skipped);
+    const moved = options.move ? items.filter((c) => todo.has(c.key) || skipped.has(c.key)).map((c) => c.object) : [];
+    if (replaced.length > 0 || moved.length > 0) await options.beforeDestroy({ replaced, moved });
+  }
 
   const mode: PutMode = overwrite ? "overwrite" : "create";
   return {

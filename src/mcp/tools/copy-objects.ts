@@ -140,6 +140,24 @@ export const copyObjects = defineTool({
       dryRun: args.dry_run,
       maxWorkers: args.max_workers,
       signal: extra.signal,
+      // A person is asked first (--confirm): one question for what a move deletes and an overwrite replaces.
+      beforeDestroy: ({ replaced, moved }) =>
+        extra.confirm(
+          moved.length > 0
+            ? {
+                action: "move",
+                keys: moved.map((o) => o.key),
+                bytes: moved.reduce((n, o) => n + o.size, 0),
+                bucket: source.name,
+                ...(replaced.length > 0 ? { replacing: replaced.length } : {}),
+              }
+            : {
+                action: "replace",
+                keys: replaced.map((o) => o.key),
+                bytes: replaced.reduce((n, o) => n + o.size, 0),
+                bucket: destination.name,
+              },
+        ),
     });
     const at = (bucket: string, key: string) => (ctx.buckets.size > 1 ? `${bucket}:${q(key)}` : q(key));
     return transferReply(prepared, (result) => {
