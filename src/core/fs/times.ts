@@ -51,19 +51,28 @@ function touchExactly(handle: FileHandle, ns: bigint): Promise<boolean> {
   if (!touchWorks || TOUCH === undefined || ns < 0n) return Promise.resolve(false);
   const stamp = `@${ns / NS_PER_SECOND}.${(ns % NS_PER_SECOND).toString().padStart(9, "0")}`;
   return new Promise((resolve) => {
-    const child = spawn(TOUCH, ["-d", stamp, "-"], {
-      stdio: ["ignore", handle.fd, "ignore"],
-      env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(TOUCH, ["-d", stamp, "-"], {
+        stdio: ["ignore", handle.fd, "ignore"],
+        env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
+      });
+    } catch {
+      resolve(false); // no process to be had (too many open files...): the time stays within a microsecond
+      return;
+    }
     const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("error", () => {
+    let failedToStart = false;
+    child.once("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      touchWorks = false;
+      failedToStart = true;
+      if (err.code === "ENOENT" || err.code === "EACCES") touchWorks = false; // not a passing shortage
       resolve(false);
     });
     child.once("close", (code) => {
       clearTimeout(timer);
-      if (code !== 0) touchWorks = false; // not GNU touch: never tried again
+      if (failedToStart) return;
+      if (code !== 0) touchWorks = false; // not GNU touch (or it hung): never tried again
       resolve(code === 0);
     });
   });
