@@ -6,7 +6,7 @@
  * counts; the bytes are read back from the server directly.
  */
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,7 +165,7 @@ describe("uploads whose body is cut are repeated", () => {
     expect(entries.some((e) => e.message.startsWith(`PutObject of "${key}" failed`))).toBe(true);
   });
 
-  it("a multipart part cut mid-body is repeated by the SDK (parts are buffers); the upload completes", async () => {
+  it("a multipart part cut mid-body is repeated by the SDK (each attempt reads its range of the file again); the upload completes", async () => {
     const store = rig.store();
     const data = randomBytes(12 * MIB + 123);
     const key = "cut/multipart.bin";
@@ -188,6 +188,52 @@ describe("uploads whose body is cut are repeated", () => {
     expect(err.message).toMatch(/after 2 attempts/);
     expect(rig.proxy.attempts({ op: "UploadPart", key, partNumber: 2 })).toEqual([1, 2]);
     expect(rig.proxy.count({ op: "AbortMultipartUpload", key })).toBeGreaterThanOrEqual(1);
+    expect(rig.proxy.count({ op: "CompleteMultipartUpload", key })).toBe(0);
+    expect(await stored(key)).toBeUndefined();
+    expect(rig.server.openUploads()).toEqual([]);
+  });
+});
+
+describe("a file that changes while its parts are sent", () => {
+  // The change is made when a part's request reaches the proxy, i.e. while the parts are read.
+  it("rewritten in place (same size): unavailable naming the file, the upload aborted, no object", async () => {
+    const store = rig.store();
+    const key = "changed/rewritten.bin";
+    const local = await file("rewritten.bin", randomBytes(12 * MIB));
+    rig.proxy.inject({
+      op: "UploadPart",
+      key,
+      partNumber: 1,
+      times: 1,
+      fault: { kind: "delay", ms: 0 },
+      before: () => writeFile(local, randomBytes(12 * MIB)),
+    });
+    const err = await failureOf(uploadFile(store, local, key));
+    expect(err.kind).toBe("unavailable");
+    expect(err.message).toContain("rewritten.bin");
+    expect(err.message).toMatch(/changed while it was being read/);
+    expect(rig.proxy.count({ op: "CompleteMultipartUpload", key })).toBe(0);
+    expect(rig.proxy.count({ op: "AbortMultipartUpload", key })).toBeGreaterThanOrEqual(1);
+    expect(await stored(key)).toBeUndefined();
+    expect(rig.server.openUploads()).toEqual([]);
+  });
+
+  it("cut short: unavailable naming the file, the upload aborted, no object", async () => {
+    const store = rig.store();
+    const key = "changed/shortened.bin";
+    const local = await file("shortened.bin", randomBytes(12 * MIB));
+    rig.proxy.inject({
+      op: "UploadPart",
+      key,
+      partNumber: 1,
+      times: 1,
+      fault: { kind: "delay", ms: 0 },
+      before: () => truncate(local, 6 * MIB),
+    });
+    const err = await failureOf(uploadFile(store, local, key));
+    expect(err.kind).toBe("unavailable");
+    expect(err.message).toContain("shortened.bin");
+    expect(err.message).toMatch(/changed while it was being read/);
     expect(rig.proxy.count({ op: "CompleteMultipartUpload", key })).toBe(0);
     expect(await stored(key)).toBeUndefined();
     expect(rig.server.openUploads()).toEqual([]);

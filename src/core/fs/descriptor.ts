@@ -236,13 +236,22 @@ export class OpenFile {
    * that sends a declared length never completes with bytes from two versions.
    */
   stream(): Readable {
-    let position = 0;
-    let ended = false;
     this.failure = undefined;
+    return this.range(0, this.size);
+  }
+
+  /**
+   * Bytes [start, end) as a stream of positional reads through the descriptor (a multipart
+   * upload's part). Like stream(), it holds back its last chunk until the file is confirmed
+   * unchanged, and a file that ended early fails it naming the file.
+   */
+  range(start: number, end: number): Readable {
+    let position = start;
+    let ended = false;
     const stream = new Readable({
       highWaterMark: CHUNK,
       read: () => {
-        this.next(position, ended).then(
+        this.next(position, end, ended).then(
           (chunk) => {
             if (chunk === null) {
               ended = true;
@@ -259,14 +268,14 @@ export class OpenFile {
     return stream;
   }
 
-  /** The chunk at `position`, or null at the end (after the file was confirmed unchanged). */
-  private async next(position: number, ended: boolean): Promise<Buffer | null> {
+  /** The chunk at `position` (before `end`), or null at the end (after the file was confirmed unchanged). */
+  private async next(position: number, end: number, ended: boolean): Promise<Buffer | null> {
     if (ended) return null;
-    if (position >= this.size) {
-      if (this.size === 0) await this.checkUnchanged();
+    if (position >= end) {
+      if (end === 0) await this.checkUnchanged(); // an empty file: nothing else checks it
       return null;
     }
-    const want = Math.min(CHUNK, this.size - position);
+    const want = Math.min(CHUNK, end - position);
     const buf = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
@@ -275,7 +284,7 @@ export class OpenFile {
       got += bytesRead;
     }
     if (got < want) throw this.changed(`it ended after ${position + got} of its ${this.size} bytes`);
-    if (position + got === this.size) await this.checkUnchanged();
+    if (position + got === end) await this.checkUnchanged();
     return buf;
   }
 

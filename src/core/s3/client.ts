@@ -4,6 +4,7 @@
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import type { Readable } from "node:stream";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { DEFAULT_PART_SIZE } from "../multipart.js";
@@ -121,17 +122,49 @@ export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: st
   if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
   if (config.credentials) clientConfig.credentials = config.credentials;
   const client = new S3Client(clientConfig);
+  routed.add(client);
+  perAttempt(client, true);
+  return client;
+}
+
+/**
+ * A request body read from a local file, which the SDK may send more than once: each attempt
+ * reads a fresh stream from `open`. The SDK never repeats a request whose body is a stream (it
+ * cannot rewind it), so the body it holds is this object, not a stream, and the stream is put in
+ * just before each attempt goes out (see perAttempt). Only for clients prepared by
+ * replayableBodies (every S3 store's).
+ */
+export class ReplayableBody {
+  constructor(readonly open: () => Readable) {}
+}
+
+/** Makes `client` (one built here, or the library caller's own) send ReplayableBody bodies. */
+export function replayableBodies(client: S3Client): void {
+  if (!routed.has(client)) perAttempt(client, false);
+}
+
+/**
+ * The last step before the HTTP handler, run for every attempt: a ReplayableBody becomes a fresh
+ * stream in a copy of the request (the SDK keeps the original for the next attempt), and on
+ * clients built here the call's abort signal is routed to the handler (see abortable).
+ */
+function perAttempt(client: S3Client, routeSignals: boolean): void {
   client.middlewareStack.add(
     (next) => async (args) => {
+      let request = args.request as { body?: unknown } | null;
+      if (request !== null && typeof request === "object" && request.body instanceof ReplayableBody) {
+        const copy = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, {
+          body: request.body.open(),
+        });
+        request = copy;
+        args = { ...args, request: copy };
+      }
       const signal = (args.input as { [ABORT]?: AbortSignal })[ABORT];
-      if (signal !== undefined && args.request !== null && typeof args.request === "object") requestSignals.set(args.request, signal);
+      if (routeSignals && signal !== undefined && request !== null && typeof request === "object") requestSignals.set(request, signal);
       return next(args);
     },
-    // The last step before the HTTP handler: its request is the one each attempt sends.
-    { step: "deserialize", priority: "low", name: "r2mcpRouteSignal", override: true },
+    { step: "deserialize", priority: "low", name: "r2mcpPerAttempt", override: true },
   );
-  routed.add(client);
-  return client;
 }
 
 /** The client's attempt budget (maxAttempts), for the retries the SDK cannot make itself. */

@@ -45,7 +45,15 @@ import {
 } from "../store.js";
 import { exactBytes } from "../store-ext.js";
 import { S3Bucket } from "./bucket.js";
-import { abortable, createS3Client, DEFAULT_MULTIPART_THRESHOLD, logRetries, type S3StoreConfig, type StoreLog } from "./client.js";
+import {
+  abortable,
+  createS3Client,
+  DEFAULT_MULTIPART_THRESHOLD,
+  logRetries,
+  replayableBodies,
+  type S3StoreConfig,
+  type StoreLog,
+} from "./client.js";
 import { type CopyRequest, copyInParts, copyWhole, MULTIPART_COPY_PART_SIZE, MULTIPART_COPY_THRESHOLD } from "./copy.js";
 import { attemptsOf, fromS3Error, isS3NotFound, isS3PreconditionFailed, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
@@ -87,6 +95,7 @@ export class S3Store implements ObjectStore {
     this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log);
     this.pendingAborts = new PendingAborts(this.bucket);
     logRetries(this.client, config.bucket, log);
+    replayableBodies(this.client);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
