@@ -11,7 +11,7 @@ import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { call, callError, callOk } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
-import { type RunningServer, s3Cli, startClient, textOf } from "../helpers/start-client.js";
+import { type RunningServer, s3Cli, startClient, TEST_ERAS, textOf } from "../helpers/start-client.js";
 import { makeTempDir, snapshotTree, type TempDir } from "../helpers/tmp.js";
 
 interface BucketRow {
@@ -24,7 +24,7 @@ interface BucketRow {
   default: boolean;
 }
 
-describe("several buckets in one server", () => {
+describe.each(TEST_ERAS)("several buckets in one server, protocol %s", (era) => {
   let tmp: TempDir;
   let s3: S3TestServer;
   let server: RunningServer;
@@ -43,7 +43,7 @@ describe("several buckets in one server", () => {
       JSON.stringify({ buckets: [{ name: "archive", local: archiveDir, read_only: true, allow_prefixes: ["datasets/"] }] }),
     );
     const cli = s3Cli(s3, ["--config", configFile, "--local", path.join(tmp.path, "scratch"), "--root", tmp.path]);
-    server = await startClient({ ...cli, cwd: tmp.path });
+    server = await startClient({ ...cli, cwd: tmp.path, era });
   });
 
   afterAll(async () => {

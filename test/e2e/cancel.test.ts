@@ -17,7 +17,7 @@ import { MIB } from "../helpers/bytes.js";
 import { callOk } from "../helpers/calls.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
 import { killChildren } from "../helpers/run-cli.js";
-import { type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { type RunningServer, s3Cli, startClient, TEST_ERAS } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -37,7 +37,7 @@ async function settledFiles(cli: RunningServer, dir: string): Promise<string[]> 
   return files;
 }
 
-describe("cancelling long tools over stdio", () => {
+describe.each(TEST_ERAS)("cancelling long tools over stdio, protocol %s", (era) => {
   // The durable server exposes its open multipart uploads (fauxqs does not answer ListMultipartUploads).
   let s3: DurableS3Server;
   let tmp: TempDir;
@@ -53,7 +53,7 @@ describe("cancelling long tools over stdio", () => {
       { concurrency: 8 },
     );
     await writeFile(path.join(tmp.path, "big.bin"), randomBytes(48 * MIB));
-    cli = await startClient({ ...s3Cli(s3, ["--root", tmp.path]), cwd: tmp.path });
+    cli = await startClient({ ...s3Cli(s3, ["--root", tmp.path]), cwd: tmp.path, era });
   });
 
   afterAll(async () => {

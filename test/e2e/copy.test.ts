@@ -11,14 +11,14 @@ import { callError, callOk, expectError } from "../helpers/calls.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { killChildren } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { BACKENDS, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { type RunningServer, SERVED, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
 const FILES = { "a.csv": "1,2\n", "sub/b.txt": "bravo", "sub/deep/c.json": '{"c":3}' };
 
-describe.each(BACKENDS)("copy_objects over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("copy_objects over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
   const seed = async (prefix: string) => {
     for (const [name, data] of Object.entries(FILES)) await callOk(fx.client, uploadBytes, { key: `${prefix}${name}`, data });
   };

@@ -9,11 +9,11 @@ import { headObject } from "../../src/mcp/tools/head-object.js";
 import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { uploadDirectory } from "../../src/mcp/tools/upload-directory.js";
 import { call, callError, callOk } from "../helpers/calls.js";
-import { BACKENDS } from "../helpers/start-client.js";
+import { SERVED } from "../helpers/start-client.js";
 import { useToolsServer } from "../helpers/tools-server.js";
 
-describe.each(BACKENDS)("delete_objects over stdio, %s backend", (backend) => {
-  const fx = useToolsServer(backend);
+describe.each(SERVED)("delete_objects over stdio, %s backend, protocol %s", (backend, era) => {
+  const fx = useToolsServer(backend, era);
   const seedRun = async (name: string, files: number) => {
     const tree = Object.fromEntries(Array.from({ length: files }, (_, i) => [`f${String(i).padStart(3, "0")}.bin`, "x".repeat(i + 1)]));
     const dir = await fx.localDir(name, tree);

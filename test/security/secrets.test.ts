@@ -15,7 +15,7 @@ import { closedPort } from "../helpers/net.js";
 import { killChildren, runCli } from "../helpers/run-cli.js";
 import { type S3TestServer, startS3Server, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from "../helpers/s3-server.js";
 import type { SpecErrorCode } from "../helpers/spec.js";
-import { baseEnv, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { baseEnv, type RunningServer, s3Cli, startClient, TEST_ERAS } from "../helpers/start-client.js";
 import { makeTempDir, type TempDir, writeTree } from "../helpers/tmp.js";
 
 /** Everything these servers said (messages, stderr), for the secrets check. */
@@ -62,7 +62,7 @@ async function startEchoingEndpoint() {
   };
 }
 
-describe("secrets never leave the server", () => {
+describe.each(TEST_ERAS)("secrets never leave the server, protocol %s", (era) => {
   let tmp: TempDir;
   let s3: S3TestServer;
   let echo: Awaited<ReturnType<typeof startEchoingEndpoint>>;
@@ -91,7 +91,7 @@ describe("secrets never leave the server", () => {
       const args = [...cli.args];
       args[args.indexOf("--endpoint") + 1] = endpoint;
       args[args.indexOf("--bucket") + 1] = bucket;
-      return { args, env: cli.env, cwd: root, ...watched };
+      return { args, env: cli.env, cwd: root, era, ...watched };
     };
     [healthy, echoing, unreachable, missingBucket] = await Promise.all([
       // /proc as an explicit root: the pseudo-filesystem guard, not the roots check, must stop it.

@@ -11,7 +11,7 @@ import { listObjects } from "../../src/mcp/tools/list-objects.js";
 import { expectNoSecrets } from "../helpers/assert.js";
 import { expectError, structured } from "../helpers/calls.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
-import { BACKENDS, type CliArgs, localCli, type RunningServer, s3Cli, startClient } from "../helpers/start-client.js";
+import { type CliArgs, localCli, type RunningServer, SERVED, s3Cli, startClient } from "../helpers/start-client.js";
 import { makeTempDir, snapshotTree, type TempDir, writeTree } from "../helpers/tmp.js";
 
 /** Everything these servers said (messages, stderr), for the secrets check. */
@@ -19,7 +19,7 @@ const transcript: string[] = [];
 /** Servers log at debug into the transcript, and the client validates every result (tools/list first). */
 const watched = { transcript, logLevel: "debug", listTools: true } as const;
 
-describe.each(BACKENDS)("symlinks, %s backend", (backend) => {
+describe.each(SERVED)("symlinks, %s backend, protocol %s", (backend, era) => {
   let tmp: TempDir;
   let s3: S3TestServer | undefined;
   let raw: S3Client | undefined;
@@ -52,7 +52,7 @@ describe.each(BACKENDS)("symlinks, %s backend", (backend) => {
     } else {
       cli = localCli(path.join(tmp.path, "store"), ["--root", root, "--log-level", "debug"]);
     }
-    server = await startClient({ ...cli, cwd: root, ...watched });
+    server = await startClient({ ...cli, cwd: root, era, ...watched });
     for (const [key, data] of Object.entries({ "src/a.txt": "A", "multi/a.txt": "first", "multi/sub/x.txt": "second" })) {
       const put = await server.call("upload_bytes", { key, data });
       expect(put.isError, put.text).toBeFalsy();
