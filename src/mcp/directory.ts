@@ -1,6 +1,6 @@
 /** What upload_directory and download_directory share: fields, result shape, error shape. */
 import * as z from "zod";
-import type { StorageError } from "../core/errors.js";
+import { q, type StorageError } from "../core/errors.js";
 import { MAX_FILTER_PATTERNS } from "../core/path-filter.js";
 import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer/index.js";
 import { LISTED } from "./limits.js";
@@ -50,6 +50,12 @@ export const downloadDirectoryOutput = {
   downloaded: z.number().int().describe("Files written by this call."),
   bytes,
   files: z.array(z.string()).describe(`The first ${LISTED} written.`),
+  unverified: z
+    .array(z.object({ path: z.string(), reason: z.string() }))
+    .optional()
+    .describe(
+      `Present only when some files written could not be checked against their object's ETag (e.g. multipart objects whose part size the server does not tell): the first ${LISTED}, and why. They were written as received.`,
+    ),
   ...common,
 };
 
@@ -79,7 +85,18 @@ export function uploadReply(r: DirectoryTransferResult): ToolReply<typeof upload
 }
 
 export function downloadReply(r: DirectoryTransferResult): ToolReply<typeof downloadDirectoryOutput> {
-  return { structured: { downloaded: r.transferred, files: r.items.slice(0, LISTED), ...commonOf(r) }, text: summary("download", r) };
+  const unverified = r.unverified ?? [];
+  const first = unverified[0];
+  const note = first === undefined ? "" : `; ${unverified.length} file(s) not verified (${q(first.path)}: ${first.reason})`;
+  return {
+    structured: {
+      downloaded: r.transferred,
+      files: r.items.slice(0, LISTED),
+      ...(unverified.length > 0 ? { unverified: unverified.slice(0, LISTED) } : {}),
+      ...commonOf(r),
+    },
+    text: summary("download", r) + note,
+  };
 }
 
 /** A failed transfer still says what completed, and lists the conflicts. */

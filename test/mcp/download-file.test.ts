@@ -1,11 +1,13 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { downloadFile } from "../../src/mcp/tools/download-file.js";
+import { putInParts } from "../helpers/bucket.js";
+import { MIB } from "../helpers/bytes.js";
 import { BACKENDS, callError, callOk, filesUnder, useInProcess } from "../helpers/in-process.js";
 
-const md5 = (data: string) => createHash("md5").update(data).digest("hex");
+const md5 = (data: string | Buffer) => createHash("md5").update(data).digest("hex");
 const DATA = "x,y\n1,2\n3,4\n";
 
 describe.each(BACKENDS)("download_file, %s backend", (backend) => {
@@ -106,6 +108,35 @@ describe.each(BACKENDS)("download_file, %s backend", (backend) => {
       });
       expect(code).toBe("outside_roots");
       expect(await server.objects()).toEqual({ "a.txt": "object" });
+    });
+
+  // Only S3 holds multipart objects (the local store's ETags are MD5s of the bytes).
+  if (backend === "s3")
+    it("says so in the result, structured and in the text, when an object could not be verified; verified ones say nothing", async () => {
+      const server = await start();
+      // 6 MiB parts: a size no tool uses, and fauxqs does not tell part sizes, so the ETag cannot be recomputed.
+      const data = randomBytes(6 * MIB + 100);
+      const raw = server.s3!.rawClient();
+      const etag = await putInParts(raw, server.store.name, "runs/odd.bin", data, 6 * MIB).finally(() => raw.destroy());
+      expect(etag).toMatch(/-2$/);
+      const target = path.join(server.root, "odd.bin");
+      const { structured, text } = await callOk(server.client, downloadFile, { key: "runs/odd.bin", local_path: target });
+      expect(structured).toEqual({
+        local_path: target,
+        size: data.length,
+        etag,
+        unverified: expect.stringMatching(/multipart object \(2 parts\).*part size/),
+      });
+      expect(text).toBe(`saved "runs/odd.bin" to ${JSON.stringify(target)} (6.0 MiB); not verified: ${structured.unverified}`);
+      expect(md5(data)).toBe(
+        createHash("md5")
+          .update(await readFile(target))
+          .digest("hex"),
+      );
+
+      const verified = await callOk(server.client, downloadFile, { key: "runs/m.csv", local_path: path.join(server.root, "m.csv") });
+      expect(verified.structured).not.toHaveProperty("unverified");
+      expect(verified.text).not.toContain("verified");
     });
 
   it("reads only under the allowed prefixes, and works on a read-only server", async () => {

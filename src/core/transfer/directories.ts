@@ -235,6 +235,7 @@ export async function prepareDownloadDirectory(
       // Created one folder at a time through descriptors, never through a symlink swapped in meanwhile.
       await (await CheckedDir.open(dir, { roots: options.roots, argument: "local_dir", shown: localDir }, { create: true })).close();
       const swept = new Set<string>();
+      const unverified: { path: string; reason: string }[] = [];
       const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
       const run = await runPlan(
         plan.todo,
@@ -249,13 +250,14 @@ export async function prepareDownloadDirectory(
             swept,
             listed: p.object,
           });
+          if (out.unverified !== undefined) unverified.push({ path: p.path, reason: out.unverified });
           progress.fileDone(p.key, out.size);
           return out.size;
         },
         workers,
         signal,
       );
-      return transferResult(plan, run);
+      return { ...transferResult(plan, run), ...(unverified.length > 0 ? { unverified } : {}) };
     },
   };
 }

@@ -105,6 +105,13 @@ export interface DownloadToOptions {
   listed?: ObjectInfo | undefined;
 }
 
+/** A file written from an object; `unverified` says why its bytes could not be checked, when they could not. */
+export interface Downloaded {
+  size: number;
+  etag: string;
+  unverified?: string;
+}
+
 /**
  * Streams one object into a temporary file beside `target` (a real path inside the roots) and
  * puts it in place in one step, so `target` is either absent or complete. The folder is opened by
@@ -119,7 +126,7 @@ export async function downloadTo(
   target: string,
   overwrite: boolean,
   options: DownloadToOptions,
-): Promise<{ size: number; etag: string }> {
+): Promise<Downloaded> {
   const argument = options.argument ?? "local path";
   const c: Confinement = { roots: options.roots, argument, shown: target };
   const name = path.basename(target);
@@ -155,7 +162,7 @@ export async function downloadFile(
   key: string,
   localPath: string,
   options: TransferOptions = {},
-): Promise<{ localPath: string; size: number; etag: string }> {
+): Promise<Downloaded & { localPath: string }> {
   return runPrepared(await prepareDownloadFile(store, key, localPath, options), options);
 }
 
@@ -165,7 +172,7 @@ export async function prepareDownloadFile(
   key: string,
   localPath: string,
   options: TransferOptions = {},
-): Promise<PreparedTransfer<{ localPath: string; size: number; etag: string }>> {
+): Promise<PreparedTransfer<Downloaded & { localPath: string }>> {
   validateKey(key);
   const overwrite = options.overwrite ?? false;
   const target = await resolveWriteTarget(localPath, options.roots, "local_path");

@@ -19,6 +19,8 @@ export interface DirectoryTransferResult {
   planned: number;
   plannedBytes: number;
   dryRun: boolean;
+  /** Downloads: files written whose bytes could not be checked against their object's ETag, and why. */
+  unverified?: { path: string; reason: string }[];
 }
 
 /** What is at a destination: nothing, a regular file (or an object), or anything else. */

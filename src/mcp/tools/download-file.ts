@@ -23,6 +23,12 @@ export const downloadFile = defineTool({
     local_path: z.string().describe("The file written (resolved path)."),
     size: z.number().int(),
     etag: z.string(),
+    unverified: z
+      .string()
+      .optional()
+      .describe(
+        "Present only when the bytes could not be checked against the object's ETag (e.g. a multipart object whose part size the server does not tell): why. The file was written as received.",
+      ),
   },
   effect: "destructive",
   changesBucket: false,
@@ -36,9 +42,15 @@ export const downloadFile = defineTool({
     });
     return transferReply(prepared, (result) => {
       ctx.log("info", "downloaded file", { key: args.key, size: result.size });
+      const unverified = result.unverified === undefined ? "" : `; not verified: ${result.unverified}`;
       return {
-        structured: { local_path: result.localPath, size: result.size, etag: result.etag },
-        text: `saved ${q(args.key)} to ${q(result.localPath)} (${formatBytes(result.size)})`,
+        structured: {
+          local_path: result.localPath,
+          size: result.size,
+          etag: result.etag,
+          ...(result.unverified === undefined ? {} : { unverified: result.unverified }),
+        },
+        text: `saved ${q(args.key)} to ${q(result.localPath)} (${formatBytes(result.size)})${unverified}`,
       };
     });
   },
