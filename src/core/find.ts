@@ -4,6 +4,7 @@
  * store's page it resumes with `startAfter` (the last match), otherwise with the store's own cursor,
  * so no key is ever lost or repeated between calls.
  */
+import { decodeToken, encodeToken } from "./cursor-token.js";
 import { StorageError, throwIfAborted } from "./errors.js";
 import {
   compileFilter,
@@ -118,37 +119,22 @@ export function encodeListingCursor(binding: ListingBinding, next: ResumePoint):
     f: filterFingerprint(binding.filter),
     ...("cursor" in next ? { c: next.cursor } : { a: next.startAfter }),
   };
-  return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
+  return encodeToken(payload);
 }
 
-/** The resume point of a cursor produced by this same listing (bucket, prefix, level and filters); else invalid_argument. */
 export function decodeListingCursor(binding: ListingBinding, cursor: string): ResumePoint {
-  const bad = () =>
-    new StorageError(
-      "invalid_argument",
-      "cursor was not produced by this listing; pass the next_cursor returned by the previous call with the same prefix, recursive, bucket and filter arguments, or omit it to start over",
-    );
-  let payload: Partial<CursorPayload>;
-  try {
-    payload = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<CursorPayload>;
-  } catch {
-    throw bad();
-  }
-  if (
-    typeof payload !== "object" ||
-    payload === null ||
-    payload.v !== 2 ||
-    payload.b !== binding.bucket ||
-    payload.p !== binding.prefix ||
-    payload.d !== (binding.delimiter ?? "") ||
-    payload.f !== filterFingerprint(binding.filter)
-  ) {
-    throw bad();
-  }
-  if (typeof payload.c === "string" && payload.c.length > 0 && payload.a === undefined) return { cursor: payload.c };
-  // A resume key lies under the listing's prefix: anything else was not produced here.
-  if (typeof payload.a === "string" && payload.a.startsWith(binding.prefix) && payload.a.length > binding.prefix.length) {
-    return { startAfter: payload.a };
-  }
-  throw bad();
+  const payload = decodeToken<CursorPayload>(
+    cursor,
+    (p) =>
+      p.v === 2 &&
+      p.b === binding.bucket &&
+      p.p === binding.prefix &&
+      p.d === (binding.delimiter ?? "") &&
+      p.f === filterFingerprint(binding.filter) &&
+      // Either a store's page token, or a resume key under the listing's prefix.
+      ((typeof p.c === "string" && p.c.length > 0 && p.a === undefined) ||
+        (typeof p.a === "string" && p.a.startsWith(binding.prefix) && p.a.length > binding.prefix.length)),
+    "pass the next_cursor returned by the previous call with the same prefix, recursive, bucket and filter arguments, or omit it to start over",
+  );
+  return typeof payload.c === "string" ? { cursor: payload.c } : { startAfter: payload.a as string };
 }

@@ -3,6 +3,7 @@
  * contract suite (test/contract) holds them to identical semantics.
  */
 import type { Readable } from "node:stream";
+import { decodeToken, encodeToken } from "./cursor-token.js";
 import { type ErrorCode, StorageError } from "./errors.js";
 import type { OpenFile } from "./fs/descriptor.js";
 
@@ -230,36 +231,23 @@ export function checkStartAfter(options: ListOptions): string | undefined {
 
 export function encodeCursor(kind: string, options: ListOptions, token: string): string {
   const payload: CursorPayload = { v: 1, s: kind, p: options.prefix ?? "", d: options.delimiter ?? "", t: token };
-  return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
+  return encodeToken(payload);
 }
 
 export function decodeCursor(kind: string, options: ListOptions): string | undefined {
-  const cursor = options.cursor;
-  if (cursor === undefined) return undefined;
-  const bad = () =>
-    new StorageError(
-      "invalid_argument",
-      "cursor was not produced by this listing; pass the next_cursor returned by the previous call with the same prefix and recursive settings, or omit it to start over",
-    );
-  let payload: Partial<CursorPayload>;
-  try {
-    payload = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<CursorPayload>;
-  } catch {
-    throw bad();
-  }
-  if (
-    typeof payload !== "object" ||
-    payload === null ||
-    payload.v !== 1 ||
-    payload.s !== kind ||
-    payload.p !== (options.prefix ?? "") ||
-    payload.d !== (options.delimiter ?? "") ||
-    typeof payload.t !== "string" ||
-    payload.t.length === 0
-  ) {
-    throw bad();
-  }
-  return payload.t;
+  if (options.cursor === undefined) return undefined;
+  const payload = decodeToken<CursorPayload>(
+    options.cursor,
+    (p) =>
+      p.v === 1 &&
+      p.s === kind &&
+      p.p === (options.prefix ?? "") &&
+      p.d === (options.delimiter ?? "") &&
+      typeof p.t === "string" &&
+      p.t.length > 0,
+    "pass the next_cursor returned by the previous call with the same prefix and recursive settings, or omit it to start over",
+  );
+  return payload.t as string;
 }
 
 /** Copying between stores (copy_objects): where objects live, and one object to copy. */
