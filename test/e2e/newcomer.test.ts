@@ -169,6 +169,26 @@ describe("a newcomer's first session with --local", () => {
       "experiments/exp42/logs/notes.txt",
     ]);
 
+    // "Copy one file", "move exp42 to exp43", "delete the exp43 run": one or two calls each, on the server.
+    const one = await measured("copy one file", "copy_objects", {
+      source: "experiments/exp42/logs/notes.txt",
+      destination: "experiments/notes-copy.txt",
+    });
+    expect(one.structuredContent).toMatchObject({ copied: 1, server_side: true });
+    const moved = await measured("move exp42 to exp43", "copy_objects", {
+      source: "experiments/exp42",
+      destination: "experiments/exp43",
+      recursive: true,
+      move: true,
+    });
+    expect(moved.structuredContent).toMatchObject({ copied: 501, moved: 501 });
+    const dry = await measured("what would deleting exp43 remove?", "delete_objects", { prefix: "experiments/exp43", dry_run: true });
+    expect(dry.structuredContent).toMatchObject({ deleted: 501, dry_run: true });
+    const gone = await measured("delete the exp43 run", "delete_objects", { prefix: "experiments/exp43" });
+    expect(gone.structuredContent).toMatchObject({ deleted: 501, failed_count: 0 });
+    const left = await callOk(client, listObjects, { prefix: "experiments/" });
+    expect(left.objects.map((o) => o.key)).toEqual(["experiments/notes-copy.txt"]);
+
     for (const [task, bytes] of Object.entries(sizes)) {
       if (task !== "find all .ckpt files") expect(bytes, task).toBeLessThan(4096);
     }
