@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -134,6 +135,43 @@ export async function deletePrefix(client: S3Client, bucket: string, prefix: str
     );
   }
   return keys.length;
+}
+
+/** Seeds `count` objects of `size` random-free bytes under `prefix` (untimed set-up for the keys case). */
+export async function rawPutMany(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  count: number,
+  size: number,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const body = Buffer.alloc(size, 0x61);
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(6, "0")}`);
+  await pMap(keys, (Key) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body })), { concurrency, signal });
+}
+
+/** ListObjectsV2 under `from`, then one CopyObject per key to the same name under `to`: no checks at all. */
+export async function rawCopyPrefix(
+  client: S3Client,
+  bucket: string,
+  from: string,
+  to: string,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<{ files: number; bytes: number }> {
+  const objects = await listAll(client, bucket, from);
+  await pMap(
+    objects,
+    (o) =>
+      client.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: to + o.key.slice(from.length), CopySource: `${bucket}/${encodeURI(o.key)}` }),
+        { abortSignal: signal },
+      ),
+    { concurrency, signal },
+  );
+  return { files: objects.length, bytes: objects.reduce((n, o) => n + o.size, 0) };
 }
 
 export interface ServerCeiling {

@@ -165,6 +165,11 @@ export function buildReport(
     add("huge.upload.rss", rssRow(`peak RSS, ${l} upload (MB)`, r.huge.upload));
     add("huge.download.rss", rssRow(`peak RSS, ${l} download (MB)`, r.huge.download));
   }
+  if (r.keys) {
+    const l = `${r.keys.keys} keys of ${fmtBytes(r.keys.keyBytes)}:`;
+    add("keys.copy", transferRow(`${l} copy_objects (keys/s)`, r.keys.copy, "files", true));
+    add("keys.delete", transferRow(`${l} delete_objects (keys/s)`, r.keys.delete, "files", true));
+  }
   if (r.head) {
     const h = r.head;
     const p50 = { raw: percentile(h.raw, 50), lib: percentile(h.lib, 50), mcp: percentile(h.mcp, 50) };
@@ -334,6 +339,10 @@ export function buildReport(
     "- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.",
   );
   lines.push("- cold start: spawn of `node dist/cli.js` → initialize → tools/list answered.");
+  if (r.keys)
+    lines.push(
+      `- keys: copy_objects of a prefix of ${r.keys.keys} keys to a new prefix (raw SDK: ListObjectsV2 + one CopyObject per key, p-map with concurrency ${flags.concurrency}; rclone: \`copy\` between two paths of the same remote, which copies on the server; library: \`R2Client.copyObjects({ recursive: true })\`; MCP: copy_objects), then delete_objects of a fresh prefix of ${r.keys.keys} keys, seeded untimed (raw SDK: ListObjectsV2 + DeleteObjects of up to 1000 keys; rclone: \`delete --checkers ${flags.concurrency}\`; library: \`R2Client.deleteObjects({ prefix })\`; MCP: delete_objects).`,
+    );
   if (flags.baselineDist)
     lines.push(
       `- MCP before: the same MCP calls against the server built in \`${flags.baselineDist}\`, interleaved with the others in the same run.`,
@@ -343,12 +352,10 @@ export function buildReport(
       `- every client (raw SDK, rclone, library, MCP) reached the server through a loopback proxy delaying every byte by ${flags.latencyMs} ms each way.`,
     );
   const failures: string[] = [];
-  for (const name of ["small", "large", "huge"] as const) {
-    const c = r[name];
-    if (!c) continue;
-    for (const dir of ["upload", "download"] as const) {
+  for (const { name, dirs } of directions(r)) {
+    for (const [dir, d] of dirs) {
       for (const m of METHODS) {
-        const e = c[dir][m]?.error;
+        const e = d[m]?.error;
         if (e && !e.startsWith("rclone not installed")) failures.push(`- ${name} ${dir} ${m}: ${e}${explain(e)}`);
       }
     }
@@ -378,6 +385,33 @@ export function buildReport(
   return { markdown: lines.join("\n"), verdicts };
 }
 
+/** Every measured case with its directions (upload/download, or copy/delete) and its count of files or keys. */
+function directions(r: BenchResults): { name: string; files: number; dirs: [string, Direction][] }[] {
+  const out: { name: string; files: number; dirs: [string, Direction][] }[] = [];
+  for (const name of ["small", "large", "huge"] as const) {
+    const c = r[name];
+    if (c)
+      out.push({
+        name,
+        files: c.files,
+        dirs: [
+          ["upload", c.upload],
+          ["download", c.download],
+        ],
+      });
+  }
+  if (r.keys)
+    out.push({
+      name: "keys",
+      files: r.keys.keys,
+      dirs: [
+        ["copy", r.keys.copy],
+        ["delete", r.keys.delete],
+      ],
+    });
+  return out;
+}
+
 function requestsTable(r: BenchResults): string | undefined {
   const rows: string[][] = [];
   const abbreviations: Record<string, string> = {
@@ -388,16 +422,17 @@ function requestsTable(r: BenchResults): string | undefined {
     GetObject: "GET",
     HeadObject: "HEAD",
     ListObjects: "LIST",
+    CopyObject: "COPY",
+    DeleteObject: "DELETE",
+    DeleteObjects: "DELETE-BATCH",
   };
-  for (const name of ["small", "large", "huge"] as const) {
-    const c = r[name];
-    if (!c) continue;
-    for (const dir of ["upload", "download"] as const) {
+  for (const { name, files, dirs } of directions(r)) {
+    for (const [dir, d] of dirs) {
       const cells = METHODS.map((m) => {
-        const res = c[dir][m];
+        const res = d[m];
         if (!res || res.error || res.runs.length === 0) return "—";
         const run = res.runs[Math.floor(res.runs.length / 2)] as Run;
-        const perFile = (n: number) => fmt(n / c.files, n / c.files < 10 ? 2 : 0);
+        const perFile = (n: number) => fmt(n / files, n / files < 10 ? 2 : 0);
         const ops = Object.entries(run.requests).map(([op, n]) => `${abbreviations[op] ?? op} ${perFile(n)}`);
         return `${ops.join(", ")}; new TCP connections ${perFile(run.connections)}`;
       });
@@ -409,21 +444,19 @@ function requestsTable(r: BenchResults): string | undefined {
 
 function clientCpuTable(r: BenchResults): string | undefined {
   const rows: string[][] = [];
-  for (const name of ["small", "large", "huge"] as const) {
-    const c = r[name];
-    if (!c) continue;
-    for (const dir of ["upload", "download"] as const) {
+  for (const { name, dirs } of directions(r)) {
+    for (const [dir, d] of dirs) {
       rows.push([
         `${name} ${dir}`,
         ...METHODS.filter((m) => m !== "rclone").map((m) =>
           fmt(
-            medianOf(c[dir][m], (run) => run.clientCpuSeconds ?? Number.NaN),
+            medianOf(d[m], (run) => run.clientCpuSeconds ?? Number.NaN),
             2,
           ),
         ),
         ...METHODS.filter((m) => m !== "rclone").map((m) =>
           fmt(
-            medianOf(c[dir][m], (run) => run.seconds),
+            medianOf(d[m], (run) => run.seconds),
             2,
           ),
         ),

@@ -25,8 +25,10 @@ import {
   listAll,
   measureServerCeiling,
   rawClient,
+  rawCopyPrefix,
   rawDownloadDirectory,
   rawHead,
+  rawPutMany,
   rawUploadDirectory,
   walkFiles,
 } from "./raw-sdk.js";
@@ -42,6 +44,7 @@ import {
   type Direction,
   type Flags,
   type HeadResult,
+  type KeysCase,
   METHODS,
   type Method,
   type Run,
@@ -72,6 +75,7 @@ function parseFlags(argv: string[]): Flags {
       "huge-mib": { type: "string" },
       heads: { type: "string" },
       colds: { type: "string" },
+      keys: { type: "string" },
       "timeout-s": { type: "string" },
       out: { type: "string" },
       "latency-ms": { type: "string" },
@@ -86,11 +90,11 @@ function parseFlags(argv: string[]): Flags {
     process.stdout.write(
       [
         "npx tsx bench/run.ts [options]   (npm run bench builds first)",
-        "  --quick               200 × 4 KiB, 8 × 8 MiB, 64 MiB large file, 100 heads, 3 cold starts",
+        "  --quick               200 × 4 KiB, 8 × 8 MiB, 64 MiB large file, 200 keys, 100 heads, 3 cold starts",
         "  --concurrency N       transfers in flight for every tool (default 16)",
-        "  --only LIST           comma-separated subset of: small,large,huge,head,cold",
+        "  --only LIST           comma-separated subset of: small,large,huge,keys,head,cold",
         "  --repeats N           runs per transfer measurement, median reported (default 3)",
-        "  --small-files N --large-files N --huge-mib N --heads N --colds N   override sizes",
+        "  --small-files N --large-files N --huge-mib N --keys N --heads N --colds N   override sizes",
         "  --timeout-s N         per-measurement time bound (default 900)",
         "  --out FILE            write the results there instead of bench/results.json",
         "  --latency-ms N        every client talks through a loopback proxy adding N ms each way (default 0)",
@@ -148,6 +152,7 @@ function parseFlags(argv: string[]): Flags {
     hugeBytes: int("huge-mib", values["huge-mib"], quick ? 64 : 1024, 1, 8192) * MIB,
     heads: int("heads", values.heads, quick ? 100 : 500, 1, 100_000),
     colds: int("colds", values.colds, quick ? 3 : 10, 1, 100),
+    keys: int("keys", values.keys, quick ? 200 : 1000, 1, 100_000),
     timeoutMs: int("timeout-s", values["timeout-s"], 900, 10, 86_400) * 1000,
     out: path.resolve(values.out ?? RESULTS),
   };
@@ -608,6 +613,112 @@ class Bench {
     await fs.rm(file, { force: true });
   }
 
+  /**
+   * Many small objects handled server-side: copy_objects of a prefix of N keys to another prefix
+   * (raw SDK: a listing and one CopyObject per key; rclone: `copy` between two paths of the same
+   * remote, which copies on the server), then delete_objects of a prefix of N keys (raw SDK: a
+   * listing and DeleteObjects of up to 1000 keys; rclone: `delete`). Every delete run gets a
+   * prefix of its own, seeded before the clock starts.
+   */
+  async keys(): Promise<void> {
+    const n = this.flags.concurrency;
+    const count = this.flags.keys;
+    const size = 1024;
+    const seed = "seed/keys/";
+    const result: KeysCase = { keys: count, keyBytes: size, copy: this.emptyDirection(), delete: this.emptyDirection() };
+    this.results.keys = result;
+    log(`${count} keys: seeding`);
+    await rawPutMany(this.raw, BUCKET, seed, count, size, n, this.signal());
+    const mcpCall = async (method: "mcp" | "base", tool: string, args: Record<string, unknown>) => {
+      const mcp = await this.session(method);
+      const before = cpuSecondsOfPid(mcp.pid);
+      const r = await mcp.call(tool, args, this.flags.timeoutMs);
+      const after = cpuSecondsOfPid(mcp.pid);
+      return { r, cpu: before !== undefined && after !== undefined ? { clientCpuSeconds: after - before } : {} };
+    };
+
+    // One untimed copy per tool first (server start, JIT warm-up, connections), as for small files.
+    for (const method of this.methods()) {
+      const to = `warm/keys/${method}/`;
+      try {
+        if (method === "raw") await rawCopyPrefix(this.raw, BUCKET, seed, to, n, this.signal());
+        else if (method === "lib") await this.lib.copyObjects(seed, to, { recursive: true, maxWorkers: n, signal: this.signal() });
+        else if (method === "mcp" || method === "base")
+          await mcpCall(method, "copy_objects", { source: seed, destination: to, recursive: true, max_workers: n });
+        else
+          await this.rclone?.run(
+            ["copy", "--transfers", String(n), `bench:${BUCKET}/${seed}`, `bench:${BUCKET}/${to}`],
+            this.flags.timeoutMs,
+          );
+      } catch (err) {
+        log(`warm-up copy ${method} failed: ${String(err)}`);
+      }
+      await deletePrefix(this.raw, BUCKET, to);
+    }
+
+    await this.rounds(`${count} keys copy_objects`, result.copy, async (method, rep) => {
+      const to = `cp/${method}/${rep}/`;
+      try {
+        const run = await this.measure(async (): Promise<TransferOutcome> => {
+          switch (method) {
+            case "raw":
+              return rawCopyPrefix(this.raw, BUCKET, seed, to, n, this.signal());
+            case "lib": {
+              const r = await this.lib.copyObjects(seed, to, { recursive: true, maxWorkers: n, signal: this.signal() });
+              return { files: r.transferred, bytes: r.bytes };
+            }
+            case "base":
+            case "mcp": {
+              const { r, cpu } = await mcpCall(method, "copy_objects", { source: seed, destination: to, recursive: true, max_workers: n });
+              return { files: Number(r.copied), bytes: Number(r.bytes), ...cpu };
+            }
+            case "rclone":
+              await this.rclone?.run(
+                ["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${seed}`, `bench:${BUCKET}/${to}`],
+                this.flags.timeoutMs,
+              );
+              return { files: count, bytes: count * size };
+          }
+        });
+        await this.verifyUploaded(to, count, count * size);
+        return run;
+      } finally {
+        await deletePrefix(this.raw, BUCKET, to);
+      }
+    });
+
+    await this.rounds(`${count} keys delete_objects`, result.delete, async (method, rep) => {
+      const prefix = `del/${method}/${rep}/`;
+      await rawPutMany(this.raw, BUCKET, prefix, count, size, n, this.signal());
+      try {
+        const run = await this.measure(async (): Promise<TransferOutcome> => {
+          switch (method) {
+            case "raw":
+              return { files: await deletePrefix(this.raw, BUCKET, prefix), bytes: count * size };
+            case "lib": {
+              const r = await this.lib.deleteObjects({ prefix }, { maxObjects: count, signal: this.signal() });
+              return { files: r.deleted, bytes: r.bytes };
+            }
+            case "base":
+            case "mcp": {
+              const { r, cpu } = await mcpCall(method, "delete_objects", { prefix, max_objects: count });
+              return { files: Number(r.deleted), bytes: Number(r.bytes), ...cpu };
+            }
+            case "rclone":
+              await this.rclone?.run(["delete", "--checkers", String(n), `bench:${BUCKET}/${prefix}`], this.flags.timeoutMs);
+              return { files: count, bytes: count * size };
+          }
+        });
+        const left = await listAll(this.raw, BUCKET, prefix);
+        if (left.length > 0) throw new Error(`delete check: ${left.length} objects left under ${prefix}`);
+        return run;
+      } finally {
+        await deletePrefix(this.raw, BUCKET, prefix);
+      }
+    });
+    await deletePrefix(this.raw, BUCKET, seed);
+  }
+
   async head(): Promise<void> {
     const calls = this.flags.heads;
     const key = "seed/head/object.bin";
@@ -778,6 +889,7 @@ async function main(): Promise<void> {
       small: () => bench!.directories("small", flags.smallFiles, 4 * KIB),
       large: () => bench!.directories("large", flags.largeFiles, 8 * MIB),
       huge: () => bench!.huge(),
+      keys: () => bench!.keys(),
       head: () => bench!.head(),
       cold: () => bench!.cold(),
     };

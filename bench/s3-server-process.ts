@@ -17,6 +17,7 @@ import { buildApp } from "fauxqs";
 
 type Operation =
   | "PutObject"
+  | "CopyObject"
   | "UploadPart"
   | "CreateMultipartUpload"
   | "CompleteMultipartUpload"
@@ -34,7 +35,7 @@ let bytesIn = 0;
 /** TCP connections accepted: a client that keeps its connections alive opens few. */
 let connections = 0;
 
-function classify(method: string, url: string): Operation {
+function classify(method: string, url: string, copySource: boolean): Operation {
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   const query = new URLSearchParams(q === -1 ? "" : url.slice(q + 1));
@@ -43,7 +44,8 @@ function classify(method: string, url: string): Operation {
   switch (method) {
     case "PUT":
       if (!objectLevel) return "Bucket";
-      return query.has("uploadId") ? "UploadPart" : "PutObject";
+      if (query.has("uploadId")) return "UploadPart";
+      return copySource ? "CopyObject" : "PutObject";
     case "GET":
       return objectLevel ? "GetObject" : "ListObjects";
     case "HEAD":
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   if (!process.send) throw new Error("s3-server-process.ts must be started with fork() (it reports over IPC)");
   const app = buildApp({ logger: false, defaultRegion: "us-east-1" });
   app.addHook("onRequest", async (request) => {
-    const op = classify(request.method, request.url);
+    const op = classify(request.method, request.url, request.headers["x-amz-copy-source"] !== undefined);
     counts.set(op, (counts.get(op) ?? 0) + 1);
     const length = Number(request.headers["content-length"] ?? 0);
     if (Number.isFinite(length)) bytesIn += length;

@@ -8,7 +8,7 @@ export const TARGET_MCP_OVERHEAD_MS = 0.5;
 /** A server using at least this share of one core during a run is treated as saturated. */
 export const SERVER_BOUND_UTILISATION = 0.85;
 
-export const CASES = ["small", "large", "huge", "head", "cold"] as const;
+export const CASES = ["small", "large", "huge", "keys", "head", "cold"] as const;
 export type CaseName = (typeof CASES)[number];
 /** base: the MCP server of another build (--baseline-dist), the "before" of a before/after. */
 export const METHODS = ["raw", "rclone", "lib", "mcp", "base"] as const;
@@ -24,6 +24,8 @@ export interface Flags {
   hugeBytes: number;
   heads: number;
   colds: number;
+  /** objects copied (copy_objects) and deleted (delete_objects) in the keys case */
+  keys: number;
   timeoutMs: number;
   /** where results.json goes */
   out: string;
@@ -67,6 +69,14 @@ export interface TransferCase {
   download: Direction;
 }
 
+/** Many small objects handled on the server side: copied under another prefix, and deleted. */
+export interface KeysCase {
+  keys: number;
+  keyBytes: number;
+  copy: Direction;
+  delete: Direction;
+}
+
 export interface HeadResult {
   calls: number;
   raw: number[];
@@ -94,6 +104,7 @@ export interface BenchResults {
   small?: TransferCase;
   large?: TransferCase;
   huge?: TransferCase;
+  keys?: KeysCase;
   head?: HeadResult;
   cold?: ColdResult;
   rclone: { version?: string; spawnMs?: number; hint?: string };
