@@ -3,8 +3,9 @@ import * as z from "zod";
 import { q, type StorageError } from "../core/errors.js";
 import { MAX_FILTER_PATTERNS } from "../core/path-filter.js";
 import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer/index.js";
+import type { ConflictDetail, ConflictSide } from "../core/transfer/plan.js";
 import { LISTED } from "./limits.js";
-import { formatBytes } from "./results.js";
+import { counted, formatBytes } from "./results.js";
 import { errorShape, rangedInt, type ToolReply } from "./tool.js";
 
 export const maxWorkersField = rangedInt(1, MAX_WORKERS, `Files transferred in parallel, 1-${MAX_WORKERS}.`).default(DEFAULT_MAX_WORKERS);
@@ -29,7 +30,15 @@ export const filterFields = {
 
 const bytes = z.number().int().describe("Bytes written by this call.");
 
+const conflictDetail = z.object({
+  key: z.string(),
+  local_path: z.string(),
+  local: z.object({ size: z.number().int(), mtime: z.string() }).optional().describe("The local file (absent if unreadable)."),
+  remote: z.object({ size: z.number().int(), last_modified: z.string(), etag: z.string() }).optional().describe("The object."),
+});
+
 const common = {
+  conflict_details: z.array(conflictDetail).describe(`Both sides of the first ${LISTED} conflicts, to tell which copy is newer.`),
   skipped: z.array(z.string()).describe(`Destinations that already held identical bytes and were left alone (first ${LISTED}).`),
   conflicts: z
     .array(z.string())
@@ -42,14 +51,14 @@ const common = {
 export const uploadDirectoryOutput = {
   uploaded: z.number().int().describe("Files written by this call."),
   bytes,
-  keys: z.array(z.string()).describe(`The first ${LISTED} written.`),
+  keys: z.array(z.string()).describe(`The first ${LISTED} keys written (with dry_run: that would be written).`),
   ...common,
 };
 
 export const downloadDirectoryOutput = {
   downloaded: z.number().int().describe("Files written by this call."),
   bytes,
-  files: z.array(z.string()).describe(`The first ${LISTED} written.`),
+  files: z.array(z.string()).describe(`The first ${LISTED} files written (with dry_run: that would be written).`),
   unverified: z
     .array(z.object({ path: z.string(), reason: z.string() }))
     .optional()
@@ -60,10 +69,35 @@ export const downloadDirectoryOutput = {
 };
 
 type Common = z.input<z.ZodObject<typeof common>> & { bytes: number };
+type Wire = z.input<typeof conflictDetail>;
+type Direction = "upload" | "download";
 
-function commonOf(r: DirectoryTransferResult): Common {
+const localSide = (side: ConflictSide) => ({ size: side.size, mtime: side.modified.toISOString() });
+const remoteSide = (side: ConflictSide) => ({ size: side.size, last_modified: side.modified.toISOString(), etag: side.etag ?? "" });
+
+/** A conflict as tools report it: the key and the local path, each side described when known. */
+function conflictToWire(direction: Direction, d: ConflictDetail): Wire {
+  const [local, remote] = direction === "upload" ? [d.source, d.existing] : [d.existing, d.source];
+  return {
+    key: direction === "upload" ? d.destination : d.from,
+    local_path: direction === "upload" ? d.from : d.destination,
+    ...(local ? { local: localSide(local) } : {}),
+    ...(remote ? { remote: remoteSide(remote) } : {}),
+  };
+}
+
+function conflictLine(c: Wire): string {
+  const local = c.local ? `local ${formatBytes(c.local.size)}, modified ${c.local.mtime}` : "local: not a regular file";
+  const remote = c.remote
+    ? `remote ${formatBytes(c.remote.size)}, modified ${c.remote.last_modified}, etag ${c.remote.etag}`
+    : "remote: unknown";
+  return `  conflict ${q(c.key)} ↔ ${q(c.local_path)}: ${local}; ${remote}`;
+}
+
+function commonOf(direction: Direction, r: DirectoryTransferResult): Common {
   return {
     bytes: r.bytes,
+    conflict_details: r.conflictDetails.slice(0, LISTED).map((d) => conflictToWire(direction, d)),
     skipped: r.skipped.slice(0, LISTED),
     conflicts: r.conflicts.slice(0, LISTED),
     planned: r.planned,
@@ -71,48 +105,80 @@ function commonOf(r: DirectoryTransferResult): Common {
   };
 }
 
-function summary(verb: string, r: DirectoryTransferResult): string {
+/** What the result's text says: counts, then every listed item one per line (hosts may show only the text). */
+function summary(direction: Direction, r: DirectoryTransferResult, listed: string[], details: Wire[]): string {
+  const what = direction === "upload" ? "key" : "file";
+  const lines: string[] = [];
   if (r.dryRun) {
-    const conflicts = r.conflicts.length ? `: ${r.conflicts.slice(0, 10).join(", ")}` : "";
-    return `dry run: would ${verb} ${r.planned} file(s), ${formatBytes(r.plannedBytes)}; ${r.skipped.length} identical skipped; ${r.conflicts.length} conflict(s)${conflicts}`;
+    lines.push(
+      `dry run: would ${direction} ${counted(r.planned, "file")}, ${formatBytes(r.plannedBytes)}; ${counted(r.skipped.length, "identical file")} skipped; ${counted(r.conflicts.length, "conflict")}`,
+    );
+    if (listed.length > 0)
+      lines.push(`would write${r.planned > listed.length ? ` (first ${listed.length})` : ""}:`, ...listed.map((i) => `  ${i}`));
+  } else {
+    const skipped = r.skipped.length ? `; ${counted(r.skipped.length, "file")} already identical, skipped` : "";
+    lines.push(`${direction}ed ${counted(r.transferred, "file")}, ${formatBytes(r.bytes)}${skipped}`);
+    if (listed.length > 0)
+      lines.push(`${what}s written${r.transferred > listed.length ? ` (first ${listed.length})` : ""}:`, ...listed.map((i) => `  ${i}`));
   }
-  const skipped = r.skipped.length ? `; ${r.skipped.length} already identical, skipped` : "";
-  return `${verb}ed ${r.transferred} file(s), ${formatBytes(r.bytes)}${skipped}`;
+  lines.push(...details.map(conflictLine));
+  if (r.conflicts.length > details.length) lines.push(`  … ${r.conflicts.length - details.length} more conflicts`);
+  return lines.join("\n");
+}
+
+function listedOf(r: DirectoryTransferResult): string[] {
+  return (r.dryRun ? r.wouldWrite : r.items).slice(0, LISTED);
 }
 
 export function uploadReply(r: DirectoryTransferResult): ToolReply<typeof uploadDirectoryOutput> {
-  return { structured: { uploaded: r.transferred, keys: r.items.slice(0, LISTED), ...commonOf(r) }, text: summary("upload", r) };
+  const keys = listedOf(r);
+  const rest = commonOf("upload", r);
+  return { structured: { uploaded: r.transferred, keys, ...rest }, text: summary("upload", r, keys, rest.conflict_details) };
 }
 
 export function downloadReply(r: DirectoryTransferResult): ToolReply<typeof downloadDirectoryOutput> {
-  const unverified = r.unverified ?? [];
+  const files = listedOf(r);
+  const rest = commonOf("download", r);
+  const unverified = (r.unverified ?? []).slice(0, LISTED);
   const first = unverified[0];
-  const note = first === undefined ? "" : `; ${unverified.length} file(s) not verified (${q(first.path)}: ${first.reason})`;
+  const lines = summary("download", r, files, rest.conflict_details).split("\n");
+  if (first !== undefined) {
+    // Said on the first line, and each file with its reason after the rest (hosts may show only the text).
+    const total = r.unverified?.length ?? 0;
+    lines[0] += `; ${counted(total, "file")} not verified (${q(first.path)}: ${first.reason})`;
+    lines.push("not verified (written as received):", ...unverified.map((u) => `  ${u.path}: ${u.reason}`));
+  }
   return {
-    structured: {
-      downloaded: r.transferred,
-      files: r.items.slice(0, LISTED),
-      ...(unverified.length > 0 ? { unverified: unverified.slice(0, LISTED) } : {}),
-      ...commonOf(r),
-    },
-    text: summary("download", r) + note,
+    structured: { downloaded: r.transferred, files, ...(unverified.length > 0 ? { unverified } : {}), ...rest },
+    text: lines.join("\n"),
   };
 }
 
-/** A failed transfer still says what completed, and lists the conflicts. */
-function failed(err: StorageError): { completed: string[]; rest: Common } {
+/** A failed transfer still says what completed, and lists the conflicts with both sides. */
+function failed(direction: Direction, err: StorageError): { completed: string[]; rest: Common } {
   const details = err.details ?? {};
   const completed = Array.isArray(details.completed) ? (details.completed as string[]) : [];
   const conflicts = Array.isArray(details.conflicts) ? (details.conflicts as string[]) : [];
-  return { completed, rest: { bytes: 0, skipped: [], conflicts: conflicts.slice(0, LISTED), planned: 0, dry_run: false } };
+  const described = Array.isArray(details.conflictDetails) ? (details.conflictDetails as ConflictDetail[]) : [];
+  return {
+    completed,
+    rest: {
+      bytes: 0,
+      conflict_details: described.slice(0, LISTED).map((d) => conflictToWire(direction, d)),
+      skipped: [],
+      conflicts: conflicts.slice(0, LISTED),
+      planned: 0,
+      dry_run: false,
+    },
+  };
 }
 
 export function uploadFailure(err: StorageError): z.input<z.ZodObject<typeof uploadDirectoryOutput>> {
-  const { completed, rest } = failed(err);
+  const { completed, rest } = failed("upload", err);
   return { uploaded: completed.length, keys: completed.slice(0, LISTED), ...rest };
 }
 
 export function downloadFailure(err: StorageError): z.input<z.ZodObject<typeof downloadDirectoryOutput>> {
-  const { completed, rest } = failed(err);
+  const { completed, rest } = failed("download", err);
   return { downloaded: completed.length, files: completed.slice(0, LISTED), ...rest };
 }

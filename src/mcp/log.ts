@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import { LOG_LEVELS, type LogLevel } from "../config/index.js";
-import { redact } from "./redact.js";
+import { redact, stringsIn } from "./redact.js";
 
 export type Logger = (level: LogLevel, message: string, data?: Record<string, unknown>) => void;
 
@@ -26,17 +26,31 @@ export interface ServerLog {
   during<T>(sink: ClientLogSink, fn: () => Promise<T>): Promise<T>;
 }
 
+/** Fields of a log line that name the user's keys and paths: redaction leaves them whole. */
+const NAMED_FIELDS = ["key", "keys", "prefix", "path", "local_path", "local_dir"];
+
+function namedData(data: Record<string, unknown> | undefined): string[] {
+  if (!data) return [];
+  return NAMED_FIELDS.flatMap((field) => stringsIn(data[field])).flatMap((value) => [value, jsonInner(value)]);
+}
+
+/** A string as it appears inside JSON text (escaped, without the quotes). */
+function jsonInner(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
 export function createLog(stderrLevel: LogLevel, writeStderr: (line: string) => void = (line) => process.stderr.write(line)): ServerLog {
   const threshold = LOG_LEVELS.indexOf(stderrLevel);
   const perCall = new AsyncLocalStorage<ClientLogSink>();
   let toClient: ClientLogSink | undefined;
   const log: Logger = (level, message, data) => {
+    const keep = namedData(data);
     if (LOG_LEVELS.indexOf(level) >= threshold) {
-      writeStderr(`r2-mcp ${level}: ${redact(data ? `${message} ${JSON.stringify(data)}` : message)}\n`);
+      writeStderr(`r2-mcp ${level}: ${redact(data ? `${message} ${JSON.stringify(data)}` : message, keep)}\n`);
     }
     const sink = perCall.getStore() ?? toClient;
     if (sink) {
-      const payload: unknown = JSON.parse(redact(JSON.stringify({ message, ...data })));
+      const payload: unknown = JSON.parse(redact(JSON.stringify({ message, ...data }), keep));
       void sink({ level, logger: "r2-mcp", data: payload }).catch(() => undefined);
     }
   };

@@ -10,7 +10,7 @@ import { checkArguments } from "./arguments.js";
 import { QuestionAsked } from "./confirm.js";
 import type { ToolContext } from "./context.js";
 import { progressReporter, type ToolExtra } from "./progress.js";
-import { redact } from "./redact.js";
+import { redact, stringsIn } from "./redact.js";
 import { asStorageError, errorResult, formatBytes } from "./results.js";
 import { isPendingTransfer, type PendingTransfer, rangeOf, type Tool, type ToolReply, takesBucket } from "./tool.js";
 
@@ -70,7 +70,8 @@ function success(reply: ToolReply<z.ZodRawShape>, bucket: string | undefined): C
   const structured = reply.structured as Record<string, unknown>;
   return {
     structuredContent: bucket === undefined ? structured : { ...structured, bucket },
-    content: [{ type: "text", text: reply.unredacted ? text : redact(text) }, ...(reply.content ?? [])],
+    // Keys and data the result carries are the user's, not secrets: redaction leaves them whole.
+    content: [{ type: "text", text: reply.unredacted ? text : redact(text, stringsIn(structured)) }, ...(reply.content ?? [])],
   };
 }
 

@@ -146,12 +146,13 @@ export function rangeOf(schema: z.ZodType): IntRange | undefined {
   return undefined;
 }
 
-export const overwriteField = (what: string) =>
+/** `what` names the destination, singular ("the object") or plural ("existing objects"). */
+export const overwriteField = (what: string, plural = false) =>
   z
     .boolean()
     .default(false)
     .describe(
-      `Replace ${what} if it already exists. Default false: an existing destination is an already_exists error and nothing is changed.`,
+      `Replace ${what} if ${plural ? "they already exist" : "it already exists"}. Default false: an existing one is already_exists; nothing changes.`,
     );
 
 export const keyField = (description = 'Object key, e.g. "runs/2024-06-01/metrics.csv" (1-1024 bytes of UTF-8).') =>

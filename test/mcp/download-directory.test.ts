@@ -28,10 +28,13 @@ describe.each(BACKENDS)("download_directory, %s backend", (backend) => {
       files: Object.keys(DATA_FILES).map((f) => path.join(server.out, f)),
       skipped: [],
       conflicts: [],
+      conflict_details: [],
       planned: 3,
       dry_run: false,
     });
-    expect(text).toBe("downloaded 3 file(s), 17 B");
+    const lines = text.split("\n");
+    expect(lines.slice(0, 2)).toEqual(["downloaded 3 files, 17 B", "files written:"]);
+    expect(lines.slice(2).sort()).toEqual(Object.keys(DATA_FILES).map((f) => `  ${path.join(server.out, f)}`));
     expect(await filesUnder(server.out)).toEqual(DATA_FILES);
   });
 
@@ -48,7 +51,7 @@ describe.each(BACKENDS)("download_directory, %s backend", (backend) => {
     await writeTree(server.out, { "a.txt": "alpha" });
     const first = await callOk(server.client, downloadDirectory, { prefix: "data/", local_dir: server.out });
     expect(first.structured).toMatchObject({ downloaded: 2, skipped: [path.join(server.out, "a.txt")], planned: 2 });
-    expect(first.text).toBe("downloaded 2 file(s), 12 B; 1 already identical, skipped");
+    expect(first.text.split("\n")[0]).toBe("downloaded 2 files, 12 B; 1 file already identical, skipped");
     const again = await callOk(server.client, downloadDirectory, { prefix: "data/", local_dir: server.out });
     expect(again.structured).toMatchObject({ downloaded: 0, bytes: 0, files: [], planned: 0 });
     expect(again.structured.skipped).toHaveLength(3);
@@ -60,10 +63,18 @@ describe.each(BACKENDS)("download_directory, %s backend", (backend) => {
     const conflict = path.join(server.out, "sub", "b.txt");
     const { code, text, structured } = await callError(server.client, downloadDirectory, { prefix: "data", local_dir: server.out });
     expect(code).toBe("already_exists");
-    expect(text).toBe(
-      `already_exists: 1 local files already exist with other content: ${JSON.stringify(conflict)}; nothing was written. Pass overwrite: true to replace them`,
+    expect(text).toMatch(
+      `already_exists: 1 local file already exists with other content: ${JSON.stringify(conflict)}; nothing was written. Pass overwrite: true to replace it. Both sides: `,
     );
     expect(structured).toMatchObject({ downloaded: 0, files: [], conflicts: [conflict], error: { code: "already_exists" } });
+    expect(structured?.conflict_details).toEqual([
+      {
+        key: "data/sub/b.txt",
+        local_path: conflict,
+        local: { size: 4, mtime: expect.any(String) },
+        remote: { size: 5, last_modified: expect.any(String), etag: expect.any(String) },
+      },
+    ]);
     expect(await filesUnder(server.out)).toEqual({ "sub/b.txt": "mine" });
 
     const replaced = await callOk(server.client, downloadDirectory, { prefix: "data", local_dir: server.out, overwrite: true });
@@ -74,8 +85,20 @@ describe.each(BACKENDS)("download_directory, %s backend", (backend) => {
   it("dry_run reports the plan and creates nothing, not even local_dir", async () => {
     const server = await start();
     const { structured, text } = await callOk(server.client, downloadDirectory, { prefix: "data", local_dir: server.out, dry_run: true });
-    expect(structured).toEqual({ downloaded: 0, bytes: 0, files: [], skipped: [], conflicts: [], planned: 3, dry_run: true });
-    expect(text).toBe("dry run: would download 3 file(s), 17 B; 0 identical skipped; 0 conflict(s)");
+    const files = Object.keys(DATA_FILES).map((f) => path.join(server.out, f));
+    expect({ ...structured, files: [...structured.files].sort() }).toEqual({
+      downloaded: 0,
+      bytes: 0,
+      files,
+      skipped: [],
+      conflicts: [],
+      conflict_details: [],
+      planned: 3,
+      dry_run: true,
+    });
+    const lines = text.split("\n");
+    expect(lines.slice(0, 2)).toEqual(["dry run: would download 3 files, 17 B; 0 identical files skipped; 0 conflicts", "would write:"]);
+    expect(lines.slice(2).sort()).toEqual(files.map((f) => `  ${f}`));
     expect(await readdir(server.root)).toEqual([]);
   });
 
@@ -144,7 +167,8 @@ describe.each(BACKENDS)("download_directory, %s backend", (backend) => {
       expect(structured.downloaded).toBe(4);
       const odd = path.join(server.out, "odd.bin");
       expect(structured.unverified).toEqual([{ path: odd, reason: expect.stringMatching(/multipart object \(2 parts\).*part size/) }]);
-      expect(text).toContain(`; 1 file(s) not verified (${JSON.stringify(odd)}: it is a multipart object (2 parts)`);
+      expect(text).toContain(`; 1 file not verified (${JSON.stringify(odd)}: it is a multipart object (2 parts)`);
+      expect(text).toContain(`\nnot verified (written as received):\n  ${odd}: it is a multipart object (2 parts)`);
 
       const again = await callOk(server.client, downloadDirectory, { prefix: "data/sub", local_dir: path.join(server.root, "sub") });
       expect(again.structured).not.toHaveProperty("unverified");

@@ -33,7 +33,7 @@ describe.each(BACKENDS)("get_object_bytes, %s backend", (backend) => {
     expect(content).toHaveLength(1);
   });
 
-  it("returns other bytes as base64 under auto (the text block only summarizes them)", async () => {
+  it("returns other bytes as base64 under auto, saying why, with the data in the text block too", async () => {
     const { client } = await start();
     const { structured, text } = await callOk(client, getObjectBytes, { key: "bin/blob" });
     expect(structured).toEqual({
@@ -44,7 +44,7 @@ describe.each(BACKENDS)("get_object_bytes, %s backend", (backend) => {
       range: { offset: 0, length: 5 },
       content_type: "application/octet-stream",
     });
-    expect(text).toBe('"bin/blob": 5 of 5 bytes from offset 0, as base64');
+    expect(text).toBe(`"bin/blob": 5 of 5 bytes from offset 0, as base64 (not valid UTF-8 text)\n\n${BINARY.toString("base64")}`);
   });
 
   it("returns text as base64 when asked, and refuses encoding utf8 for bytes that are not text", async () => {

@@ -56,7 +56,7 @@ describe.each(BACKENDS)("list_objects, %s backend", (backend) => {
     expect(text).toBe('0 objects under "nothing/"');
   });
 
-  it("pages 200 by default; the text shows 50 and says how many more are in structuredContent", async () => {
+  it("pages 200 by default; the text names every entry of the page, one line each, and the cursor", async () => {
     const server = await env.start();
     const keys = Array.from({ length: 201 }, (_, i) => `k/${String(i).padStart(3, "0")}`);
     await Promise.all(keys.map((k) => server.seed(k, "x")));
@@ -64,9 +64,10 @@ describe.each(BACKENDS)("list_objects, %s backend", (backend) => {
     expect(first.structured.objects.map((o) => o.key)).toEqual(keys.slice(0, 200));
     expect(first.structured.next_cursor).toEqual(expect.any(String));
     const lines = first.text.split("\n");
-    expect(lines[0]).toBe('200 objects under "" (more: pass next_cursor as cursor)');
-    expect(lines).toHaveLength(1 + 50 + 1);
-    expect(lines.at(-1)).toBe("… 150 more in structuredContent");
+    expect(lines[0]).toBe('200 objects under ""; more follow');
+    expect(lines).toHaveLength(1 + 200 + 1);
+    expect(lines.slice(1, 201).map((l) => l.split("  ")[0])).toEqual(keys.slice(0, 200));
+    expect(lines.at(-1)).toBe(`next_cursor: ${first.structured.next_cursor}`);
     const rest = await callOk(server.client, listObjects, { cursor: first.structured.next_cursor });
     expect(rest.structured).toEqual({ objects: [summary("k/200", "x")], prefixes: [] });
   });

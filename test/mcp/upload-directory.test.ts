@@ -27,10 +27,13 @@ describe.each(BACKENDS)("upload_directory, %s backend", (backend) => {
       keys: Object.keys(under("data/", TREE)),
       skipped: [],
       conflicts: [],
+      conflict_details: [],
       planned: 3,
       dry_run: false,
     });
-    expect(text).toBe(`uploaded 3 file(s), ${TREE_BYTES} B`);
+    const lines = text.split("\n");
+    expect(lines.slice(0, 2)).toEqual([`uploaded 3 files, ${TREE_BYTES} B`, "keys written:"]);
+    expect(lines.slice(2).sort()).toEqual(Object.keys(under("data/", TREE)).map((k) => `  ${k}`));
     expect(await server.objects()).toEqual(under("data/", TREE));
   });
 
@@ -45,7 +48,7 @@ describe.each(BACKENDS)("upload_directory, %s backend", (backend) => {
     await server.seed("data/a.txt", "alpha");
     const first = await callOk(server.client, uploadDirectory, { local_dir: server.dir, prefix: "data/" });
     expect(first.structured).toMatchObject({ uploaded: 2, skipped: ["data/a.txt"], planned: 2, bytes: 12 });
-    expect(first.text).toBe("uploaded 2 file(s), 12 B; 1 already identical, skipped");
+    expect(first.text.split("\n")[0]).toBe("uploaded 2 files, 12 B; 1 file already identical, skipped");
     const again = await callOk(server.client, uploadDirectory, { local_dir: server.dir, prefix: "data/" });
     expect(again.structured).toMatchObject({ uploaded: 0, bytes: 0, keys: [], planned: 0 });
     expect([...again.structured.skipped].sort()).toEqual(Object.keys(under("data/", TREE)));
@@ -56,10 +59,18 @@ describe.each(BACKENDS)("upload_directory, %s backend", (backend) => {
     await server.seed("data/sub/b.txt", "other content");
     const { code, text, structured } = await callError(server.client, uploadDirectory, { local_dir: server.dir, prefix: "data" });
     expect(code).toBe("already_exists");
-    expect(text).toBe(
-      'already_exists: 1 destination keys already exist with other content: "data/sub/b.txt"; nothing was written. Pass overwrite: true to replace them',
+    expect(text).toMatch(
+      /^already_exists: 1 destination key already exists with other content: "data\/sub\/b.txt"; nothing was written. Pass overwrite: true to replace it. Both sides: "data\/sub\/b.txt" from ".*b.txt": new 5 bytes, modified \S+; existing 13 bytes, modified \S+, etag [0-9a-f]{32}$/,
     );
     expect(structured).toMatchObject({ uploaded: 0, keys: [], conflicts: ["data/sub/b.txt"], error: { code: "already_exists" } });
+    expect(structured?.conflict_details).toEqual([
+      {
+        key: "data/sub/b.txt",
+        local_path: path.join(server.dir, "sub", "b.txt"),
+        local: { size: 5, mtime: expect.any(String) },
+        remote: { size: 13, last_modified: expect.any(String), etag: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      },
+    ]);
     expect(await server.objects()).toEqual({ "data/sub/b.txt": "other content" });
 
     const replaced = await callOk(server.client, uploadDirectory, { local_dir: server.dir, prefix: "data", overwrite: true });
@@ -76,13 +87,28 @@ describe.each(BACKENDS)("upload_directory, %s backend", (backend) => {
     expect(structured).toEqual({
       uploaded: 0,
       bytes: 0,
-      keys: [],
+      keys: ["data/sub/deep/c é.txt"],
       skipped: ["data/a.txt"],
       conflicts: ["data/sub/b.txt"],
+      conflict_details: [
+        {
+          key: "data/sub/b.txt",
+          local_path: path.join(server.dir, "sub", "b.txt"),
+          local: { size: 5, mtime: expect.any(String) },
+          remote: { size: 5, last_modified: expect.any(String), etag: expect.any(String) },
+        },
+      ],
       planned: 1,
       dry_run: true,
     });
-    expect(text).toBe("dry run: would upload 1 file(s), 7 B; 1 identical skipped; 1 conflict(s): data/sub/b.txt");
+    expect(text.split("\n").slice(0, 3)).toEqual([
+      "dry run: would upload 1 file, 7 B; 1 identical file skipped; 1 conflict",
+      "would write:",
+      "  data/sub/deep/c é.txt",
+    ]);
+    expect(text.split("\n")[3]).toMatch(
+      /^ {2}conflict "data\/sub\/b.txt" ↔ ".*b.txt": local 5 B, modified \S+; remote 5 B, modified \S+, etag \S+$/,
+    );
     expect(await server.objects()).toEqual(before);
   });
 

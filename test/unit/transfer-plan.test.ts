@@ -76,6 +76,43 @@ describe("planTransfer", () => {
     expect(got.conflicts).toEqual(["dest/changed", "dest/folder"]);
     expect(got.plannedBytes).toBe(1);
     expect(got.compared).toEqual(["same", "changed"]);
+    expect(got.wouldWrite).toEqual(["dest/new"]);
+  });
+
+  it("describes both sides of the first 50 conflicts, and names the first 50 destinations it would write", async () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({ name: `n${i}`, size: i }));
+    const found: Record<string, Existing<string>> = Object.fromEntries(many.map((i) => [i.name, { state: "file", found: "other" }]));
+    const described: string[] = [];
+    const got = await planTransfer(many, {
+      overwrite: false,
+      ...DOWNLOAD,
+      destination: (i) => i.name,
+      size: (i) => i.size,
+      lookup: (i) => found[i.name] ?? { state: "absent" },
+      identical: async () => false,
+      detail: (i, existing) => {
+        described.push(i.name);
+        return {
+          destination: i.name,
+          from: `src/${i.name}`,
+          source: { size: i.size, modified: new Date(0) },
+          ...(existing.state === "file" ? { existing: { size: 1, modified: new Date(1) } } : {}),
+        };
+      },
+    });
+    expect(got.conflicts).toHaveLength(60);
+    expect(got.conflictDetails).toHaveLength(50);
+    expect(got.conflictDetails[49]).toEqual({
+      destination: "n49",
+      from: "src/n49",
+      source: { size: 49, modified: new Date(0) },
+      existing: { size: 1, modified: new Date(1) },
+    });
+    expect(described).toHaveLength(50);
+
+    const fresh = await plan(many, {}, { overwrite: false, ...UPLOAD });
+    expect(fresh.wouldWrite).toEqual(many.slice(0, 50).map((i) => `dest/${i.name}`));
+    expect(fresh.todo).toHaveLength(60);
   });
 
   it("overwriting with comparison skips identical files and replaces the others, never a folder", async () => {
@@ -99,8 +136,10 @@ describe("planTransfer", () => {
   it("an empty list plans nothing", async () => {
     expect(await plan([], at, { overwrite: false, ...UPLOAD })).toEqual({
       todo: [],
+      wouldWrite: [],
       skipped: [],
       conflicts: [],
+      conflictDetails: [],
       plannedBytes: 0,
       compared: [],
     });
@@ -108,7 +147,15 @@ describe("planTransfer", () => {
 });
 
 describe("transferResult", () => {
-  const planned = { todo: [{ name: "a" }, { name: "b" }], skipped: ["s"], conflicts: ["c"], plannedBytes: 7 };
+  const detail = { destination: "c", from: "src/c", source: { size: 1, modified: new Date(0) } };
+  const planned = {
+    todo: [{ name: "a" }, { name: "b" }],
+    wouldWrite: ["a", "b"],
+    skipped: ["s"],
+    conflicts: ["c"],
+    conflictDetails: [detail],
+    plannedBytes: 7,
+  };
 
   it("a dry run reports the plan and writes nothing", () => {
     expect(transferResult(planned)).toEqual({
@@ -117,6 +164,8 @@ describe("transferResult", () => {
       items: [],
       skipped: ["s"],
       conflicts: ["c"],
+      conflictDetails: [detail],
+      wouldWrite: ["a", "b"],
       planned: 2,
       plannedBytes: 7,
       dryRun: true,
@@ -130,6 +179,8 @@ describe("transferResult", () => {
       items: ["b", "a"],
       skipped: ["s"],
       conflicts: ["c"],
+      conflictDetails: [detail],
+      wouldWrite: ["a", "b"],
       planned: 2,
       plannedBytes: 7,
       dryRun: false,
@@ -145,7 +196,13 @@ describe("conflictError and listing", () => {
     expect(err.message).toBe(
       '2 local files already exist with other content: "a", "b"; nothing was written. Pass overwrite: true to replace them',
     );
-    expect(err.details).toEqual({ conflicts: ["a", "b"] });
+    expect(err.details).toEqual({ conflicts: ["a", "b"], conflictDetails: [] });
+  });
+
+  it("agrees in number with one conflict", () => {
+    expect(conflictError(["a"], "local files").message).toBe(
+      '1 local file already exists with other content: "a"; nothing was written. Pass overwrite: true to replace it',
+    );
   });
 
   it("quotes the first items and counts the rest", () => {

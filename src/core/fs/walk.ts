@@ -14,6 +14,8 @@ export interface LocalFile {
   path: string;
   relative: string;
   size: number;
+  /** Last modification, in milliseconds since the epoch. */
+  mtimeMs: number;
 }
 
 export interface WalkResult {
@@ -70,7 +72,7 @@ export async function walkDirectory(dir: string, roots: Roots | undefined, skip?
       }
       if (skip && entry.isSymbolicLink() && skip(keyPart, stat.isDirectory())) continue;
       if (stat.isDirectory()) await visit(real, entryRelative);
-      else if (stat.isFile()) files.push({ path: real, relative: keyPart, size: stat.size });
+      else if (stat.isFile()) files.push({ path: real, relative: keyPart, size: stat.size, mtimeMs: stat.mtimeMs });
       // Sockets, FIFOs and devices are not data files; reading a FIFO would block forever.
     }
   }

@@ -18,7 +18,15 @@ import { compilePathFilter, type PathFilter, type PathFilterOptions } from "../p
 import type { ObjectInfo, ObjectStore } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
-import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
+import {
+  type ConflictSide,
+  conflictError,
+  type DirectoryTransferResult,
+  type Existing,
+  listing,
+  planTransfer,
+  transferResult,
+} from "./plan.js";
 import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared } from "./run.js";
 import { fileTimeMetadata } from "./times.js";
 
@@ -70,9 +78,15 @@ export async function prepareUploadDirectory(
       return object ? { state: "file", found: object } : { state: "absent" };
     },
     identical: (f, object) => OpenFile.with(f.path, reading(f.path), (file) => sameBytes(file, file.size, object, options.signal)),
+    detail: (f, at) => ({
+      destination: f.key,
+      from: f.path,
+      source: { size: f.size, modified: new Date(f.mtimeMs) },
+      ...(at.state === "file" ? { existing: objectSide(at.found) } : {}),
+    }),
   });
   if (options.dryRun) return answered(transferResult(plan));
-  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
+  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys", plan.conflictDetails);
   if (overwrite && options.beforeReplace) {
     const replaced = plan.todo.flatMap((f) => existing.get(f.key) ?? []);
     if (replaced.length > 0) {
@@ -114,6 +128,10 @@ export async function prepareUploadDirectory(
       return transferResult(plan, run);
     },
   };
+}
+
+function objectSide(object: ObjectInfo): ConflictSide {
+  return { size: object.size, modified: object.lastModified, etag: object.etag };
 }
 
 /** local_dir to read, resolved within the roots; it must exist and be a directory. */
@@ -215,9 +233,19 @@ export async function prepareDownloadDirectory(
       OpenFile.with(p.path, { roots: options.roots, argument: "local_dir", shown: p.path }, (file) =>
         sameBytes(file, file.size, p.object, options.signal),
       ),
+    detail: async (p, at) => {
+      // A folder (or link) in the way is described too: its size and time say what it is.
+      const stat = at.state === "file" ? at.found : await fs.lstat(p.path).catch(() => undefined);
+      return {
+        destination: p.path,
+        from: p.key,
+        source: objectSide(p.object),
+        ...(stat ? { existing: { size: stat.size, modified: stat.mtime } } : {}),
+      };
+    },
   });
   if (options.dryRun) return answered(transferResult(plan));
-  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files");
+  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "local files", plan.conflictDetails);
   if (overwrite && options.beforeReplace) {
     const replaced = plan.todo.filter((p) => found.has(p.path));
     if (replaced.length > 0) {

@@ -13,7 +13,7 @@ export const downloadDirectory = defineTool({
   input: {
     prefix: z.string().describe('Key prefix to download, e.g. "runs/42/" (a trailing / is added). Empty downloads the whole bucket.'),
     local_dir: z.string().describe("Local directory to write into; created if missing."),
-    overwrite: overwriteField("existing local files"),
+    overwrite: overwriteField("local files", true),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
 import { DEFAULT_MAX_BYTES, HARD_MAX_BYTES } from "../limits.js";
-import { decodeUtf8, formatBytes } from "../results.js";
+import { type CutText, decodeUtf8, decodeUtf8Range, formatBytes } from "../results.js";
 import { bucketInput, defineTool, keyField, rangedInt } from "../tool.js";
 
 /** Images this small also come back as MCP image content, which clients can show. */
@@ -69,15 +69,24 @@ export const getObjectBytes = defineTool({
     }
     const chunks: Buffer[] = [];
     for await (const chunk of got.body) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
-    const text = args.encoding === "base64" ? undefined : decodeUtf8(bytes);
+    const whole = Buffer.concat(chunks);
+    const asText = args.encoding === "base64" ? undefined : decodeUtf8(whole);
+    // A range that splits a character: the valid text between the cuts, saying where it was cut.
+    const cut: CutText | undefined = asText === undefined && ranged && args.encoding !== "base64" ? decodeUtf8Range(whole) : undefined;
+    const text = asText ?? cut?.text;
     if (text === undefined && args.encoding === "utf8") {
       throw new StorageError("invalid_argument", `${q(key)} is not valid UTF-8 text; pass encoding "base64" (or "auto")`, { key });
     }
+    const bytes = cut ? whole.subarray(cut.lead, whole.length - cut.tail) : whole;
+    const offset = got.range.start + (cut?.lead ?? 0);
     const encoding: "utf8" | "base64" = text !== undefined ? "utf8" : "base64";
     const data = text ?? bytes.toString("base64");
     const contentType = got.info.contentType;
-    const summary = `${q(key)}: ${bytes.length} of ${got.info.size} bytes from offset ${got.range.start}, as ${encoding}`;
+    const why = encoding === "base64" && args.encoding === "auto" ? " (not valid UTF-8 text)" : "";
+    const cutNote = cut
+      ? ` (the range ${got.range.start}-${got.range.end - 1} splits a UTF-8 character: ${describeCut(cut)}; the text is bytes ${offset}-${offset + bytes.length - 1})`
+      : "";
+    const summary = `${q(key)}: ${bytes.length} of ${got.info.size} bytes from offset ${offset}, as ${encoding}${why}${cutNote}`;
     const isImage = !ranged && contentType?.startsWith("image/") && bytes.length <= INLINE_IMAGE_MAX && contentType !== "image/svg+xml";
     return {
       structured: {
@@ -85,11 +94,19 @@ export const getObjectBytes = defineTool({
         data,
         encoding,
         size: got.info.size,
-        range: { offset: got.range.start, length: bytes.length },
+        range: { offset, length: bytes.length },
         content_type: contentType,
       },
-      text: text !== undefined ? `${summary}\n\n${data}` : summary,
+      // The data itself too (hosts may show only the text), except an image shown as image content.
+      text: isImage ? summary : `${summary}\n\n${data}`,
       content: isImage ? [{ type: "image", data: bytes.toString("base64"), mimeType: contentType ?? "application/octet-stream" }] : [],
     };
   },
 });
+
+function describeCut(cut: CutText): string {
+  const parts = [];
+  if (cut.lead > 0) parts.push(`${cut.lead} byte${cut.lead === 1 ? "" : "s"} skipped at the start`);
+  if (cut.tail > 0) parts.push(`${cut.tail} byte${cut.tail === 1 ? "" : "s"} dropped at the end`);
+  return parts.join(", ");
+}

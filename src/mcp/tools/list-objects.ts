@@ -2,49 +2,32 @@ import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { decodeListingCursor, encodeListingCursor, findObjects, MAX_SCANNED } from "../../core/find.js";
 import { describeFilter, isFiltering, type ObjectFilter, parseTime } from "../../core/object-filter.js";
-import { formatBytes, objectToWire } from "../results.js";
+import { counted, formatBytes, objectToWire } from "../results.js";
 import { bucketInput, defineTool, objectSummary, rangedInt } from "../tool.js";
 
-const SHOWN_IN_TEXT = 50;
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
 export const listObjects = defineTool({
   name: "list_objects",
   title: "List objects",
-  description: `List objects under a key prefix, one page at a time, optionally only those matching a glob, a size range or a time window (filters are applied while paging, so only matches come back). recursive=false lists one level (delimiter "/") and returns child prefixes like folders. One call examines at most ${MAX_SCANNED} keys; pass next_cursor back as cursor for the next page.`,
+  description: `List objects under a prefix, a page at a time (pass next_cursor as cursor), optionally filtered by glob, size or time. A call examines at most ${MAX_SCANNED} keys.`,
   input: {
-    prefix: z.string().default("").describe('Key prefix to list under, e.g. "runs/2024/". Empty lists the whole bucket.'),
-    recursive: z.boolean().default(true).describe("true: every object under the prefix. false: one level, with child prefixes."),
-    limit: rangedInt(1, 1000, "Most entries (matching objects, plus prefixes when unfiltered) in this page, 1-1000.").default(200),
-    cursor: z.string().optional().describe("next_cursor from the previous page of this same listing (same prefix, recursive and filters)."),
-    glob: z
-      .string()
-      .optional()
-      .describe(
-        'Only keys matching this pattern, matched against the whole key: * within one /-segment, ** across segments, ? one character, {a,b} alternatives, \\ escapes. E.g. "experiments/**/*.ckpt".',
-      ),
-    min_size: rangedInt(0, MAX_SIZE, "Only objects of at least this many bytes.").optional(),
-    max_size: rangedInt(0, MAX_SIZE, "Only objects of at most this many bytes.").optional(),
-    modified_after: z
-      .string()
-      .optional()
-      .describe(
-        'Only objects last modified at or after this ISO 8601 time, e.g. "2026-06-01" or "2026-06-01T12:00:00Z" (UTC unless a zone is given).',
-      ),
-    modified_before: z.string().optional().describe("Only objects last modified before this ISO 8601 time."),
+    prefix: z.string().default("").describe('Key prefix, e.g. "runs/2024/".'),
+    recursive: z.boolean().default(true).describe("false: one level, with child prefixes."),
+    limit: rangedInt(1, 1000, "Most entries in this page.").default(200),
+    cursor: z.string().optional().describe("next_cursor of the previous page."),
+    glob: z.string().optional().describe('Whole-key pattern: * in a segment, ** across, ?, {a,b}; e.g. "runs/**/*.ckpt".'),
+    min_size: rangedInt(0, MAX_SIZE, "Minimum bytes.").optional(),
+    max_size: rangedInt(0, MAX_SIZE, "Maximum bytes.").optional(),
+    modified_after: z.string().optional().describe('ISO 8601 time, e.g. "2026-06-01" (UTC).'),
+    modified_before: z.string().optional().describe("ISO 8601 time."),
     ...bucketInput,
   },
   output: {
     objects: z.array(objectSummary),
-    prefixes: z.array(z.string()).describe("Child prefixes (only with recursive=false and no filter)."),
-    next_cursor: z.string().optional().describe("Present when more entries follow: pass it as cursor."),
-    scanned: z
-      .number()
-      .int()
-      .optional()
-      .describe(
-        `With a filter: the keys examined by this call (at most ${MAX_SCANNED}; a call that stops there still returns next_cursor).`,
-      ),
+    prefixes: z.array(z.string()),
+    next_cursor: z.string().optional(),
+    scanned: z.number().int().optional().describe("With a filter: keys examined."),
   },
   effect: "read",
   changesBucket: false,
@@ -68,25 +51,21 @@ export const listObjects = defineTool({
     const filtering = isFiltering(filter);
     const nextCursor = found.next ? encodeListingCursor(binding, found.next) : undefined;
     const objects = found.objects.map(objectToWire);
-    const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-    const what = filtering
-      ? `${plural(objects.length, "matching object", "matching objects")}`
-      : plural(objects.length, "object", "objects");
-    const levels = args.recursive || filtering ? "" : ` and ${plural(found.prefixes.length, "prefix", "prefixes")}`;
+    const what = filtering ? counted(objects.length, "matching object") : counted(objects.length, "object");
+    const levels = args.recursive || filtering ? "" : ` and ${counted(found.prefixes.length, "prefix", "prefixes")}`;
     const scope = filtering ? ` (${describeFilter(filter)}; ${found.scanned} keys examined)` : "";
     const more = nextCursor
       ? filtering && found.scanned >= MAX_SCANNED
-        ? ` (stopped after examining ${MAX_SCANNED} keys; more: pass next_cursor as cursor)`
-        : " (more: pass next_cursor as cursor)"
+        ? ` (stopped after examining ${MAX_SCANNED} keys); more follow`
+        : "; more follow"
       : "";
+    // Every entry of the page, one compact line each: some hosts show the model only this text.
     const lines = [
       `${what}${levels} under ${q(args.prefix)}${scope}${more}`,
-      ...found.prefixes.slice(0, SHOWN_IN_TEXT).map((p) => `${p}  (prefix)`),
-      ...objects.slice(0, SHOWN_IN_TEXT).map((o) => `${o.key}  ${formatBytes(o.size)}  ${o.last_modified}`),
+      ...found.prefixes.map((p) => `${p}  (prefix)`),
+      ...objects.map((o) => `${o.key}  ${formatBytes(o.size)}  ${o.last_modified.replace(/\.000Z$/, "Z")}`),
     ];
-    const shown = Math.min(found.prefixes.length, SHOWN_IN_TEXT) + Math.min(objects.length, SHOWN_IN_TEXT);
-    if (shown < objects.length + found.prefixes.length)
-      lines.push(`… ${objects.length + found.prefixes.length - shown} more in structuredContent`);
+    if (nextCursor) lines.push(`next_cursor: ${nextCursor}`);
     return {
       structured: {
         objects,

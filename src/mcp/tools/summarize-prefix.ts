@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { DEFAULT_SUMMARY_MAX_OBJECTS, MAX_SUMMARY_OBJECTS, summarizePrefix as summarize } from "../../core/summary.js";
-import { formatBytes } from "../results.js";
+import { counted, formatBytes } from "../results.js";
 import { bucketInput, defineTool, rangedInt } from "../tool.js";
 
 const totals = z.object({ objects: z.number().int(), bytes: z.number().int() });
@@ -38,7 +38,7 @@ export const summarizePrefix = defineTool({
     store.checkPrefix(args.prefix);
     const s = await summarize(store, args.prefix, { maxObjects: args.max_objects, signal: extra.signal });
     const lines = [
-      `${q(args.prefix)}: ${s.objects} object(s), ${formatBytes(s.bytes)}${s.truncated ? ` (truncated after ${s.scanned} objects)` : ""}`,
+      `${q(args.prefix)}: ${counted(s.objects, "object")}, ${formatBytes(s.bytes)}${s.truncated ? ` (truncated after ${s.scanned} objects)` : ""}`,
     ];
     if (s.oldestModified && s.newestModified) {
       lines.push(`modified ${s.oldestModified.toISOString()} … ${s.newestModified.toISOString()}`);

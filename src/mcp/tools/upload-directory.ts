@@ -15,7 +15,7 @@ export const uploadDirectory = defineTool({
     prefix: z
       .string()
       .describe('Destination key prefix, e.g. "datasets/mnist/" (a trailing / is added). Empty uploads to the bucket root.'),
-    overwrite: overwriteField("existing objects"),
+    overwrite: overwriteField("objects", true),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,
