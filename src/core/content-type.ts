@@ -44,7 +44,7 @@ const TYPES: Record<string, string> = {
   mp3: "audio/mpeg",
 };
 
-const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 export function guessContentType(name: string): string {
   const dot = name.lastIndexOf(".");

@@ -6,65 +6,56 @@ import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "
 import type { ConflictDetail, ConflictSide } from "../core/transfer/plan.js";
 import { LISTED } from "./limits.js";
 import { counted, formatBytes } from "./results.js";
-import { errorShape, rangedInt, type ToolReply } from "./tool.js";
+import { errorShape, int, outputObject, rangedInt, type ToolReply } from "./tool.js";
 
-export const maxWorkersField = rangedInt(1, MAX_WORKERS, `Files transferred in parallel, 1-${MAX_WORKERS}.`).default(DEFAULT_MAX_WORKERS);
-export const dryRunField = z
-  .boolean()
-  .default(false)
-  .describe("true: change nothing; report what would be transferred, skipped, or conflict.");
+export const maxWorkersField = rangedInt(1, MAX_WORKERS, "Files in parallel.").default(DEFAULT_MAX_WORKERS);
+export const dryRunField = z.boolean().default(false).describe("Preview: change nothing.");
 
 const patterns = (what: string) =>
   z
     .array(z.string())
     .optional()
-    .describe(
-      `Up to ${MAX_FILTER_PATTERNS} globs of relative paths to ${what}. A pattern without "/" matches a name at any depth ("*.tmp", "__pycache__"); a trailing "/" matches folders only (".git/"); otherwise the whole relative path ("data/raw", "runs/*/ckpt/"). * stays within a segment, ** crosses segments, {a,b} alternatives.`,
-    );
+    .describe(`Up to ${MAX_FILTER_PATTERNS} globs of relative paths to ${what}: "*.tmp" at any depth, ".git/" folders, "runs/*/ckpt/".`);
 
 /** include / exclude, applied to paths relative to local_dir and to the prefix before anything else. */
 export const filterFields = {
-  include: patterns("keep (default: every file); others are left out"),
-  exclude: patterns('leave out, e.g. [".git/", "__pycache__/", "*.tmp"]; wins over include'),
+  include: patterns("keep (default: all)"),
+  exclude: patterns("leave out (wins over include)"),
 };
 
-const bytes = z.number().int().describe("Bytes written by this call.");
+const bytes = int();
 
-const conflictDetail = z.object({
+const conflictDetail = outputObject({
   key: z.string(),
   local_path: z.string(),
-  local: z.object({ size: z.number().int(), mtime: z.string() }).optional().describe("The local file (absent if unreadable)."),
-  remote: z.object({ size: z.number().int(), last_modified: z.string(), etag: z.string() }).optional().describe("The object."),
+  local: outputObject({ size: int(), mtime: z.string() }).optional(),
+  remote: outputObject({ size: int(), last_modified: z.string(), etag: z.string() }).optional(),
 });
 
 const common = {
-  conflict_details: z.array(conflictDetail).describe(`Both sides of the first ${LISTED} conflicts, to tell which copy is newer.`),
-  skipped: z.array(z.string()).describe(`Destinations that already held identical bytes and were left alone (first ${LISTED}).`),
-  conflicts: z
-    .array(z.string())
-    .describe(`Destinations that exist with other content (first ${LISTED}); without overwrite the call writes nothing.`),
-  planned: z.number().int().describe("Files this call set out to write (or, with dry_run, would write)."),
+  conflict_details: z.array(conflictDetail).describe(`Both sides of the first ${LISTED} conflicts.`),
+  skipped: z.array(z.string()).describe(`Already identical, left alone (first ${LISTED}).`),
+  conflicts: z.array(z.string()).describe(`Existing with other content (first ${LISTED}).`),
+  planned: int(),
   dry_run: z.boolean(),
   error: errorShape,
 };
 
 export const uploadDirectoryOutput = {
-  uploaded: z.number().int().describe("Files written by this call."),
+  uploaded: int(),
   bytes,
-  keys: z.array(z.string()).describe(`The first ${LISTED} keys written (with dry_run: that would be written).`),
+  keys: z.array(z.string()).describe(`First ${LISTED} written (or, dry run, to write).`),
   ...common,
 };
 
 export const downloadDirectoryOutput = {
-  downloaded: z.number().int().describe("Files written by this call."),
+  downloaded: int(),
   bytes,
-  files: z.array(z.string()).describe(`The first ${LISTED} files written (with dry_run: that would be written).`),
+  files: z.array(z.string()).describe(`First ${LISTED} written (or, dry run, to write).`),
   unverified: z
-    .array(z.object({ path: z.string(), reason: z.string() }))
+    .array(outputObject({ path: z.string(), reason: z.string() }))
     .optional()
-    .describe(
-      `Present only when some files written could not be checked against their object's ETag (e.g. multipart objects whose part size the server does not tell): the first ${LISTED}, and why. They were written as received.`,
-    ),
+    .describe(`Files not checked against the ETag, and why (first ${LISTED}); written as received.`),
   ...common,
 };
 

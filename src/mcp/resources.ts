@@ -4,12 +4,41 @@
  * Every check (allowed prefixes, key validity) is the guarded store's, as for the tools.
  */
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/server";
+import { DEFAULT_CONTENT_TYPE, guessContentType } from "../core/content-type.js";
 import { q, StorageError } from "../core/errors.js";
 import type { ToolContext } from "./context.js";
 import { DEFAULT_MAX_BYTES } from "./limits.js";
 import { decodeUtf8, errorText } from "./results.js";
 
 const LISTED = 200;
+/**
+ * resources/list is read into an assistant's context: it stops before its entries pass this many
+ * bytes of JSON (long keys mean fewer entries), so a listing stays under 15 KB whatever the keys.
+ */
+const LIST_BUDGET = 14_000;
+
+interface ListedResource {
+  uri: string;
+  name: string;
+  size: number;
+  mimeType?: string;
+  /** Left to resources/templates/list: undefined here keeps the SDK from copying them into every entry. */
+  title?: undefined;
+  description?: undefined;
+}
+
+/** A listing entry: name, URI, size, and the type when the key's extension tells it. */
+function listed(bucket: string, name: string, key: string, size: number): ListedResource {
+  const type = guessContentType(key);
+  return {
+    uri: objectUri(bucket, key),
+    name,
+    size,
+    ...(type !== DEFAULT_CONTENT_TYPE ? { mimeType: type } : {}),
+    title: undefined,
+    description: undefined,
+  };
+}
 
 function objectUri(bucket: string, key: string): string {
   return `r2://${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -49,15 +78,20 @@ async function readResource(ctx: ToolContext, uri: URL, variables: Record<string
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {
   const template = new ResourceTemplate("r2://{bucket}/{+key}", {
-    // The first objects of each bucket, LISTED in all.
+    // The first objects of each bucket, at most LISTED and LIST_BUDGET bytes in all.
     list: async () => {
-      const resources: { uri: string; name: string; size: number; mimeType?: string }[] = [];
+      const resources: ListedResource[] = [];
+      let bytes = 0;
       for (const { store } of ctx.buckets.list) {
         if (resources.length >= LISTED) break;
         const page = await store.list({ prefix: store.allowPrefixes[0] ?? "", limit: LISTED - resources.length });
         const named = (key: string) => (ctx.buckets.size > 1 ? `${store.name}/${key}` : key);
-        for (const o of page.objects)
-          resources.push({ uri: objectUri(store.name, o.key), name: named(o.key), size: o.size, mimeType: o.contentType });
+        for (const o of page.objects) {
+          const entry = listed(store.name, named(o.key), o.key, o.size);
+          bytes += JSON.stringify(entry).length + 1;
+          if (bytes > LIST_BUDGET) return { resources };
+          resources.push(entry);
+        }
       }
       return { resources };
     },
@@ -67,7 +101,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     template,
     {
       title: "Bucket object",
-      description: `An object in the bucket, read whole when it is at most ${DEFAULT_MAX_BYTES} bytes (text as text, anything else as a base64 blob); use the tools for ranges and larger objects. The listing shows the first ${LISTED} objects.`,
+      description: `An object, read whole when at most ${DEFAULT_MAX_BYTES} bytes (text, else a base64 blob); use the tools for ranges, larger objects and complete listings. resources/list shows the first objects (at most ${LISTED}, about ${LIST_BUDGET / 1000} KB).`,
     },
     async (uri, variables) => {
       try {

@@ -28,6 +28,9 @@ import { allTools } from "./tools/index.js";
 /** The protocol era of the connection a server instance serves (the SDK's names). */
 export type ProtocolEra = "legacy" | "modern";
 
+const NO_DIALECT = { $schema: undefined };
+const RESULT = { ...NO_DIALECT, additionalProperties: undefined };
+
 export interface ServerOptions {
   /** Every bucket served, in order: the first is the default. */
   buckets: readonly ServedBucket[];
@@ -92,14 +95,15 @@ export function createServer(options: ServerOptions): CreatedServer {
     // Write tools stay while any bucket is writable; a write to a read-only one is access_denied.
     if (tool.changesBucket && !buckets.anyWritable) continue;
     if (tool.availableWith && !tool.availableWith(buckets.list.map((b) => b.store))) continue;
-    server.registerTool(
+    const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
         // Advertised as is; checked by run-tool, so a failure is an invalid_argument result naming the argument.
-        inputSchema: advertisedOnly(z.strictObject(tool.input)),
-        outputSchema: z.object(outputShape(tool)),
+        // No "$schema" in each of them: tools/list would repeat it twice per tool (MCP's default dialect applies).
+        inputSchema: advertisedOnly(z.strictObject(tool.input).meta(NO_DIALECT)),
+        outputSchema: z.object(outputShape(tool, buckets.size > 1)).meta(RESULT),
         annotations: annotationsOf(tool, remote),
         icons: iconsOf(tool),
       },
@@ -109,6 +113,9 @@ export function createServer(options: ServerOptions): CreatedServer {
           () => runTool(tool, args, context, toolExtraOf(ctx, confirmFor(confirmSource, ctx))),
         ),
     );
+    // The SDK spells out the default (no task support) on every tool; tools/list is read by an
+    // assistant at every start, so it carries only what informs.
+    registered.execution = undefined;
   }
   registerResources(server, context);
   return { server, context, jobs };

@@ -103,14 +103,26 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(too
 
 /** MCP annotations, derived from the effect; openWorldHint comes from the store. */
 export function annotationsOf(tool: Tool, remote: boolean): ToolAnnotations {
+  // The title is the tool's own (tools/list carries it once, beside the annotations).
   return {
-    title: tool.title,
     readOnlyHint: tool.effect === "read",
     destructiveHint: tool.effect === "destructive",
     idempotentHint: tool.idempotent ?? tool.effect !== "write",
     openWorldHint: remote,
   };
 }
+
+/**
+ * An integer field. Its JSON Schema says "integer" and nothing more: zod would add the safe-integer
+ * bounds (±9007199254740991) to every one, which tell an assistant nothing and cost context.
+ */
+export const int = () => z.number().int().meta({ minimum: undefined, maximum: undefined });
+
+/**
+ * An object in a result. Its JSON Schema leaves out `additionalProperties: false`: results are
+ * what this server sends, and saying so on every object costs context without informing.
+ */
+export const outputObject = <S extends z.ZodRawShape>(shape: S) => z.object(shape).meta({ additionalProperties: undefined });
 
 /** The documented range of an integer argument, kept in its JSON Schema and checked by run-tool. */
 export interface IntRange {
@@ -128,7 +140,9 @@ const RANGES = new WeakMap<z.ZodType, IntRange>();
  * generic schema error. Never clamped.
  */
 export function rangedInt(minimum: number, maximum: number, description: string, unit?: string) {
-  const schema = z.number().int().meta({ minimum, maximum }).describe(description);
+  // A maximum of MAX_SAFE_INTEGER means "no upper bound" and is left out of the schema.
+  const shown = maximum >= Number.MAX_SAFE_INTEGER ? undefined : maximum;
+  const schema = z.number().int().meta({ minimum, maximum: shown }).describe(description);
   RANGES.set(schema, { minimum, maximum, unit });
   return schema;
 }
@@ -151,36 +165,32 @@ export const overwriteField = (what: string, plural = false) =>
   z
     .boolean()
     .default(false)
-    .describe(
-      `Replace ${what} if ${plural ? "they already exist" : "it already exists"}. Default false: an existing one is already_exists; nothing changes.`,
-    );
+    .describe(`Replace ${what} if ${plural ? "they already exist" : "it already exists"} (else already_exists).`);
 
-export const keyField = (description = 'Object key, e.g. "runs/2024-06-01/metrics.csv" (1-1024 bytes of UTF-8).') =>
-  z.string().describe(description);
+export const keyField = (description = "Object key.") => z.string().describe(description);
 
-export const objectSummary = z.object({
+export const objectSummary = outputObject({
   key: z.string(),
-  size: z.number().int().describe("Size in bytes."),
-  last_modified: z.string().describe("ISO 8601 time of the last write."),
-  etag: z.string().describe("Entity tag without quotes: the MD5 of the bytes for single-part uploads."),
+  size: int(),
+  last_modified: z.string(),
+  etag: z.string(),
 });
 
-export const errorShape = z
-  .object({
-    code: z.string().describe("Stable error code, e.g. already_exists."),
-    message: z.string(),
-    key: z.string().optional(),
-    path: z.string().optional(),
-  })
+export const errorShape = outputObject({
+  code: z.string(),
+  message: z.string(),
+  key: z.string().optional(),
+  path: z.string().optional(),
+})
   .optional()
-  .describe("Present when the call failed: what went wrong. The other fields then say what completed.");
+  .describe("On failure; the other fields say what completed.");
 
 /** What a write of one object returns (upload_bytes, upload_file). */
 export const putResultShape = {
   key: z.string(),
-  size: z.number().int().describe("Bytes stored."),
+  size: int(),
   etag: z.string(),
-  replaced: z.boolean().describe("true when an existing object was replaced (only with overwrite: true)."),
+  replaced: z.boolean(),
 };
 
 /** Whether a tool acts on one bucket (it takes the `bucket` argument). */
@@ -188,11 +198,11 @@ export function takesBucket(tool: Tool): boolean {
   return "bucket" in tool.input;
 }
 
-/** The output schema as registered: a tool that acts on a bucket also names it. */
-export function outputShape(tool: Tool): z.ZodRawShape {
+/** The output schema as registered: with several buckets, a tool that acts on one also names it. */
+export function outputShape(tool: Tool, severalBuckets: boolean): z.ZodRawShape {
   const shape = takesBackground(tool) ? backgroundOutput(tool.output) : tool.output;
-  if (!takesBucket(tool)) return shape;
-  return { ...shape, bucket: z.string().optional().describe("The bucket acted on (when the server has more than one).") };
+  if (!severalBuckets || !takesBucket(tool)) return shape;
+  return { ...shape, bucket: z.string().optional() };
 }
 
 /**
@@ -214,5 +224,5 @@ export const jobStartShape = {
 
 /** The `bucket` argument every object tool takes. */
 export const bucketInput = {
-  bucket: z.string().optional().describe("Name of a configured bucket (list_buckets shows them). Default: the first one configured."),
+  bucket: z.string().optional().describe("Bucket name; default the first."),
 };

@@ -135,7 +135,9 @@ describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era
     it("dry_run creates nothing", async () => {
       const target = path.join(fx.root, "dd-out", "dry");
       const dry = await callOk(fx.client, downloadDirectory, { prefix: "dd", local_dir: target, dry_run: true });
-      expect(dry).toMatchObject({ downloaded: 0, bytes: 0, files: [], planned: 4, dry_run: true });
+      expect(dry).toMatchObject({ downloaded: 0, bytes: 0, planned: 4, dry_run: true });
+      expect(dry.files).toHaveLength(4);
+      for (const file of dry.files) expect(file.startsWith(`${target}${path.sep}`)).toBe(true);
       expect(existsSync(target)).toBe(false);
     });
 

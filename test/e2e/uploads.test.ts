@@ -177,7 +177,8 @@ describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era
     it("dry_run reports what would be uploaded and writes nothing", async () => {
       const dir = await fx.localDir("ud-dry", { "one.txt": "1", "two/three.txt": "333" });
       const dry = await callOk(fx.client, uploadDirectory, { local_dir: dir, prefix: "ud-dry/", dry_run: true });
-      expect(dry).toMatchObject({ uploaded: 0, bytes: 0, keys: [], planned: 2, skipped: [], conflicts: [], dry_run: true });
+      expect(dry).toMatchObject({ uploaded: 0, bytes: 0, planned: 2, skipped: [], conflicts: [], dry_run: true });
+      expect([...dry.keys].sort()).toEqual(["ud-dry/one.txt", "ud-dry/two/three.txt"]);
       expect((await listAllPages(fx.client, { prefix: "ud-dry/", limit: 1000 })).keys).toEqual([]);
     });
 

@@ -1,27 +1,23 @@
 import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
 import { countOfObjects, objectsUnderKey } from "../../core/store-ext.js";
-import { bucketInput, defineTool, keyField } from "../tool.js";
+import { bucketInput, defineTool, int, keyField } from "../tool.js";
 
 export const deleteObject = defineTool({
   name: "delete_object",
   title: "Delete an object",
-  description: "Delete one object. This cannot be undone. With missing_ok=false a missing key is a not_found error.",
+  description: "Delete one object. This cannot be undone.",
   input: {
-    key: keyField("Key of the object to delete."),
-    missing_ok: z.boolean().default(true).describe("true (default): succeed when the key does not exist. false: report not_found."),
+    key: keyField(),
+    missing_ok: z.boolean().default(true).describe("false: a missing key is not_found."),
     ...bucketInput,
   },
   output: {
     key: z.string(),
-    existed: z.boolean().describe("Whether the object existed before this call."),
-    prefix_objects: z
-      .number()
-      .int()
+    existed: z.boolean(),
+    prefix_objects: int()
       .optional()
-      .describe(
-        "When the key did not exist but objects sit under it as a folder: how many (one page counted, at most 1000); delete_objects removes them.",
-      ),
+      .describe("Key absent but objects under it as a folder: how many (one page, at most 1000); delete_objects removes them."),
   },
   effect: "destructive",
   changesBucket: true,

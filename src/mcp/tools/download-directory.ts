@@ -9,10 +9,10 @@ export const downloadDirectory = defineTool({
   name: "download_directory",
   title: "Download a prefix to a local directory",
   description:
-    "Download every object under a prefix into a local directory (created if missing, inside the allowed roots), recreating the structure below the prefix. Without overwrite, if any local file exists with other content the whole call fails before anything is written; identical files are skipped. Keys that would land outside the directory are refused.",
+    "Download the objects under a prefix into a local directory. Without overwrite, a file holding other content fails the call before anything is written; identical ones are skipped.",
   input: {
-    prefix: z.string().describe('Key prefix to download, e.g. "runs/42/" (a trailing / is added). Empty downloads the whole bucket.'),
-    local_dir: z.string().describe("Local directory to write into; created if missing."),
+    prefix: z.string().describe('Key prefix, e.g. "runs/42/" ("/" added); "" for the whole bucket.'),
+    local_dir: z.string().describe("Local directory (created if missing)."),
     overwrite: overwriteField("local files", true),
     max_workers: maxWorkersField,
     dry_run: dryRunField,

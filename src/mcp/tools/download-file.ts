@@ -3,25 +3,22 @@ import { q } from "../../core/errors.js";
 import { prepareDownloadFile } from "../../core/transfer/index.js";
 import { confirmReplacing } from "../confirm.js";
 import { formatBytes } from "../results.js";
-import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, transferReply } from "../tool.js";
+import { backgroundInput, bucketInput, defineTool, int, keyField, overwriteField, transferReply } from "../tool.js";
 
 export const downloadFile = defineTool({
   name: "download_file",
   title: "Download an object to a local file",
-  description:
-    "Save one object to a local file (inside the allowed roots). Written to a temporary file and renamed, so the target is never partial. Never replaces an existing file unless overwrite is true.",
+  description: "Save an object to a local file. An existing file is kept unless overwrite is true.",
   input: {
-    key: keyField("Key of the object to download."),
-    local_path: z
-      .string()
-      .describe("Destination file path (absolute, or relative to the server's working directory). Parent folders are created."),
+    key: keyField(),
+    local_path: z.string().describe("Local file to write; parent folders are created."),
     overwrite: overwriteField("the local file"),
     ...backgroundInput,
     ...bucketInput,
   },
   output: {
-    local_path: z.string().describe("The file written (resolved path)."),
-    size: z.number().int(),
+    local_path: z.string(),
+    size: int(),
     etag: z.string(),
     unverified: z
       .string()

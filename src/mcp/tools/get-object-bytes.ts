@@ -2,7 +2,7 @@ import * as z from "zod";
 import { q, StorageError } from "../../core/errors.js";
 import { DEFAULT_MAX_BYTES, HARD_MAX_BYTES } from "../limits.js";
 import { type CutText, decodeUtf8, decodeUtf8Range, formatBytes } from "../results.js";
-import { bucketInput, defineTool, keyField, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, int, keyField, outputObject, rangedInt } from "../tool.js";
 
 /** Images this small also come back as MCP image content, which clients can show. */
 const INLINE_IMAGE_MAX = 1024 * 1024;
@@ -10,34 +10,21 @@ const INLINE_IMAGE_MAX = 1024 * 1024;
 export const getObjectBytes = defineTool({
   name: "get_object_bytes",
   title: "Read an object",
-  description:
-    "Read an object (or a byte range of it) into the conversation: UTF-8 text when the bytes are text, else base64. Objects larger than max_bytes are refused with too_large: read a range (offset/length) or save it with download_file instead.",
+  description: "Read an object or a byte range: text, else base64. Over max_bytes: read a range or use download_file.",
   input: {
     key: keyField(),
-    offset: rangedInt(0, Number.MAX_SAFE_INTEGER, "First byte to read (0-based). With length, reads a range.").optional(),
-    length: rangedInt(
-      1,
-      HARD_MAX_BYTES,
-      "Bytes to read from offset (to the end when absent).",
-      "(save larger objects with download_file)",
-    ).optional(),
-    encoding: z
-      .enum(["auto", "utf8", "base64"])
-      .default("auto")
-      .describe("auto: UTF-8 text when the bytes are valid UTF-8, else base64. utf8 fails on non-text bytes."),
-    max_bytes: rangedInt(
-      1,
-      HARD_MAX_BYTES,
-      `Refuse to return more than this many bytes (default ${DEFAULT_MAX_BYTES}, at most ${HARD_MAX_BYTES}).`,
-    ).default(DEFAULT_MAX_BYTES),
+    offset: rangedInt(0, Number.MAX_SAFE_INTEGER, "First byte to read (0-based).").optional(),
+    length: rangedInt(1, HARD_MAX_BYTES, "Bytes to read (default: to the end).", "(save larger objects with download_file)").optional(),
+    encoding: z.enum(["auto", "utf8", "base64"]).default("auto").describe("auto: text when valid UTF-8, else base64."),
+    max_bytes: rangedInt(1, HARD_MAX_BYTES, "Most bytes to return.").default(DEFAULT_MAX_BYTES),
     ...bucketInput,
   },
   output: {
     key: z.string(),
-    data: z.string().describe("The bytes, as UTF-8 text or base64 (see encoding)."),
+    data: z.string(),
     encoding: z.enum(["utf8", "base64"]),
-    size: z.number().int().describe("Size of the whole object in bytes."),
-    range: z.object({ offset: z.number().int(), length: z.number().int() }).describe("The bytes returned."),
+    size: int().describe("Of the whole object."),
+    range: outputObject({ offset: int(), length: int() }),
     content_type: z.string().optional(),
   },
   effect: "read",

@@ -2,18 +2,17 @@ import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { countOfObjects, objectsUnderKey } from "../../core/store-ext.js";
 import { formatBytes, objectToWire } from "../results.js";
-import { bucketInput, defineTool, keyField } from "../tool.js";
+import { bucketInput, defineTool, int, keyField } from "../tool.js";
 
 export const headObject = defineTool({
   name: "head_object",
   title: "Object metadata",
-  description:
-    "Check whether an object exists and read its size, time, ETag and content type without downloading it. A missing key is exists:false, not an error.",
+  description: "Whether an object exists, and its size, time, ETag and content type. A missing key is exists:false.",
   input: { key: keyField(), ...bucketInput },
   output: {
     exists: z.boolean(),
     key: z.string(),
-    size: z.number().int().optional(),
+    size: int().optional(),
     last_modified: z.string().optional(),
     etag: z.string().optional(),
     content_type: z.string().optional(),

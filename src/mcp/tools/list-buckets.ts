@@ -1,22 +1,21 @@
 import * as z from "zod";
-import { defineTool } from "../tool.js";
+import { defineTool, outputObject } from "../tool.js";
 
 export const listBuckets = defineTool({
   name: "list_buckets",
   title: "List the configured buckets",
-  description:
-    "The buckets this server was configured with (no request is made: bucket-scoped tokens cannot list buckets). Pass a name as `bucket` to any object tool; the first is the default.",
+  description: "The configured buckets (pass a name as `bucket`; the first is the default) and the local roots.",
   input: {},
   output: {
     buckets: z.array(
-      z.object({
-        name: z.string().describe("What to pass as `bucket`."),
+      outputObject({
+        name: z.string(),
         kind: z.enum(["s3", "local"]),
-        bucket: z.string().optional().describe("The S3 bucket behind the name."),
-        endpoint: z.string().optional().describe("The S3 endpoint (scheme, host and port)."),
+        bucket: z.string().optional(),
+        endpoint: z.string().optional(),
         read_only: z.boolean(),
-        allow_prefixes: z.array(z.string()).describe("Keys this bucket is confined to; empty means all keys."),
-        default: z.boolean().describe("true for the bucket tools use when `bucket` is left out."),
+        allow_prefixes: z.array(z.string()).describe("Empty: all keys."),
+        default: z.boolean(),
       }),
     ),
   },

@@ -3,7 +3,7 @@ import { q } from "../../core/errors.js";
 import { decodeListingCursor, encodeListingCursor, findObjects, MAX_SCANNED } from "../../core/find.js";
 import { describeFilter, isFiltering, type ObjectFilter, parseTime } from "../../core/object-filter.js";
 import { counted, formatBytes, objectToWire } from "../results.js";
-import { bucketInput, defineTool, objectSummary, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, int, objectSummary, rangedInt } from "../tool.js";
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
@@ -27,7 +27,7 @@ export const listObjects = defineTool({
     objects: z.array(objectSummary),
     prefixes: z.array(z.string()),
     next_cursor: z.string().optional(),
-    scanned: z.number().int().optional().describe("With a filter: keys examined."),
+    scanned: int().optional().describe("With a filter: keys examined."),
   },
   effect: "read",
   changesBucket: false,

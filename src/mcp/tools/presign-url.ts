@@ -7,25 +7,19 @@ const MAX_EXPIRY = 7 * 24 * 3600;
 export const presignUrl = defineTool({
   name: "presign_url",
   title: "Share a time-limited link",
-  description:
-    "Make a time-limited URL to share an object with a teammate without copying it. GET (default) downloads the object. PUT lets someone upload to the key: without overwrite the uploader must send the header If-None-Match: * (returned in headers), so the link cannot replace an existing object. Not available on the local store.",
+  description: "A time-limited URL to share an object: GET downloads it, PUT uploads to the key (only if absent, without overwrite).",
   input: {
     key: keyField(),
-    method: z.enum(["GET", "PUT"]).default("GET").describe("GET to download; PUT to let someone upload to this key."),
-    expires_in: rangedInt(1, MAX_EXPIRY, `Seconds until the link expires, 1-${MAX_EXPIRY} (7 days).`, "seconds").default(3600),
-    overwrite: z
-      .boolean()
-      .default(false)
-      .describe(
-        "PUT only. false (default): the link only creates the key; an existing object is refused (412). true: the link may replace it.",
-      ),
+    method: z.enum(["GET", "PUT"]).default("GET").describe("GET to download, PUT to upload."),
+    expires_in: rangedInt(1, MAX_EXPIRY, "Seconds the link works.", "seconds").default(3600),
+    overwrite: z.boolean().default(false).describe("PUT only: may replace an existing object."),
     ...bucketInput,
   },
   output: {
     url: z.string(),
     method: z.enum(["GET", "PUT"]),
-    expires_at: z.string().describe("ISO 8601 time the link stops working."),
-    headers: z.record(z.string(), z.string()).describe("Headers the holder of the link must send with it."),
+    expires_at: z.string(),
+    headers: z.record(z.string(), z.string()).describe("To send with the request."),
   },
   effect: "read",
   idempotent: false,

@@ -2,34 +2,32 @@ import * as z from "zod";
 import { q } from "../../core/errors.js";
 import { DEFAULT_SUMMARY_MAX_OBJECTS, MAX_SUMMARY_OBJECTS, summarizePrefix as summarize } from "../../core/summary.js";
 import { counted, formatBytes } from "../results.js";
-import { bucketInput, defineTool, rangedInt } from "../tool.js";
+import { bucketInput, defineTool, int, outputObject, rangedInt } from "../tool.js";
 
-const totals = z.object({ objects: z.number().int(), bytes: z.number().int() });
+const totals = outputObject({ objects: int(), bytes: int() });
 
 export const summarizePrefix = defineTool({
   name: "summarize_prefix",
   title: "Summarize a prefix",
   description:
-    "How many objects and bytes are under a prefix, the largest and newest objects, and totals by extension and by child folder, from listings alone (no object is read). Use it instead of listing everything to answer 'how big is it, what is in it, what changed'.",
+    "Objects and bytes under a prefix, the largest and newest objects, totals by extension and by child folder, from listings alone. Answers 'how big, what is in it, what changed'.",
   input: {
-    prefix: z.string().default("").describe('Key prefix to summarize, e.g. "experiments/exp42/". Empty summarizes the whole bucket.'),
-    max_objects: rangedInt(1, MAX_SUMMARY_OBJECTS, "Stop after this many objects; the result then says truncated: true.").default(
-      DEFAULT_SUMMARY_MAX_OBJECTS,
-    ),
+    prefix: z.string().default("").describe('Key prefix, e.g. "experiments/exp42/".'),
+    max_objects: rangedInt(1, MAX_SUMMARY_OBJECTS, "Stop after this many objects (truncated: true).").default(DEFAULT_SUMMARY_MAX_OBJECTS),
     ...bucketInput,
   },
   output: {
     prefix: z.string(),
-    objects: z.number().int(),
-    bytes: z.number().int(),
-    largest: z.array(z.object({ key: z.string(), size: z.number().int() })).describe("Up to 10, largest first."),
-    newest: z.array(z.object({ key: z.string(), last_modified: z.string() })).describe("Up to 10, newest first."),
+    objects: int(),
+    bytes: int(),
+    largest: z.array(outputObject({ key: z.string(), size: int() })),
+    newest: z.array(outputObject({ key: z.string(), last_modified: z.string() })),
     oldest_modified: z.string().optional(),
     newest_modified: z.string().optional(),
-    by_extension: z.array(totals.extend({ extension: z.string() })).describe('Up to 20, by bytes; "" for no extension.'),
-    by_prefix: z.array(totals.extend({ prefix: z.string() })).describe("The child folders one level below, up to 50, by bytes."),
-    truncated: z.boolean().describe("true: stopped at max_objects; the figures cover the objects scanned."),
-    scanned: z.number().int(),
+    by_extension: z.array(totals.extend({ extension: z.string() })),
+    by_prefix: z.array(totals.extend({ prefix: z.string() })).describe("Child folders."),
+    truncated: z.boolean(),
+    scanned: int(),
   },
   effect: "read",
   changesBucket: false,

@@ -23,16 +23,12 @@ function decode(data: string, encoding: "utf8" | "base64"): Buffer {
 export const uploadBytes = defineTool({
   name: "upload_bytes",
   title: "Write an object from text or base64",
-  description: `Create an object from text or base64 data (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB decoded; use upload_file for larger content). Never replaces an existing object unless overwrite is true.`,
+  description: `Write an object from text or base64 (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; larger: upload_file). Kept unless overwrite is true.`,
   input: {
-    key: keyField("Destination object key."),
-    data: z.string().describe("The content: text (encoding utf8) or base64 (encoding base64)."),
+    key: keyField(),
+    data: z.string().describe("The content, as text or base64."),
     encoding: z.enum(["utf8", "base64"]).default("utf8").describe("How data is encoded."),
-    content_type: z
-      .string()
-      .max(255)
-      .optional()
-      .describe('Media type to store, e.g. "text/csv". Guessed from the key\'s extension when absent.'),
+    content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
     overwrite: overwriteField("the object"),
     ...bucketInput,
   },

@@ -9,12 +9,10 @@ export const uploadDirectory = defineTool({
   name: "upload_directory",
   title: "Upload a local directory",
   description:
-    'Upload every file under a local directory (inside the allowed roots) to keys under a prefix, keeping the folder structure with "/". Without overwrite, if any destination key exists with other content the whole call fails before any byte is written and lists the conflicts; keys already holding identical bytes are skipped, so repeating an interrupted call finishes it.',
+    "Upload a local directory to keys under a prefix. Without overwrite, a key holding other content fails the call before anything is written; identical ones are skipped.",
   input: {
     local_dir: z.string().describe("Local directory to upload."),
-    prefix: z
-      .string()
-      .describe('Destination key prefix, e.g. "datasets/mnist/" (a trailing / is added). Empty uploads to the bucket root.'),
+    prefix: z.string().describe('Key prefix, e.g. "datasets/mnist/" ("/" added); "" for the bucket root.'),
     overwrite: overwriteField("objects", true),
     max_workers: maxWorkersField,
     dry_run: dryRunField,

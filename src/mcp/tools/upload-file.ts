@@ -9,12 +9,11 @@ import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, put
 export const uploadFile = defineTool({
   name: "upload_file",
   title: "Upload a local file",
-  description:
-    "Upload one local file (inside the allowed roots) to a key, streaming; large files go multipart. Never replaces an existing object unless overwrite is true. Sends progress when the request has a progressToken.",
+  description: "Upload a local file to a key. An existing object is kept unless overwrite is true.",
   input: {
-    local_path: z.string().describe("Path of the local file to upload (absolute, or relative to the server's working directory)."),
-    key: keyField("Destination object key."),
-    content_type: z.string().max(255).optional().describe("Media type to store. Guessed from the file extension when absent."),
+    local_path: z.string().describe("Local file to upload."),
+    key: keyField(),
+    content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
     overwrite: overwriteField("the object"),
     ...backgroundInput,
     ...bucketInput,

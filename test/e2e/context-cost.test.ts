@@ -1,0 +1,81 @@
+/**
+ * What the server costs an assistant's context before any tool runs (issue 16, item 8), measured
+ * over the real CLI on stdio: tools/list for the ten tools of 0.1 under 13 KB and for every tool
+ * under 26 KB, with no safe-integer bounds and no repeated $schema; resources/list under 15 KB for
+ * a bucket of 200 objects, each entry only a name, URI, size and type.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Tool } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localCli, type RunningServer, startClient } from "../helpers/start-client.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+
+const TOOLS_OF_0_1 = [
+  "list_objects",
+  "head_object",
+  "get_object_bytes",
+  "upload_bytes",
+  "upload_file",
+  "upload_directory",
+  "download_file",
+  "download_directory",
+  "delete_object",
+  "presign_url",
+];
+
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+
+describe("context cost over stdio", () => {
+  let tmp: TempDir | undefined;
+  let server: RunningServer | undefined;
+  let tools: Tool[] = [];
+
+  beforeAll(async () => {
+    tmp = await makeTempDir("r2mcp-cost-");
+    const store = path.join(tmp.path, "store");
+    // 200 objects, written as the local store keeps them (a file per key).
+    for (let i = 0; i < 200; i++) {
+      const file = path.join(store, "datasets", "mnist", "test", `img_${String(i).padStart(4, "0")}.bin`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, Buffer.alloc(784 + i));
+    }
+    const work = path.join(tmp.path, "work");
+    await mkdir(work);
+    server = await startClient({ ...localCli(store, ["--root", work]), cwd: work });
+    ({ tools } = await server.client.listTools());
+  });
+  afterAll(async () => {
+    await server?.close();
+    await tmp?.cleanup();
+  });
+
+  it("tools/list: the ten tools of 0.1 under 13 KB, the whole set under 26 KB", () => {
+    const ten = tools.filter((t) => TOOLS_OF_0_1.includes(t.name));
+    expect(ten.map((t) => t.name).sort()).toEqual([...TOOLS_OF_0_1].sort());
+    expect(bytesOf({ tools: ten })).toBeLessThan(13_000);
+    expect(bytesOf({ tools })).toBeLessThan(26_000);
+  });
+
+  it("tools/list carries no safe-integer bounds and no $schema", () => {
+    const text = JSON.stringify(tools);
+    expect(text).not.toContain("9007199254740991");
+    expect(text).not.toContain("$schema");
+  });
+
+  it("resources/list: under 15 KB for 200 objects, each entry a name, URI, size and type only", async () => {
+    const { resources } = await (server as RunningServer).client.listResources();
+    expect(resources.length).toBeGreaterThan(50);
+    expect(bytesOf({ resources })).toBeLessThan(15_000);
+    for (const r of resources) {
+      expect(Object.keys(r).sort()).toEqual(expect.arrayContaining(["name", "size", "uri"]));
+      for (const field of Object.keys(r)) expect(["name", "uri", "size", "mimeType"]).toContain(field);
+      expect(r.uri).toBe(`r2://local/${r.name}`);
+    }
+    expect(resources[0]).toEqual({
+      name: "datasets/mnist/test/img_0000.bin",
+      uri: "r2://local/datasets/mnist/test/img_0000.bin",
+      size: 784,
+    });
+  });
+});
