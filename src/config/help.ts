@@ -13,7 +13,8 @@ Options (flags win over environment):
   --endpoint URL        R2_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or R2_ACCOUNT_ID
   --region NAME         R2_REGION_NAME, AWS_REGION, AWS_DEFAULT_REGION (default: auto)
   --local DIR           R2_MCP_LOCAL_DIR (beside S3 buckets it is the bucket named "local")
-  --root DIR            R2_MCP_ROOTS (repeatable; default: the working directory); DIRs after the
+  --root DIR            R2_MCP_ROOTS (repeatable; default: the working directory, unless it is /
+                        or the home directory: then none); DIRs after the
                         options are roots too
   --read-only           R2_MCP_READ_ONLY=1 (every bucket read-only; no write tool is registered)
   --allow-prefix P      R2_MCP_ALLOW_PREFIXES (repeatable; narrows every bucket; default: all keys)

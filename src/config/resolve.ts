@@ -67,6 +67,23 @@ function parseCliArgs(argv: readonly string[]) {
   });
 }
 
+/** The home directory as the environment names it (HOME, or USERPROFILE on Windows). */
+export function homeOf(env: NodeJS.ProcessEnv): string | undefined {
+  return env.HOME || env.USERPROFILE || undefined;
+}
+
+/**
+ * The roots when none is given: the working directory, unless it is the filesystem root or the
+ * home directory itself. Hosts start servers in / (the whole disk) or in the home directory (every
+ * credential file in it): there, nothing local is allowed until --root says what is.
+ */
+export function defaultRoots(cwd: string, home: string | undefined): string[] {
+  const dir = path.resolve(cwd);
+  if (path.dirname(dir) === dir) return [];
+  if (home !== undefined && dir === path.resolve(home)) return [];
+  return [dir];
+}
+
 /** Pure: argv (without node and script), environment and working directory in, action out. */
 export function resolveConfig(
   argv: readonly string[],
@@ -103,7 +120,7 @@ export function resolveConfig(
   const flagRoots = v.root || positionalRoots.length > 0 ? [...(v.root ?? []), ...positionalRoots] : undefined;
   const rootList = flagRoots ?? rootsFromEnv;
   if (rootList?.some((r) => r.trim() === "")) throw new ConfigError("--root needs a directory");
-  const roots = (rootList ?? [cwd]).map((r) => path.resolve(cwd, r));
+  const roots = (rootList ?? defaultRoots(cwd, homeOf(env))).map((r) => path.resolve(cwd, r));
 
   const allowPrefixes = v["allow-prefix"] ?? firstSet(env, ["R2_MCP_ALLOW_PREFIXES"])?.value.split(",").filter(Boolean) ?? [];
   if (allowPrefixes.some((p) => p === "" || p.includes("\0"))) throw new ConfigError("--allow-prefix needs a non-empty key prefix");

@@ -11,8 +11,23 @@ const BASE = `r2-mcp moves data between this machine and an object store (Cloudf
 - Long transfers (upload_file, upload_directory, download_file, download_directory, copy_objects, delete_objects) take background. With background: true the call checks its arguments and conflicts as usual (a conflict is still its own error), starts a job and returns job_id at once: use it for transfers you expect to take over a minute, or when you want to keep working (or answer the user) meanwhile. Follow up with transfer_status {job_id} (files and bytes done; once finished, the result the call would have returned), stop with cancel_transfer. Jobs live as long as the server: if one was cut short, repeat the original call (identical files are skipped).
 - Errors start with a stable code (already_exists, not_found, too_large, outside_roots, ...) followed by what to do next.`;
 
-export function instructionsFor(buckets: Buckets): string {
-  const lines = [BASE];
+/** Where local paths may lead, as the server starts (client roots may replace a default). */
+export interface RootsInForce {
+  roots: readonly string[];
+  /** From --root or R2_MCP_ROOTS: a client's roots do not replace them. */
+  explicit: boolean;
+}
+
+export function rootsLine(roots: RootsInForce): string {
+  const replaced = roots.explicit ? "" : " (roots your client offers replace these)";
+  if (roots.roots.length === 0) {
+    return `- Local files: none may be read or written${replaced}: the server started in / or the home directory without --root, so local paths are outside_roots until it is restarted with --root DIR.`;
+  }
+  return `- Local files must be inside ${roots.roots.map(q).join(", ")}${replaced}; a leading ~/ is the home directory. list_buckets shows the roots in force.`;
+}
+
+export function instructionsFor(buckets: Buckets, roots: RootsInForce): string {
+  const lines = [BASE, rootsLine(roots)];
   if (buckets.size > 1) {
     lines.push(
       `- Buckets (pass bucket to choose; default ${q(buckets.default.store.name)}): ${buckets.list

@@ -61,7 +61,11 @@ export function createServer(options: ServerOptions): CreatedServer {
   const server = new McpServer(
     { name: PACKAGE_NAME, version: PACKAGE_VERSION },
     // A question's requestState is checked before the call runs again with its answer.
-    { capabilities: { logging: {} }, instructions: instructionsFor(buckets), requestState: { verify: seal.verify } },
+    {
+      capabilities: { logging: {} },
+      instructions: instructionsFor(buckets, { roots: options.roots, explicit: options.rootsExplicit }),
+      requestState: { verify: seal.verify },
+    },
   );
   const confirmSource = {
     mode: options.confirm ?? "auto",

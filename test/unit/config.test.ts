@@ -229,6 +229,20 @@ describe("resolveConfig: the other settings", () => {
     expect(serve(["", "  "])).toMatchObject({ roots: [cwd], rootsExplicit: false });
   });
 
+  it("the working directory is the default root unless it is / or the home directory itself", () => {
+    const at = (dir: string, env: NodeJS.ProcessEnv) => {
+      const action = resolveConfig([], { ...s3Env, ...env }, dir);
+      if (action.action !== "serve") return expect.fail("expected serve");
+      return action.config;
+    };
+    expect(at(cwd, { HOME: "/home/me" })).toMatchObject({ roots: [cwd], rootsExplicit: false });
+    expect(at("/", { HOME: "/home/me" })).toMatchObject({ roots: [], rootsExplicit: false });
+    expect(at("/home/me", { HOME: "/home/me/" })).toMatchObject({ roots: [], rootsExplicit: false });
+    expect(at("/home/me/work", { HOME: "/home/me" }).roots).toEqual([path.resolve("/home/me/work")]);
+    expect(at("/home", { HOME: "/home/me" }).roots).toEqual([path.resolve("/home")]);
+    expect(resolveConfig(["--root", "/"], s3Env, "/")).toMatchObject({ config: { roots: [path.resolve("/")], rootsExplicit: true } });
+  });
+
   it("a user_config placeholder a bundle host left unfilled counts as unset", () => {
     const unfilled = (key: string) => `\${user_config.${key}}`;
     const env = { ...s3Env, R2_BUCKET: unfilled("buckets"), R2_BUCKET_NAME: "second", R2_MCP_READ_ONLY: unfilled("read_only") };

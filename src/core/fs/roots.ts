@@ -5,6 +5,7 @@
  * resolveWriteTarget once, before anything touches it.
  */
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { q, StorageError } from "../errors.js";
 import { fromFsError } from "./errors.js";
@@ -60,6 +61,13 @@ export function confinementRefusal(real: string, roots: Roots): ConfinementRefus
 
 export function assertInsideRoots(real: string, roots: Roots, argument: string, shown = real): void {
   const refused = confinementRefusal(real, roots);
+  if (refused !== undefined && roots.length === 0) {
+    throw new StorageError(
+      "outside_roots",
+      `${argument} ${q(shown)}: no local directory is allowed. The server was started without --root in / or in the home directory, which are never roots by default; restart it with --root DIR (or R2_MCP_ROOTS) naming the folders it may read and write`,
+      { path: shown },
+    );
+  }
   if (refused !== undefined) {
     throw new StorageError(
       "outside_roots",
@@ -131,7 +139,7 @@ export async function realRoots(roots: readonly string[]): Promise<string[]> {
  */
 export async function resolveLocalPath(p: string, roots: Roots | undefined, argument: string): Promise<string> {
   checkPathArgument(p, argument);
-  const real = await realLocation(p);
+  const real = await realLocation(expandHome(p));
   if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
   return real;
 }
@@ -143,7 +151,7 @@ export async function resolveLocalPath(p: string, roots: Roots | undefined, argu
  */
 export async function resolveWriteTarget(p: string, roots: Roots | undefined, argument: string): Promise<string> {
   checkPathArgument(p, argument);
-  const absolute = path.resolve(p);
+  const absolute = path.resolve(expandHome(p));
   const parent = path.dirname(absolute);
   if (parent === absolute) {
     throw new StorageError("invalid_argument", `${argument} ${q(p)} is a directory; give a file path`, { path: p });
@@ -151,6 +159,13 @@ export async function resolveWriteTarget(p: string, roots: Roots | undefined, ar
   const real = path.join(await realLocation(parent), path.basename(absolute));
   if (roots !== undefined) assertInsideRoots(real, roots, argument, p);
   return real;
+}
+
+/** A leading "~/" (or "~" alone) is the home directory, as in a shell; the roots still apply. */
+export function expandHome(p: string, home = os.homedir()): string {
+  if (p === "~") return home;
+  if (p.startsWith("~/") || (path.sep === "\\" && p.startsWith("~\\"))) return path.join(home, p.slice(2));
+  return p;
 }
 
 function checkPathArgument(p: string, argument: string): void {

@@ -18,10 +18,12 @@ export const listBuckets = defineTool({
         default: z.boolean(),
       }),
     ),
+    roots: z.array(z.string()).describe("Local folders the file tools may use."),
   },
   effect: "read",
   changesBucket: false,
   async handle(_args, ctx) {
+    const roots = [...(await ctx.localRoots())];
     const buckets = ctx.buckets.list.map((b, i) => ({
       name: b.store.name,
       kind: b.kind,
@@ -35,6 +37,11 @@ export const listBuckets = defineTool({
       (b) =>
         `${b.name}${b.default ? " (default)" : ""}: ${b.kind === "s3" ? `S3 bucket ${b.bucket} at ${b.endpoint}` : "local store"}${b.read_only ? ", read-only" : ""}${b.allow_prefixes.length ? `, keys under ${b.allow_prefixes.join(", ")}` : ""}`,
     );
-    return { structured: { buckets }, text: lines.join("\n") };
+    lines.push(
+      roots.length > 0
+        ? `local roots: ${roots.join(", ")}`
+        : "local roots: none (the server started in / or the home directory without --root; local paths are refused)",
+    );
+    return { structured: { buckets, roots }, text: lines.join("\n") };
   },
 });
