@@ -105,14 +105,15 @@ describe("LocalStore: keys a filesystem cannot hold safely", () => {
     expect(await store.list({ prefix: ".r2-mcp-tmp/", delimiter: "/" })).toEqual({ objects: [], prefixes: [] });
   });
 
-  it("a file and a folder cannot share a name: a clear error, nothing lost", async () => {
+  it("a file and a folder cannot share a name: unsupported, naming the other key (no overwrite loop), nothing lost", async () => {
     const tmpDir = path.join(root, ".r2-mcp-tmp");
     const before = new Set(await readdir(tmpDir));
     await store.put("ff/a", { kind: "bytes", data: Buffer.from("I am a file") }, { mode: "create" });
     for (const mode of ["create", "overwrite"] as const) {
       const err = await rejectionOf(store.put("ff/a/b", { kind: "bytes", data: Buffer.from("child") }, { mode }));
-      expect(err.kind).toBe("already_exists");
-      expect(err.message).toMatch(/file and a folder/);
+      expect(err.kind).toBe("unsupported");
+      expect(err.message).toMatch(/^the local store cannot hold "ff\/a\/b": "ff\/a" is an object, so it cannot also be a prefix\./);
+      expect(err.message).toContain("overwrite: true does not change this");
       expect(err.key).toBe("ff/a/b");
     }
     expect((await readAll((await store.get("ff/a")).body)).toString()).toBe("I am a file");
@@ -121,8 +122,8 @@ describe("LocalStore: keys a filesystem cannot hold safely", () => {
     await store.put("fg/a/b", { kind: "bytes", data: Buffer.from("I am inside a folder") }, { mode: "create" });
     for (const mode of ["create", "overwrite"] as const) {
       const err = await rejectionOf(store.put("fg/a", { kind: "bytes", data: Buffer.from("parent") }, { mode }));
-      expect(err.kind).toBe("already_exists");
-      expect(err.message).toMatch(/file and a folder/);
+      expect(err.kind).toBe("unsupported");
+      expect(err.message).toMatch(/^the local store cannot hold "fg\/a": "fg\/a" is already a prefix of other objects/);
     }
     expect((await readAll((await store.get("fg/a/b")).body)).toString()).toBe("I am inside a folder");
     expect(await store.head("fg/a")).toBeUndefined();
@@ -148,6 +149,16 @@ describe("LocalStore: keys a filesystem cannot hold safely", () => {
       { mode: "overwrite", contentType: "image/png", metadata: { mtime: "1.5" } },
     );
     expect(await store.head("side/old.bin")).toMatchObject({ contentType: "image/png", metadata: { mtime: "1.5" } });
+  });
+
+  it("a key segment over 255 bytes is unsupported, saying what the store cannot hold", async () => {
+    const key = `long/${"x".repeat(256)}/data.csv`;
+    for (const mode of ["create", "overwrite"] as const) {
+      const err = await rejectionOf(store.put(key, { kind: "bytes", data: Buffer.from("x") }, { mode }));
+      expect(err.kind).toBe("unsupported");
+      expect(err.message).toMatch(/is 256 bytes, .* at most 255 bytes\. Shorten/);
+    }
+    expect(await store.head(`long/${"x".repeat(255)}`)).toBeUndefined();
   });
 
   it("refuses to open a store on a path that is a file", async () => {

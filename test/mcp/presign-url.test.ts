@@ -62,7 +62,8 @@ describe.each(BACKENDS)("presign_url, %s backend", (backend) => {
     });
 
     it("takes expires_in from 1 second up to 7 days", async () => {
-      const { client } = await env.start();
+      const { client, seed } = await env.start();
+      await seed("a.txt", "a");
       for (const expires_in of [1, WEEK]) {
         const before = Date.now();
         const { structured } = await callOk(client, presignUrl, { key: "a.txt", expires_in });

@@ -61,6 +61,20 @@ function notAnObject(err: unknown): boolean {
   );
 }
 
+/** What most filesystems allow in one file or folder name (NAME_MAX), in bytes. */
+const MAX_SEGMENT_BYTES = 255;
+
+/** A key segment longer than a file name may be: a key S3 holds and this store cannot. */
+function refuseLongSegment(key: string): void {
+  const long = key.split("/").find((segment) => Buffer.byteLength(segment, "utf8") > MAX_SEGMENT_BYTES);
+  if (long === undefined) return;
+  throw new StorageError(
+    "unsupported",
+    `the local store cannot hold ${q(key)}: its segment ${q(`${long.slice(0, 40)}…`)} is ${Buffer.byteLength(long, "utf8")} bytes, and the store keeps each segment as a file or folder name, at most ${MAX_SEGMENT_BYTES} bytes. Shorten that part of the key (use "/" to split it), or use an S3 bucket`,
+    { key },
+  );
+}
+
 export class LocalStore implements ObjectStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
@@ -262,10 +276,11 @@ export class LocalStore implements ObjectStore {
 
   async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
+    refuseLongSegment(key);
     throwIfAborted(options.signal);
     if (options.mode === "create" && (await isRealDirectory(path.dirname(target)))) {
       const existing = await fs.lstat(target).catch(() => undefined);
-      if (existing) throw existing.isFile() ? alreadyExists(key) : this.conflict(key, target);
+      if (existing) throw existing.isFile() ? alreadyExists(key) : await this.conflict(key, target);
     }
     const tmpDir = await this.openTmpDir();
     try {
@@ -315,7 +330,7 @@ export class LocalStore implements ObjectStore {
         let replaced = false;
         if (overwrite) {
           const existing = await fs.lstat(folder.entry(name)).catch(() => undefined);
-          if (existing?.isDirectory()) throw this.conflict(key, target);
+          if (existing?.isDirectory()) throw await this.conflict(key, target);
           replaced = existing !== undefined;
         }
         const undoSidecar = await this.sidecars.replace(key, options.contentType, options.metadata);
@@ -484,15 +499,39 @@ export class LocalStore implements ObjectStore {
   }
 
   /**
-   * A key that names an existing object is already_exists. A key that is also a "directory" of
-   * other keys (or lies under a key that is a file) is a shape S3 allows and files cannot hold.
+   * A key that is also a "directory" of other keys, or lies under a key that is an object: a shape
+   * S3 allows and files cannot hold. No overwrite changes that, so it is unsupported (not
+   * already_exists, which would send a caller round the overwrite loop), naming the other key.
    */
-  private conflict(key: string, target: string): StorageError {
+  private async conflict(key: string, target: string): Promise<StorageError> {
+    const stat = await fs.lstat(target).catch(() => undefined);
+    let clash: string;
+    if (stat?.isDirectory()) {
+      clash = `${q(key)} is already a prefix of other objects (${q(`${key}/`)}…)`;
+    } else {
+      const object = await this.objectAbove(key);
+      clash =
+        object !== undefined
+          ? `${q(object)} is an object, so it cannot also be a prefix`
+          : "a file stands where one of its folders should be";
+    }
     return new StorageError(
-      "already_exists",
-      `${q(key)} exists in the local store (as an object, or as a prefix of other keys: a file and a folder cannot share a name here); pass overwrite: true to replace an object, or choose another key`,
+      "unsupported",
+      `the local store cannot hold ${q(key)}: ${clash}. It keeps each object as a file and each prefix as a folder, and one name cannot be both (S3 allows it). overwrite: true does not change this: choose another key, delete the other object first, or use an S3 bucket`,
       { key, path: target },
     );
+  }
+
+  /** The nearest key above `key` ("a/b" for "a/b/c") that is an object, if any. */
+  private async objectAbove(key: string): Promise<string | undefined> {
+    const parts = key.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const above = parts.slice(0, i).join("/");
+      const stat = await fs.lstat(fileOf(this.root, above)).catch(() => undefined);
+      if (stat?.isFile()) return above;
+      if (!stat?.isDirectory()) return undefined;
+    }
+    return undefined;
   }
 
   /**
@@ -510,10 +549,10 @@ export class LocalStore implements ObjectStore {
         { key, path: target, cause: err },
       );
     }
-    if (err.kind === "not_a_directory" || err.kind === "invalid_argument") return this.conflict(key, target);
+    if (err.kind === "not_a_directory" || err.kind === "invalid_argument") return await this.conflict(key, target);
     if (err.kind === "already_exists") {
       const stat = await fs.lstat(target).catch(() => undefined);
-      return stat?.isFile() ? alreadyExists(key, err) : this.conflict(key, target);
+      return stat?.isFile() ? alreadyExists(key, err) : await this.conflict(key, target);
     }
     return err;
   }

@@ -6,7 +6,7 @@
 import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { q, StorageError } from "../errors.js";
+import { q, StorageError, throwIfAborted } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
@@ -212,7 +212,10 @@ export async function prepareDownloadDirectory(
   const overwrite = options.overwrite ?? false;
   const filter = compilePathFilter(options);
   const dir = await targetDirectory(localDir, options.roots);
-  const objects = keptObjects(await listAll(store, directoryPrefix(prefix), options.signal), prefix, filter);
+  const listed = await listAll(store, directoryPrefix(prefix), options.signal);
+  // A mistyped prefix is not "0 files downloaded" and an empty folder: it is said, and nothing is created.
+  if (!listed.some((o) => !isFolderMarker(o))) throw await emptyPrefixError(store, directoryPrefix(prefix), options.signal);
+  const objects = keptObjects(listed, prefix, filter);
   const files = objectsToDownload(objects, prefix, dir);
   await refuseRedirected(files, dir, localDir);
 
@@ -307,6 +310,30 @@ export function keptObjects(objects: ObjectInfo[], prefix: string, filter: PathF
   return objects.filter((o) => filter.keeps(o.key.slice(start)));
 }
 
+/** Zero-byte "folder/" markers made by consoles and other tools carry no data. */
+function isFolderMarker(object: ObjectInfo): boolean {
+  return object.key.endsWith("/") && object.size === 0;
+}
+
+/** not_found for a prefix holding no objects, naming the nearest parent prefix that holds some. */
+async function emptyPrefixError(store: ObjectStore, prefix: string, signal: AbortSignal | undefined): Promise<StorageError> {
+  const parts = prefix.split("/").filter(Boolean);
+  let nearest: string | undefined;
+  for (let i = parts.length - 1; i >= 0 && nearest === undefined; i--) {
+    throwIfAborted(signal);
+    const parent = i === 0 ? "" : `${parts.slice(0, i).join("/")}/`;
+    const page = await store.list({ prefix: parent, limit: 1 }).catch(() => undefined);
+    if (page && page.objects.length > 0) nearest = parent;
+  }
+  const hint =
+    nearest === undefined
+      ? "the bucket holds no objects"
+      : `the nearest prefix holding objects is ${q(nearest)} (list_objects with that prefix and recursive: false shows what is there)`;
+  return new StorageError("not_found", `no objects under ${q(prefix)}; ${hint}. Nothing was downloaded or created`, {
+    details: { prefix, nearest },
+  });
+}
+
 interface PlannedDownload {
   key: string;
   path: string;
@@ -319,8 +346,7 @@ function objectsToDownload(objects: ObjectInfo[], prefix: string, dir: string): 
   const unsafe: string[] = [];
   const planned: PlannedDownload[] = [];
   for (const object of objects) {
-    // Zero-byte "folder/" markers made by consoles and other tools carry no data.
-    if (object.key.endsWith("/") && object.size === 0) continue;
+    if (isFolderMarker(object)) continue;
     const mapped = keyToLocalPath(object.key, prefix, dir);
     if (mapped.ok) planned.push({ key: object.key, path: mapped.path, relative: mapped.relative, object });
     else unsafe.push(`${object.key} (${mapped.reason})`);

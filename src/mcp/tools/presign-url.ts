@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { q } from "../../core/errors.js";
+import { q, StorageError } from "../../core/errors.js";
 import { bucketInput, defineTool, keyField, rangedInt } from "../tool.js";
 
 const MAX_EXPIRY = 7 * 24 * 3600;
@@ -28,6 +28,12 @@ export const presignUrl = defineTool({
   availableWith: (stores) => stores.some((s) => s.capabilities.presign),
   async handle(args, ctx) {
     const store = ctx.buckets.store(args.bucket);
+    // A link to nothing looks like success until a teammate opens it.
+    if (args.method === "GET" && store.capabilities.presign && (await store.head(args.key)) === undefined) {
+      throw new StorageError("not_found", `${q(args.key)} does not exist, so there is nothing to share; check the key with list_objects`, {
+        key: args.key,
+      });
+    }
     const createOnly = args.method === "PUT" && !args.overwrite;
     const url = await store.presign(args.key, args.method, args.expires_in, { createOnly });
     const headers: Record<string, string> = createOnly ? { "If-None-Match": "*" } : {};
