@@ -60,8 +60,8 @@ describe.each(BACKENDS)("the server in process, %s backend", (backend) => {
       for (const tool of tools) {
         const [readOnlyHint, destructiveHint, idempotentHint] = HINTS[tool.name]!;
         const title = allTools.find((t) => t.name === tool.name)?.title;
+        // The title is the tool's own, given once (not repeated in the annotations).
         expect(tool.annotations, tool.name).toEqual({
-          title,
           readOnlyHint,
           destructiveHint,
           idempotentHint,
