@@ -11,16 +11,12 @@ import { errorShape, int, outputObject, rangedInt, type ToolReply } from "./tool
 export const maxWorkersField = rangedInt(1, MAX_WORKERS, "Files in parallel.").default(DEFAULT_MAX_WORKERS);
 export const dryRunField = z.boolean().default(false).describe("Preview: change nothing.");
 
-const patterns = (what: string) =>
-  z
-    .array(z.string())
-    .optional()
-    .describe(`Up to ${MAX_FILTER_PATTERNS} globs of relative paths to ${what}: "*.tmp" at any depth, ".git/" folders, "runs/*/ckpt/".`);
+const patterns = (what: string) => z.array(z.string()).optional().describe(`Up to ${MAX_FILTER_PATTERNS} globs of relative paths ${what}.`);
 
 /** include / exclude, applied to paths relative to local_dir and to the prefix before anything else. */
 export const filterFields = {
-  include: patterns("keep (default: all)"),
-  exclude: patterns("leave out (wins over include)"),
+  include: patterns('to keep, e.g. "*.csv", "runs/*/ckpt/"'),
+  exclude: patterns('to leave out, e.g. ".git/", "*.tmp"'),
 };
 
 const bytes = int();
@@ -33,9 +29,9 @@ const conflictDetail = outputObject({
 });
 
 const common = {
-  conflict_details: z.array(conflictDetail).describe(`Both sides of the first ${LISTED} conflicts.`),
-  skipped: z.array(z.string()).describe(`Already identical, left alone (first ${LISTED}).`),
-  conflicts: z.array(z.string()).describe(`Existing with other content (first ${LISTED}).`),
+  conflict_details: z.array(conflictDetail),
+  skipped: z.array(z.string()),
+  conflicts: z.array(z.string()),
   planned: int(),
   dry_run: z.boolean(),
   error: errorShape,
@@ -44,14 +40,14 @@ const common = {
 export const uploadDirectoryOutput = {
   uploaded: int(),
   bytes,
-  keys: z.array(z.string()).describe(`First ${LISTED} written (or, dry run, to write).`),
+  keys: z.array(z.string()).describe(`First ${LISTED} written (dry run: to write).`),
   ...common,
 };
 
 export const downloadDirectoryOutput = {
   downloaded: int(),
   bytes,
-  files: z.array(z.string()).describe(`First ${LISTED} written (or, dry run, to write).`),
+  files: z.array(z.string()).describe(`First ${LISTED} written (dry run: to write).`),
   unverified: z
     .array(outputObject({ path: z.string(), reason: z.string() }))
     .optional()

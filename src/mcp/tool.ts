@@ -183,7 +183,7 @@ export const errorShape = outputObject({
   path: z.string().optional(),
 })
   .optional()
-  .describe("On failure; the other fields say what completed.");
+  .describe("On failure.");
 
 /** What a write of one object returns (upload_bytes, upload_file). */
 export const putResultShape = {
@@ -224,5 +224,5 @@ export const jobStartShape = {
 
 /** The `bucket` argument every object tool takes. */
 export const bucketInput = {
-  bucket: z.string().optional().describe("Bucket name; default the first."),
+  bucket: z.string().optional().describe("Bucket name (default: the first)."),
 };

@@ -6,7 +6,7 @@ import { filterFields } from "../directory.js";
 import { LISTED } from "../limits.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool } from "../tool.js";
+import { bucketInput, defineTool, int } from "../tool.js";
 
 const paths = (what: string) => z.array(z.string()).describe(`${what} (first ${LISTED}, relative paths, sorted).`);
 
@@ -24,10 +24,10 @@ export const compareDirectory = defineTool({
     ...bucketInput,
   },
   output: {
-    identical: z.number().int().describe("Files with the same size and bytes on both sides."),
-    different: z.number().int().describe("Files on both sides that differ, or whose ETag cannot be checked."),
-    only_local: z.number().int(),
-    only_remote: z.number().int(),
+    identical: int().describe("Files with the same size and bytes on both sides."),
+    different: int().describe("Files on both sides that differ, or whose ETag cannot be checked."),
+    only_local: int(),
+    only_remote: int(),
     in_sync: z.boolean().describe("true when every file is identical and none is on one side only."),
     identical_paths: paths("Identical files"),
     different_paths: z
@@ -43,8 +43,8 @@ export const compareDirectory = defineTool({
       ),
     only_local_paths: paths("Files only in local_dir"),
     only_remote_paths: paths("Objects only under the prefix"),
-    bytes_local: z.number().int().describe("Bytes of the local files compared."),
-    bytes_remote: z.number().int().describe("Bytes of the objects compared."),
+    bytes_local: int().describe("Bytes of the local files compared."),
+    bytes_remote: int().describe("Bytes of the objects compared."),
   },
   effect: "read",
   changesBucket: false,

@@ -7,7 +7,7 @@ import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply
 
 export const downloadDirectory = defineTool({
   name: "download_directory",
-  title: "Download a prefix to a local directory",
+  title: "Download a prefix",
   description:
     "Download the objects under a prefix into a local directory. Without overwrite, a file holding other content fails the call before anything is written; identical ones are skipped.",
   input: {

@@ -7,7 +7,7 @@ import { backgroundInput, bucketInput, defineTool, int, keyField, overwriteField
 
 export const downloadFile = defineTool({
   name: "download_file",
-  title: "Download an object to a local file",
+  title: "Download an object",
   description: "Save an object to a local file. An existing file is kept unless overwrite is true.",
   input: {
     key: keyField(),
