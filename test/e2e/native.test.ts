@@ -3,10 +3,12 @@
  * objects as resources, MCP logging, the published inspector CLI, and the README's scripting
  * example. S3 cases run against the suite's fauxqs server on 127.0.0.1.
  */
+
 import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getObjectBytes } from "../../src/mcp/tools/get-object-bytes.js";
 import { headObject } from "../../src/mcp/tools/head-object.js";
@@ -216,6 +218,7 @@ describe("presign_url in read-only mode", () => {
   it("gives GET links and refuses PUT links", async () => {
     const tools = (await cli.client.listTools()).tools.map((t) => t.name);
     expect(tools).toContain("presign_url");
+    await s3.rawClient().send(new PutObjectCommand({ Bucket: s3.bucket, Key: "any.txt", Body: "any" }));
     const get = await call(cli.client, "presign_url", { key: "any.txt" });
     expect(get.isError).toBeFalsy();
     const put = await callError(cli.client, "presign_url", { key: "any.txt", method: "PUT" });
