@@ -46,7 +46,7 @@ describe("default roots over stdio", () => {
     const server = await start(cwd());
     const secret = path.join(home, ".netrc");
     const err = await callError(server.client, "upload_file", { local_path: secret, key: "leak/netrc" });
-    expect(err.text).toMatch(/^outside_roots: local_path ".*\.netrc": no local directory is allowed\. .*--root DIR/);
+    expect(err.text).toMatch(/^outside_roots: local_path ".*\.netrc": no local directory is allowed \(.*--root DIR/);
     const hostname = await callError(server.client, "upload_file", { local_path: "/etc/hostname", key: "leak/hostname" });
     expect(hostname.text).toMatch(/^outside_roots: /);
     const download = path.join(home, "x.txt");

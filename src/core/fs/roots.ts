@@ -64,7 +64,7 @@ export function assertInsideRoots(real: string, roots: Roots, argument: string, 
   if (refused !== undefined && roots.length === 0) {
     throw new StorageError(
       "outside_roots",
-      `${argument} ${q(shown)}: no local directory is allowed. The server was started without --root in / or in the home directory, which are never roots by default; restart it with --root DIR (or R2_MCP_ROOTS) naming the folders it may read and write`,
+      `${argument} ${q(shown)}: no local directory is allowed (the allowed roots are (none): the server started without --root in / or the home directory, which are never roots by default, or the client offers no roots); restart it with --root DIR (or R2_MCP_ROOTS) naming the folders it may read and write`,
       { path: shown },
     );
   }
