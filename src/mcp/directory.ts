@@ -1,7 +1,6 @@
 /** What upload_directory and download_directory share: fields, result shape, error shape. */
 import * as z from "zod";
 import { q, type StorageError } from "../core/errors.js";
-import { MAX_FILTER_PATTERNS } from "../core/path-filter.js";
 import { DEFAULT_MAX_WORKERS, type DirectoryTransferResult, MAX_WORKERS } from "../core/transfer/index.js";
 import type { ConflictDetail, ConflictSide } from "../core/transfer/plan.js";
 import { LISTED } from "./limits.js";
@@ -11,12 +10,12 @@ import { errorShape, int, outputObject, rangedInt, type ToolReply } from "./tool
 export const maxWorkersField = rangedInt(1, MAX_WORKERS, "Files in parallel.").default(DEFAULT_MAX_WORKERS);
 export const dryRunField = z.boolean().default(false).describe("Preview: change nothing.");
 
-const patterns = (what: string) => z.array(z.string()).optional().describe(`Up to ${MAX_FILTER_PATTERNS} globs of relative paths ${what}.`);
+const patterns = (what: string) => z.array(z.string()).optional().describe(`Globs of relative paths ${what}.`);
 
 /** include / exclude, applied to paths relative to local_dir and to the prefix before anything else. */
 export const filterFields = {
-  include: patterns('to keep, e.g. "*.csv", "runs/*/ckpt/"'),
-  exclude: patterns('to leave out, e.g. ".git/", "*.tmp"'),
+  include: patterns('to keep, e.g. "*.csv"'),
+  exclude: patterns('to leave out, e.g. ".git/"'),
 };
 
 const bytes = int();
@@ -92,6 +91,9 @@ function commonOf(direction: Direction, r: DirectoryTransferResult): Common {
   };
 }
 
+/** How many written keys or files a real run's text names (its structured content lists LISTED). */
+const WRITTEN_IN_TEXT = 10;
+
 /** What the result's text says: counts, then every listed item one per line (hosts may show only the text). */
 function summary(direction: Direction, r: DirectoryTransferResult, listed: string[], details: Wire[]): string {
   const what = direction === "upload" ? "key" : "file";
@@ -105,8 +107,13 @@ function summary(direction: Direction, r: DirectoryTransferResult, listed: strin
   } else {
     const skipped = r.skipped.length ? `; ${counted(r.skipped.length, "file")} already identical, skipped` : "";
     lines.push(`${direction}ed ${counted(r.transferred, "file")}, ${formatBytes(r.bytes)}${skipped}`);
-    if (listed.length > 0)
-      lines.push(`${what}s written${r.transferred > listed.length ? ` (first ${listed.length})` : ""}:`, ...listed.map((i) => `  ${i}`));
+    // Done is done: a few names confirm it, and a long list would only fill the context (a dry
+    // run, which asks "what would happen?", names all it lists).
+    const named = listed.slice(0, WRITTEN_IN_TEXT);
+    if (named.length > 0) {
+      lines.push(`${what}s written${r.transferred > named.length ? ` (first ${named.length})` : ""}:`, ...named.map((i) => `  ${i}`));
+      if (r.transferred > named.length) lines.push(`  … and ${r.transferred - named.length} more`);
+    }
   }
   lines.push(...details.map(conflictLine));
   if (r.conflicts.length > details.length) lines.push(`  … ${r.conflicts.length - details.length} more conflicts`);

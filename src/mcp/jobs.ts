@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { q, StorageError } from "../core/errors.js";
 import type { TransferProgress } from "../core/transfer/index.js";
 import type { Logger } from "./log.js";
-import { asStorageError, errorText } from "./results.js";
+import { asStorageError, counted, errorText } from "./results.js";
 
 export const MAX_RUNNING_JOBS = 4;
 /** Finished jobs kept for transfer_status; the oldest finished go first beyond this. */
@@ -232,7 +232,7 @@ function statusOf(job: Job): JobStatus {
       ...(e.path !== undefined ? { path: e.path } : {}),
     };
   }
-  const counts = `${status.files_done} of ${status.files_total} file(s), ${status.bytes_done} of ${status.bytes_total} bytes`;
+  const counts = `${status.files_done} of ${counted(status.files_total, "file")}, ${status.bytes_done} of ${counted(status.bytes_total, "byte")}`;
   status.summary = `${job.id} ${job.work.tool}: ${job.state}, ${counts}${outcome ? `; ${outcome.text}` : ""}`;
   return status;
 }

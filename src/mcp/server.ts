@@ -22,14 +22,14 @@ import { toolExtraOf } from "./progress.js";
 import { registerResources } from "./resources.js";
 import { LocalRoots } from "./roots.js";
 import { runTool } from "./run-tool.js";
-import { annotationsOf, outputShape } from "./tool.js";
+import { annotationsOf, outputShape, RESULT_OBJECT } from "./tool.js";
 import { allTools } from "./tools/index.js";
 
 /** The protocol era of the connection a server instance serves (the SDK's names). */
 export type ProtocolEra = "legacy" | "modern";
 
 const NO_DIALECT = { $schema: undefined };
-const RESULT = { ...NO_DIALECT, additionalProperties: undefined };
+const RESULT = { ...NO_DIALECT, ...RESULT_OBJECT };
 
 export interface ServerOptions {
   /** Every bucket served, in order: the first is the default. */

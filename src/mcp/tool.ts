@@ -87,9 +87,8 @@ export const backgroundInput = {
   background: z
     .boolean()
     .default(false)
-    .describe(
-      "true: check the arguments and conflicts, start the transfer as a job and return at once with job_id (follow it with transfer_status, stop it with cancel_transfer). For transfers expected to take over a minute, or to keep working meanwhile. A dry run is answered at once.",
-    ),
+    // The instructions say when to use it; the schema says what it does.
+    .describe("true: answer at once with a job_id (see transfer_status)."),
 };
 
 /** Whether a tool can run as a background job. */
@@ -119,10 +118,12 @@ export function annotationsOf(tool: Tool, remote: boolean): ToolAnnotations {
 export const int = () => z.number().int().meta({ minimum: undefined, maximum: undefined });
 
 /**
- * An object in a result. Its JSON Schema leaves out `additionalProperties: false`: results are
- * what this server sends, and saying so on every object costs context without informing.
+ * An object in a result. Its JSON Schema leaves out `additionalProperties: false` and `required`:
+ * results are what this server sends (the result itself shows which fields it has), and saying so
+ * on every object costs context without informing. Arguments keep both.
  */
-export const outputObject = <S extends z.ZodRawShape>(shape: S) => z.object(shape).meta({ additionalProperties: undefined });
+export const RESULT_OBJECT = { additionalProperties: undefined, required: undefined };
+export const outputObject = <S extends z.ZodRawShape>(shape: S) => z.object(shape).meta(RESULT_OBJECT);
 
 /** The documented range of an integer argument, kept in its JSON Schema and checked by run-tool. */
 export interface IntRange {
@@ -161,11 +162,7 @@ export function rangeOf(schema: z.ZodType): IntRange | undefined {
 }
 
 /** `what` names the destination, singular ("the object") or plural ("existing objects"). */
-export const overwriteField = (what: string, plural = false) =>
-  z
-    .boolean()
-    .default(false)
-    .describe(`Replace ${what} if ${plural ? "they already exist" : "it already exists"} (else already_exists).`);
+export const overwriteField = (what: string) => z.boolean().default(false).describe(`Replace existing ${what} (else already_exists).`);
 
 export const keyField = (description = "Object key.") => z.string().describe(description);
 
@@ -207,22 +204,22 @@ export function outputShape(tool: Tool, severalBuckets: boolean): z.ZodRawShape 
 
 /**
  * A long tool's output: its result, or, with background: true, only the job it started (the
- * result then comes with transfer_status). Its fields are therefore optional on the wire.
+ * result then comes with transfer_status). Its fields are therefore optional on the wire. The
+ * schema names job_id only: the job's state is in the text, and in transfer_status.
  */
 function backgroundOutput(output: z.ZodRawShape): z.ZodRawShape {
   const fields = Object.entries(output).map(([name, field]) => [name, field instanceof z.ZodOptional ? field : z.optional(field)]);
-  return { ...Object.fromEntries(fields), ...jobStartShape };
+  return { ...Object.fromEntries(fields), job_id: jobStartShape.job_id };
 }
 
+/** What a call with background: true answers (results are open objects: state needs no schema to be read). */
 export const jobStartShape = {
-  job_id: z
-    .string()
-    .optional()
-    .describe("With background: true, the job started (the other fields are then absent): follow it with transfer_status."),
-  state: z.enum(["queued", "running"]).optional().describe("With background: true: running, or queued behind other jobs."),
+  job_id: z.string().optional(),
+  state: z.enum(["queued", "running"]).optional(),
 };
 
 /** The `bucket` argument every object tool takes. */
 export const bucketInput = {
-  bucket: z.string().optional().describe("Bucket name (default: the first)."),
+  // The instructions name the buckets when there are several.
+  bucket: z.string().optional().describe("Default: the first."),
 };

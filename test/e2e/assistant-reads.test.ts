@@ -86,8 +86,8 @@ describe.each(BACKENDS)("what an assistant reads over stdio, %s backend", (backe
     const overwriteOf = (name: string) =>
       (fx.tools.find((t) => t.name === name)?.inputSchema.properties as Record<string, { description: string }> | undefined)?.overwrite
         ?.description;
-    expect(overwriteOf("upload_directory")).toMatch(/^Replace objects if they already exist /);
-    expect(overwriteOf("upload_bytes")).toMatch(/^Replace the object if it already exists /);
+    expect(overwriteOf("upload_directory")).toBe("Replace existing objects (else already_exists).");
+    expect(overwriteOf("upload_bytes")).toBe("Replace existing object (else already_exists).");
     const dir = await fx.localDir("grammar", { "one.txt": "1" });
     const done = await fx.client.callTool({ name: "upload_directory", arguments: { local_dir: dir, prefix: "grammar" } });
     expect(textOf(done as Parameters<typeof textOf>[0])).toMatch(/^uploaded 1 file, 1 B\n/);

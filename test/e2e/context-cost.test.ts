@@ -60,13 +60,14 @@ describe("context cost over stdio", () => {
     await tmp?.cleanup();
   });
 
-  // Issue 16 asks for 13 KB. At 0.1's feature set these ten measured 12,983 bytes; list_objects
-  // filters and include/exclude have since added ~700 bytes, so the bound here is what holds today
-  // (14 KB) and the gap to 13 KB is open work, not a met goal.
-  it("tools/list: the ten tools of 0.1 under 14 KB, the whole set under 26 KB", () => {
+  // Issue 16's budgets. Measured with every tool of main (list filters, include/exclude, background
+  // and its job_id, prefix_objects): the ten 12,936 bytes, all sixteen 22,267 (before the trims,
+  // on the same main: 16,208 and 29,893). A field or a
+  // description that grows them past the budget fails here: trim something else, or say why not.
+  it("tools/list: the ten tools of 0.1 under 13 KB, the whole set under 26 KB", () => {
     const ten = tools.filter((t) => TOOLS_OF_0_1.includes(t.name));
     expect(ten.map((t) => t.name).sort()).toEqual([...TOOLS_OF_0_1].sort());
-    expect(bytesOf({ tools: ten })).toBeLessThan(14_000);
+    expect(bytesOf({ tools: ten })).toBeLessThan(13_000);
     expect(bytesOf({ tools })).toBeLessThan(26_000);
   });
 

@@ -63,7 +63,7 @@ describe("delete_objects: what failed per key", () => {
       failed: [{ key: "run/b", code: "access_denied" }],
       failed_count: 1,
     });
-    expect(text.split("\n")[0]).toBe("1 object(s) could NOT be deleted and remain:");
+    expect(text.split("\n")[0]).toBe("1 object could NOT be deleted and remain:");
     expect(text).toContain("failed access_denied: run/b");
   });
 });

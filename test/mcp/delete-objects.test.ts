@@ -33,13 +33,13 @@ describe.each(BACKENDS)("delete_objects, %s backend", (backend) => {
       dry_run: false,
       prefix: "experiments/exp42/",
     });
-    expect(text.split("\n")[0]).toBe('deleted 3 object(s), 31 B under "experiments/exp42/"');
+    expect(text.split("\n")[0]).toBe('deleted 3 objects, 31 B under "experiments/exp42/"');
     expect(await server.objects()).toEqual(
       without("experiments/exp42/a.csv", "experiments/exp42/sub/b.bin", "experiments/exp42/sub/c.txt"),
     );
     const again = await callOk(server.client, deleteObjects, { prefix: "experiments/exp42/" });
     expect(again.structured.deleted).toBe(0);
-    expect(again.text).toBe('deleted 0 object(s), 0 B under "experiments/exp42/"');
+    expect(again.text).toBe('deleted 0 objects, 0 B under "experiments/exp42/"');
   });
 
   it("dry_run lists what would go and deletes nothing", async () => {
@@ -47,16 +47,26 @@ describe.each(BACKENDS)("delete_objects, %s backend", (backend) => {
     const { structured, text } = await callOk(server.client, deleteObjects, { prefix: "experiments/exp4", dry_run: true });
     expect(structured).toMatchObject({ deleted: 1, bytes: 22, keys: ["experiments/exp4/keep.txt"], dry_run: true });
     expect(text).toBe(
-      'dry run: would delete 1 object(s), 22 B under "experiments/exp4/"; nothing was deleted\nwould delete experiments/exp4/keep.txt',
+      'dry run: would delete 1 object, 22 B under "experiments/exp4/"; nothing was deleted\nwould delete experiments/exp4/keep.txt',
     );
     expect(await server.objects()).toEqual(RUN);
   });
 
   it("deletes an exact key list; keys that do not exist are reported missing", async () => {
     const server = await start();
-    const { structured } = await callOk(server.client, deleteObjects, {
+    const { structured, text } = await callOk(server.client, deleteObjects, {
       keys: ["experiments/exp420.txt", "other/x.txt", "other/never.txt", "other/x.txt"],
     });
+    // The text names every key, for hosts that show only the text.
+    expect(text).toBe(
+      [
+        "deleted 2 objects, 17 B",
+        "deleted experiments/exp420.txt",
+        "deleted other/x.txt",
+        "1 key did not exist:",
+        "missing other/never.txt",
+      ].join("\n"),
+    );
     expect(structured).toEqual({
       deleted: 2,
       bytes: 17,
@@ -67,6 +77,19 @@ describe.each(BACKENDS)("delete_objects, %s backend", (backend) => {
       dry_run: false,
     });
     expect(await server.objects()).toEqual(without("experiments/exp420.txt", "other/x.txt"));
+  });
+
+  it("a dry run names in its text the first 50 keys it would delete, as the structured content does, and how many more", async () => {
+    const server = await env.start();
+    const keys = Array.from({ length: 60 }, (_, i) => `many/k${String(i).padStart(2, "0")}`);
+    for (const key of keys) await server.seed(key, "x");
+    const { structured, text } = await callOk(server.client, deleteObjects, { prefix: "many", dry_run: true });
+    expect(structured.keys).toEqual(keys.slice(0, 50));
+    const lines = text.split("\n");
+    expect(lines[0]).toBe('dry run: would delete 60 objects, 60 B under "many/"; nothing was deleted');
+    expect(lines.slice(1, 51)).toEqual(keys.slice(0, 50).map((k) => `would delete ${k}`));
+    expect(lines.slice(51)).toEqual(["… and 10 more (not listed)"]);
+    expect(Object.keys(await server.objects())).toHaveLength(60);
   });
 
   it("more objects than max_objects is too_large naming the count, and nothing is deleted", async () => {

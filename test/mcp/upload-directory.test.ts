@@ -112,6 +112,23 @@ describe.each(BACKENDS)("upload_directory, %s backend", (backend) => {
     expect(await server.objects()).toEqual(before);
   });
 
+  it("a dry run names every key it lists in its text; a real run names ten and says how many more", async () => {
+    const server = await env.start();
+    const dir = path.join(server.root, "twelve");
+    const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, "0")}.txt`);
+    await writeTree(dir, Object.fromEntries(names.map((n) => [n, n])));
+    const keys = names.map((n) => `t/${n}`);
+    const dry = await callOk(server.client, uploadDirectory, { local_dir: dir, prefix: "t", dry_run: true, max_workers: 1 });
+    expect(dry.structured.keys).toEqual(keys);
+    expect(dry.text.split("\n").slice(1)).toEqual(["would write:", ...keys.map((k) => `  ${k}`)]);
+    const real = await callOk(server.client, uploadDirectory, { local_dir: dir, prefix: "t", max_workers: 1 });
+    expect([...real.structured.keys].sort()).toEqual(keys);
+    const lines = real.text.split("\n");
+    expect(lines.slice(0, 2)).toEqual(["uploaded 12 files, 84 B", "keys written (first 10):"]);
+    expect(lines.slice(2, 12).every((l) => keys.includes(l.trim()))).toBe(true);
+    expect(lines.slice(12)).toEqual(["  … and 2 more"]);
+  });
+
   it.each([0, -1, 65, 1000])("refuses max_workers %s with invalid_argument, never clamping", async (max_workers) => {
     const server = await start();
     const { code, text, structured } = await callError(server.client, uploadDirectory, { local_dir: server.dir, prefix: "d", max_workers });

@@ -6,9 +6,9 @@ export const cancelTransfer = defineTool({
   name: "cancel_transfer",
   title: "Cancel a background transfer",
   description:
-    "Stop a background transfer and wait until it has stopped: no partial file is left and multipart uploads are aborted. Files already completed stay; the status says which. A queued job never starts; a finished one is left as it is. Repeating the original call later finishes the work.",
+    "Stop a background transfer and wait until it has: no partial file, multipart uploads aborted; completed files stay. A queued job never starts. Repeating the original call finishes the work.",
   input: {
-    job_id: z.string().describe("The job_id a background call returned."),
+    job_id: z.string().describe("From transfer_status."),
   },
   output: jobShape,
   effect: "write",

@@ -6,45 +6,41 @@ import { filterFields } from "../directory.js";
 import { LISTED } from "../limits.js";
 import { progressReporter } from "../progress.js";
 import { formatBytes } from "../results.js";
-import { bucketInput, defineTool, int } from "../tool.js";
+import { bucketInput, defineTool, int, outputObject } from "../tool.js";
 
-const paths = (what: string) => z.array(z.string()).describe(`${what} (first ${LISTED}, relative paths, sorted).`);
+const paths = () => z.array(z.string()).describe(`First ${LISTED}, sorted.`);
 
 export const compareDirectory = defineTool({
   name: "compare_directory",
   title: "Compare a local folder with a prefix",
   description:
-    "Say whether a local folder (inside the allowed roots) and the objects under a prefix hold the same files: identical (same size and bytes, checked against the ETag, multipart ETags included), different (with the reason), only local, only remote. Reads only; changes nothing. Use it before or after a transfer to answer 'is my copy identical to the bucket?'.",
+    "Whether a local folder and the objects under a prefix hold the same files: identical (size and bytes, by ETag, multipart too), different (with the reason), only local, only remote. Reads only.",
   input: {
     local_dir: z.string().describe("Local folder to compare."),
-    prefix: z
-      .string()
-      .describe('Key prefix to compare with, e.g. "experiments/exp42/" (a trailing / is added). Empty compares with the bucket root.'),
+    prefix: z.string().describe('e.g. "runs/exp42/" ("/" added); "" is the bucket root.'),
     ...filterFields,
     ...bucketInput,
   },
   output: {
-    identical: int().describe("Files with the same size and bytes on both sides."),
-    different: int().describe("Files on both sides that differ, or whose ETag cannot be checked."),
+    identical: int(),
+    different: int(),
     only_local: int(),
     only_remote: int(),
-    in_sync: z.boolean().describe("true when every file is identical and none is on one side only."),
-    identical_paths: paths("Identical files"),
+    in_sync: z.boolean().describe("All identical, none on one side only."),
+    identical_paths: paths(),
     different_paths: z
       .array(
-        z.object({
+        outputObject({
           path: z.string(),
           reason: z.enum(["size_differs", "content_differs", "etag_unverifiable"]),
           detail: z.string(),
         }),
       )
-      .describe(
-        `Different files (first ${LISTED}): size_differs; content_differs (same size, other bytes); etag_unverifiable (the ETag cannot be recomputed from the local file, e.g. an unknown multipart part size).`,
-      ),
-    only_local_paths: paths("Files only in local_dir"),
-    only_remote_paths: paths("Objects only under the prefix"),
-    bytes_local: int().describe("Bytes of the local files compared."),
-    bytes_remote: int().describe("Bytes of the objects compared."),
+      .describe(`First ${LISTED}. etag_unverifiable: the ETag cannot be recomputed (e.g. unknown part size).`),
+    only_local_paths: paths(),
+    only_remote_paths: paths(),
+    bytes_local: int(),
+    bytes_remote: int(),
   },
   effect: "read",
   changesBucket: false,

@@ -15,9 +15,7 @@ export const deleteObject = defineTool({
   output: {
     key: z.string(),
     existed: z.boolean(),
-    prefix_objects: int()
-      .optional()
-      .describe("Key absent but objects under it as a folder: how many (one page, at most 1000); delete_objects removes them."),
+    prefix_objects: int().optional().describe("Key missing: objects under it as a folder (at most 1000)."),
   },
   effect: "destructive",
   changesBucket: true,

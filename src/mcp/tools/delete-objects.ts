@@ -9,22 +9,28 @@ import {
 } from "../../core/delete-objects.js";
 import { q, type StorageError } from "../../core/errors.js";
 import { LISTED } from "../limits.js";
-import { formatBytes } from "../results.js";
-import { backgroundInput, bucketInput, defineTool, errorShape, rangedInt, type ToolReply, transferReply } from "../tool.js";
-
-const SHOWN_IN_TEXT = 10;
+import { counted, formatBytes } from "../results.js";
+import {
+  backgroundInput,
+  bucketInput,
+  defineTool,
+  errorShape,
+  int,
+  outputObject,
+  rangedInt,
+  type ToolReply,
+  transferReply,
+} from "../tool.js";
 
 const output = {
-  deleted: z.number().int().describe("Objects deleted by this call (with dry_run: that would be deleted)."),
-  bytes: z.number().int().describe("Their bytes."),
-  keys: z.array(z.string()).describe(`The first ${LISTED} of them.`),
-  failed: z
-    .array(z.object({ key: z.string(), code: z.string().describe("Stable error code, e.g. access_denied.") }))
-    .describe(`Objects the store refused to delete (first ${LISTED}); the others were deleted.`),
-  failed_count: z.number().int().describe("How many failed in all."),
-  missing: z.array(z.string()).describe(`Keys of a keys list that did not exist (first ${LISTED}): nothing to delete.`),
+  deleted: int().describe("Objects deleted (dry_run: that would be)."),
+  bytes: int(),
+  keys: z.array(z.string()).describe(`The first ${LISTED}.`),
+  failed: z.array(outputObject({ key: z.string(), code: z.string() })).describe(`Refused by the store, so still there (first ${LISTED}).`),
+  failed_count: int(),
+  missing: z.array(z.string()).describe(`Listed keys that did not exist (first ${LISTED}).`),
   dry_run: z.boolean(),
-  prefix: z.string().optional().describe('The folder deleted under, with its trailing "/".'),
+  prefix: z.string().optional().describe('The folder, with its "/".'),
   error: errorShape,
 };
 
@@ -43,22 +49,34 @@ function structuredOf(r: DeleteObjectsResult): Output {
   };
 }
 
+/**
+ * The text names what the structured content lists (the first LISTED of each), one key a line:
+ * some hosts show the model only the text.
+ */
 function reply(r: DeleteObjectsResult): ToolReply<typeof output> {
   const where = r.prefix !== undefined ? ` under ${q(r.prefix)}` : "";
-  const shown = r.keys.slice(0, SHOWN_IN_TEXT);
+  const objects = counted(r.deleted, "object");
   const lines = [
     r.dryRun
-      ? `dry run: would delete ${r.deleted} object(s), ${formatBytes(r.bytes)}${where}; nothing was deleted`
-      : `deleted ${r.deleted} object(s), ${formatBytes(r.bytes)}${where}`,
+      ? `dry run: would delete ${objects}, ${formatBytes(r.bytes)}${where}; nothing was deleted`
+      : `deleted ${objects}, ${formatBytes(r.bytes)}${where}`,
   ];
   if (r.failed.length) {
-    lines.unshift(`${r.failed.length} object(s) could NOT be deleted and remain:`);
-    lines.push(...r.failed.slice(0, SHOWN_IN_TEXT).map((f) => `failed ${f.code}: ${f.key}`));
+    lines.unshift(`${counted(r.failed.length, "object")} could NOT be deleted and remain:`);
+    lines.push(...r.failed.slice(0, LISTED).map((f) => `failed ${f.code}: ${f.key}`), ...unlisted(r.failed.length));
   }
-  if (shown.length) lines.push(...shown.map((k) => `${r.dryRun ? "would delete" : "deleted"} ${k}`));
-  if (r.keys.length > shown.length) lines.push(`… ${r.keys.length - shown.length} more (first ${LISTED} in structuredContent)`);
-  if (r.missing.length) lines.push(`${r.missing.length} key(s) did not exist: ${r.missing.slice(0, SHOWN_IN_TEXT).map(q).join(", ")}`);
+  const verb = r.dryRun ? "would delete" : "deleted";
+  lines.push(...r.keys.slice(0, LISTED).map((k) => `${verb} ${k}`), ...unlisted(r.keys.length));
+  if (r.missing.length) {
+    lines.push(`${counted(r.missing.length, "key")} did not exist:`, ...r.missing.slice(0, LISTED).map((k) => `missing ${k}`));
+    lines.push(...unlisted(r.missing.length));
+  }
   return { structured: structuredOf(r), text: lines.join("\n") };
+}
+
+/** The line that says how many were not named (the structured content lists the same first LISTED). */
+function unlisted(total: number): string[] {
+  return total > LISTED ? [`… and ${total - LISTED} more (not listed)`] : [];
 }
 
 /** A failure part-way (cancelled, the server gone) still says what was deleted. */
@@ -79,24 +97,12 @@ function failure(err: StorageError): Output {
 export const deleteObjects = defineTool({
   name: "delete_objects",
   title: "Delete many objects",
-  description: `Delete every object under a folder prefix, or an exact list of keys, in batches. This cannot be undone: try dry_run first to see what would go. A prefix is a folder ("exp4" deletes "exp4/…", never "exp42/…"). More objects than max_objects is a too_large error and nothing is deleted. Objects written under the prefix after it was listed are left alone.`,
+  description: `Delete everything under a folder prefix ("exp4" is "exp4/…", never "exp42/…") or a list of keys. Cannot be undone: dry_run first shows what would go. Over max_objects is too_large and nothing is deleted.`,
   input: {
-    prefix: z
-      .string()
-      .optional()
-      .describe('Folder to empty, e.g. "experiments/exp42/" (a trailing / is added). Not empty. Give this or keys, not both.'),
-    keys: z
-      .array(z.string())
-      .optional()
-      .describe(
-        `Exact keys to delete, 1-${MAX_DELETE_KEYS}. Keys that do not exist are reported as missing. Give this or prefix, not both.`,
-      ),
-    dry_run: z.boolean().default(false).describe("true: delete nothing; report what would be deleted."),
-    max_objects: rangedInt(
-      1,
-      MAX_DELETE_OBJECTS,
-      `Refuse (too_large, nothing deleted) when more objects than this would be deleted, 1-${MAX_DELETE_OBJECTS}.`,
-    ).default(DEFAULT_DELETE_MAX_OBJECTS),
+    prefix: z.string().optional().describe('Folder to empty, e.g. "runs/exp42/" ("/" added). This or keys.'),
+    keys: z.array(z.string()).optional().describe(`Exact keys, 1-${MAX_DELETE_KEYS}. This or prefix.`),
+    dry_run: z.boolean().default(false).describe("Preview: delete nothing."),
+    max_objects: rangedInt(1, MAX_DELETE_OBJECTS, "More is too_large (nothing deleted).").default(DEFAULT_DELETE_MAX_OBJECTS),
     ...backgroundInput,
     ...bucketInput,
   },

@@ -9,11 +9,11 @@ export const downloadDirectory = defineTool({
   name: "download_directory",
   title: "Download a prefix",
   description:
-    "Download the objects under a prefix into a local directory. Without overwrite, a file holding other content fails the call before anything is written; identical ones are skipped.",
+    "Download the objects under a prefix into a local folder. A file holding other content fails the call before anything is written; identical files are skipped.",
   input: {
-    prefix: z.string().describe('Key prefix, e.g. "runs/42/" ("/" added); "" for the whole bucket.'),
+    prefix: z.string().describe('e.g. "runs/42/" ("/" added); "" is the whole bucket.'),
     local_dir: z.string().describe("Local directory (created if missing)."),
-    overwrite: overwriteField("local files", true),
+    overwrite: overwriteField("files"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,

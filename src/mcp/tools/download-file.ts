@@ -8,11 +8,11 @@ import { backgroundInput, bucketInput, defineTool, int, keyField, overwriteField
 export const downloadFile = defineTool({
   name: "download_file",
   title: "Download an object",
-  description: "Save an object to a local file. An existing file is kept unless overwrite is true.",
+  description: "Save an object to a local file (never left partial).",
   input: {
     key: keyField(),
-    local_path: z.string().describe("Local file to write; parent folders are created."),
-    overwrite: overwriteField("the local file"),
+    local_path: z.string().describe("Parent folders are created."),
+    overwrite: overwriteField("file"),
     ...backgroundInput,
     ...bucketInput,
   },

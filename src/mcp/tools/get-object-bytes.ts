@@ -13,10 +13,10 @@ export const getObjectBytes = defineTool({
   description: "Read an object or a byte range: text, else base64. Over max_bytes: read a range or use download_file.",
   input: {
     key: keyField(),
-    offset: rangedInt(0, Number.MAX_SAFE_INTEGER, "First byte to read (0-based).").optional(),
-    length: rangedInt(1, HARD_MAX_BYTES, "Bytes to read (default: to the end).", "(save larger objects with download_file)").optional(),
-    encoding: z.enum(["auto", "utf8", "base64"]).default("auto").describe("auto: text when valid UTF-8, else base64."),
-    max_bytes: rangedInt(1, HARD_MAX_BYTES, "Most bytes to return.").default(DEFAULT_MAX_BYTES),
+    offset: rangedInt(0, Number.MAX_SAFE_INTEGER, "First byte (0-based).").optional(),
+    length: rangedInt(1, HARD_MAX_BYTES, "Default: to the end.", "(save larger objects with download_file)").optional(),
+    encoding: z.enum(["auto", "utf8", "base64"]).default("auto").describe("auto: text if valid UTF-8."),
+    max_bytes: rangedInt(1, HARD_MAX_BYTES, "Most bytes returned.").default(DEFAULT_MAX_BYTES),
     ...bucketInput,
   },
   output: {

@@ -7,7 +7,7 @@ import { bucketInput, defineTool, int, keyField } from "../tool.js";
 export const headObject = defineTool({
   name: "head_object",
   title: "Object metadata",
-  description: "Whether an object exists, and its size, time, ETag and content type. A missing key is exists:false.",
+  description: "Size, time, ETag and content type of an object; a missing key is exists:false.",
   input: { key: keyField(), ...bucketInput },
   output: {
     exists: z.boolean(),
@@ -16,11 +16,7 @@ export const headObject = defineTool({
     last_modified: z.string().optional(),
     etag: z.string().optional(),
     content_type: z.string().optional(),
-    prefix_objects: z
-      .number()
-      .int()
-      .optional()
-      .describe("When the key does not exist but objects sit under it as a folder: how many (one page counted, at most 1000)."),
+    prefix_objects: int().optional().describe("Key missing: objects under it as a folder (at most 1000)."),
   },
   effect: "read",
   changesBucket: false,

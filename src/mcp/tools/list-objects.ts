@@ -10,12 +10,12 @@ const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 export const listObjects = defineTool({
   name: "list_objects",
   title: "List objects",
-  description: `List objects under a prefix, a page at a time (pass next_cursor as cursor), optionally filtered by glob, size or time. A call examines at most ${MAX_SCANNED} keys.`,
+  description: `List objects under a prefix, a page per call (next_cursor → cursor), filtered by glob, size or time if asked. A call examines at most ${MAX_SCANNED} keys.`,
   input: {
-    prefix: z.string().default("").describe('Key prefix, e.g. "runs/2024/".'),
+    prefix: z.string().default("").describe('e.g. "runs/2024/".'),
     recursive: z.boolean().default(true).describe("false: one level, with child prefixes."),
-    limit: rangedInt(1, 1000, "Most entries in this page.").default(200),
-    cursor: z.string().optional().describe("next_cursor of the previous page."),
+    limit: rangedInt(1, 1000, "Page size.").default(200),
+    cursor: z.string().optional().describe("A next_cursor."),
     glob: z.string().optional().describe('Whole-key glob, e.g. "runs/**/*.ckpt".'),
     min_size: rangedInt(0, MAX_SIZE, "Minimum bytes.").optional(),
     max_size: rangedInt(0, MAX_SIZE, "Maximum bytes.").optional(),

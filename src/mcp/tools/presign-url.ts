@@ -10,7 +10,7 @@ export const presignUrl = defineTool({
   description: "A time-limited URL to share an object: GET downloads it, PUT uploads to the key (only if absent, without overwrite).",
   input: {
     key: keyField(),
-    method: z.enum(["GET", "PUT"]).default("GET").describe("GET to download, PUT to upload."),
+    method: z.enum(["GET", "PUT"]).default("GET").describe("GET reads, PUT writes."),
     expires_in: rangedInt(1, MAX_EXPIRY, "Seconds the link works.", "seconds").default(3600),
     overwrite: z.boolean().default(false).describe("PUT only: may replace an existing object."),
     ...bucketInput,

@@ -4,7 +4,7 @@ import { DEFAULT_SUMMARY_MAX_OBJECTS, MAX_SUMMARY_OBJECTS, summarizePrefix as su
 import { counted, formatBytes } from "../results.js";
 import { bucketInput, defineTool, int, outputObject, rangedInt } from "../tool.js";
 
-const totals = outputObject({ objects: int(), bytes: int() });
+const totals = { objects: int(), bytes: int() };
 
 export const summarizePrefix = defineTool({
   name: "summarize_prefix",
@@ -24,8 +24,8 @@ export const summarizePrefix = defineTool({
     newest: z.array(outputObject({ key: z.string(), last_modified: z.string() })),
     oldest_modified: z.string().optional(),
     newest_modified: z.string().optional(),
-    by_extension: z.array(totals.extend({ extension: z.string() })),
-    by_prefix: z.array(totals.extend({ prefix: z.string() })).describe("Child folders."),
+    by_extension: z.array(outputObject({ ...totals, extension: z.string() })),
+    by_prefix: z.array(outputObject({ ...totals, prefix: z.string() })).describe("Child folders."),
     truncated: z.boolean(),
     scanned: int(),
   },

@@ -1,17 +1,17 @@
 import * as z from "zod";
 import { jobShape } from "../job-status.js";
-import { defineTool } from "../tool.js";
+import { defineTool, outputObject } from "../tool.js";
 
 export const transferStatus = defineTool({
   name: "transfer_status",
   title: "Status of background transfers",
   description:
-    "How a transfer started with background: true is doing: state (queued, running, succeeded, failed, cancelled), bytes and files done of the total, times, and once finished the result the call would have returned (or its error and what completed). Without job_id: every job of this server process.",
+    "How background transfers are doing: state, files and bytes done of the total, and once finished the result (or error and what completed). Without job_id: every job.",
   input: {
-    job_id: z.string().optional().describe("The job_id a background call returned. Absent: every job."),
+    job_id: z.string().optional().describe("Absent: every job."),
   },
   output: {
-    jobs: z.array(z.object(jobShape)).describe("The job asked for, or every job of this server process, oldest first."),
+    jobs: z.array(outputObject(jobShape)).describe("Oldest first."),
   },
   effect: "read",
   changesBucket: false,

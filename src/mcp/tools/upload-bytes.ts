@@ -23,13 +23,13 @@ function decode(data: string, encoding: "utf8" | "base64"): Buffer {
 export const uploadBytes = defineTool({
   name: "upload_bytes",
   title: "Write an object from text or base64",
-  description: `Write an object from text or base64 (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; larger: upload_file). Kept unless overwrite is true.`,
+  description: `Write an object from text or base64 (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; larger: upload_file).`,
   input: {
     key: keyField(),
-    data: z.string().describe("The content, as text or base64."),
-    encoding: z.enum(["utf8", "base64"]).default("utf8").describe("How data is encoded."),
+    data: z.string().describe("Text, or base64."),
+    encoding: z.enum(["utf8", "base64"]).default("utf8").describe("Of data."),
     content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
-    overwrite: overwriteField("the object"),
+    overwrite: overwriteField("object"),
     ...bucketInput,
   },
   output: putResultShape,

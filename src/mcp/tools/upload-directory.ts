@@ -9,11 +9,11 @@ export const uploadDirectory = defineTool({
   name: "upload_directory",
   title: "Upload a local directory",
   description:
-    "Upload a local directory to keys under a prefix. Without overwrite, a key holding other content fails the call before anything is written; identical ones are skipped.",
+    "Upload a local folder under a prefix. A key holding other content fails the call before anything is written; identical files are skipped.",
   input: {
     local_dir: z.string().describe("Local directory to upload."),
-    prefix: z.string().describe('Key prefix, e.g. "datasets/mnist/" ("/" added); "" for the bucket root.'),
-    overwrite: overwriteField("objects", true),
+    prefix: z.string().describe('e.g. "datasets/mnist/" ("/" added); "" is the bucket root.'),
+    overwrite: overwriteField("objects"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,
     ...filterFields,

@@ -9,12 +9,12 @@ import { backgroundInput, bucketInput, defineTool, keyField, overwriteField, put
 export const uploadFile = defineTool({
   name: "upload_file",
   title: "Upload a local file",
-  description: "Upload a local file to a key. An existing object is kept unless overwrite is true.",
+  description: "Upload a local file to a key (multipart when large).",
   input: {
     local_path: z.string().describe("Local file to upload."),
     key: keyField(),
     content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
-    overwrite: overwriteField("the object"),
+    overwrite: overwriteField("object"),
     ...backgroundInput,
     ...bucketInput,
   },
