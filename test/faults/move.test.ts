@@ -82,7 +82,8 @@ describe("move over stdio, s3 backend: a source changed after its copy is kept a
       source_changed: ["mv/src/1.txt", "mv/src/2.txt"],
       server_side: true,
     });
-    expect(textOf(result)).toMatch(/1 source\(s\) deleted; 2 source\(s\) changed after being copied and were kept/);
+    expect(textOf(result)).toMatch(/1 source deleted; 2 sources changed after being copied and were kept/);
+    expect(textOf(result)).toMatch(/\nsources kept:\n {2}mv\/src\/1.txt\n {2}mv\/src\/2.txt$/);
     // The copies hold the versions copied; the rewritten sources are still there, the other one went.
     for (const n of [0, 1, 2]) expect(await text(`mv/dst/${n}.txt`)).toBe(`original ${n}`);
     expect(await text("mv/src/0.txt")).toBeUndefined();

@@ -24,7 +24,7 @@ async function seedTree(store: GuardedStore, prefix: string, tree: Record<string
 }
 
 /** The tool as registered: with several buckets its results also name the bucket. */
-const copyObjects = { name: copyTool.name, output: outputShape(copyTool) };
+const copyObjects = { name: copyTool.name, output: outputShape(copyTool, true) };
 const copy = (client: Client, args: Record<string, unknown>) => callOk(client, copyObjects, args);
 
 /**
@@ -53,13 +53,14 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
       keys: ["archive/a.csv"],
       skipped: [],
       conflicts: [],
+      conflict_details: [],
       planned: 1,
       dry_run: false,
       moved: 0,
       source_changed: [],
       server_side: true,
     });
-    expect(text).toBe('copied 1 object(s), 8 B (server-side) from "runs/a.csv" to "archive/a.csv"');
+    expect(text).toBe('copied 1 object, 8 B (server-side) from "runs/a.csv" to "archive/a.csv"\nkeys written:\n  archive/a.csv');
     expect(await server.objects()).toEqual({ "runs/a.csv": "x,y\n1,2\n", "archive/a.csv": "x,y\n1,2\n" });
   });
 
@@ -85,17 +86,37 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     const before = await server.objects();
     const failed = await callError(server.client, copyObjects, { source: "src/", destination: "dst/", recursive: true });
     expect(failed.code).toBe("already_exists");
-    expect(failed.text).toBe(
-      'already_exists: 1 destination keys already exist with other content: "dst/sub/b.txt"; nothing was written. Pass overwrite: true to replace them',
+    // Both sides of the conflict, in the text and in conflict_details.
+    expect(failed.text).toMatch(
+      /^already_exists: 1 destination key already exists with other content: "dst\/sub\/b.txt"; nothing was written. Pass overwrite: true to replace it. Both sides: "dst\/sub\/b.txt" from "src\/sub\/b.txt": new 5 bytes, modified \S+, etag \S+; existing 13 bytes, modified \S+, etag \S+/,
     );
-    expect(failed.structured).toMatchObject({ copied: 0, conflicts: ["dst/sub/b.txt"], moved: 0 });
+    const sides = {
+      key: "dst/sub/b.txt",
+      source_key: "src/sub/b.txt",
+      source: { size: 5, last_modified: expect.any(String), etag: expect.any(String) },
+      existing: { size: 13, last_modified: expect.any(String), etag: expect.any(String) },
+    };
+    expect(failed.structured).toMatchObject({ copied: 0, conflicts: ["dst/sub/b.txt"], conflict_details: [sides], moved: 0 });
     expect(await server.objects()).toEqual(before);
 
     const dry = await copy(server.client, { source: "src/", destination: "dst/", recursive: true, dry_run: true });
-    expect(dry.structured).toMatchObject({ copied: 0, planned: 1, skipped: ["dst/a.txt"], conflicts: ["dst/sub/b.txt"], dry_run: true });
-    expect(dry.text).toMatch(
-      /^dry run: would copy 1 object\(s\), 7 B \(server-side\) .*; 1 identical skipped; 1 conflict\(s\): dst\/sub\/b.txt$/,
+    // A dry run names what it would write and both sides of each conflict.
+    expect(dry.structured).toMatchObject({
+      copied: 0,
+      keys: ["dst/sub/deep/c é.txt"],
+      planned: 1,
+      skipped: ["dst/a.txt"],
+      conflicts: ["dst/sub/b.txt"],
+      conflict_details: [sides],
+      dry_run: true,
+    });
+    const lines = dry.text.split("\n");
+    expect(lines[0]).toMatch(/^dry run: would copy 1 object, 7 B \(server-side\) .*; 1 identical skipped; 1 conflict$/);
+    expect(lines.slice(1, 3)).toEqual(["would write:", "  dst/sub/deep/c é.txt"]);
+    expect(lines[3]).toMatch(
+      /^ {2}conflict "dst\/sub\/b.txt" ← "src\/sub\/b.txt": source 5 B, modified \S+, etag \S+; existing 13 B, modified \S+, etag \S+$/,
     );
+    expect(lines).toHaveLength(4);
     expect(await server.objects()).toEqual(before);
 
     const replaced = await copy(server.client, { source: "src/", destination: "dst/", recursive: true, overwrite: true });
@@ -124,7 +145,7 @@ describe.each(BACKENDS)("copy_objects, %s backend", (backend) => {
     await server.seed("exp43/a.txt", "alpha");
     const { structured, text } = await copy(server.client, { source: "exp42/", destination: "exp43/", recursive: true, move: true });
     expect(structured).toMatchObject({ copied: 2, skipped: ["exp43/a.txt"], moved: 3, source_changed: [] });
-    expect(text).toContain("3 source(s) deleted");
+    expect(text).toContain("3 sources deleted");
     expect(await server.objects()).toEqual(under("exp43/", TREE));
     // Nothing left to move.
     expect(

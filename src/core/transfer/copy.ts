@@ -9,7 +9,7 @@ import { isPlainMd5, StreamDigest } from "../etag.js";
 import { directoryPrefix } from "../keys.js";
 import { type CopyResult, copiesServerSide, type ObjectInfo, type ObjectStore, type PutMode, sameContainer } from "../store.js";
 import { listAll } from "../store-ext.js";
-import { conflictError, type DirectoryTransferResult, type Existing, listing, planTransfer, transferResult } from "./plan.js";
+import { conflictError, type DirectoryTransferResult, type Existing, listing, objectSide, planTransfer, transferResult } from "./plan.js";
 import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared, type TransferProgress } from "./run.js";
 
 export interface CopyObjectsOptions {
@@ -88,10 +88,16 @@ export async function prepareCopyObjects(
       return found ? { state: "file", found } : { state: "absent" };
     },
     identical: async (c, found) => found.size === c.object.size && found.etag === c.object.etag,
+    detail: (c, at) => ({
+      destination: c.key,
+      from: c.sourceKey,
+      source: objectSide(c.object),
+      ...(at.state === "file" ? { existing: objectSide(at.found) } : {}),
+    }),
   });
   const serverSide = copiesServerSide(source, destination);
   if (options.dryRun) return answered({ ...transferResult(plan), moved: [], sourceChanged: [], serverSide });
-  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys");
+  if (plan.conflicts.length > 0) throw conflictError(plan.conflicts, "destination keys", plan.conflictDetails);
   if (options.beforeDestroy) {
     const replaced = plan.todo.flatMap((c) => existing.get(c.key) ?? []);
     const todo = new Set(plan.todo.map((c) => c.key));

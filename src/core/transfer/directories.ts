@@ -18,15 +18,7 @@ import { compilePathFilter, type PathFilter, type PathFilterOptions } from "../p
 import type { ObjectInfo, ObjectStore } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
-import {
-  type ConflictSide,
-  conflictError,
-  type DirectoryTransferResult,
-  type Existing,
-  listing,
-  planTransfer,
-  transferResult,
-} from "./plan.js";
+import { conflictError, type DirectoryTransferResult, type Existing, listing, objectSide, planTransfer, transferResult } from "./plan.js";
 import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared } from "./run.js";
 import { fileTimeMetadata } from "./times.js";
 
@@ -128,10 +120,6 @@ export async function prepareUploadDirectory(
       return transferResult(plan, run);
     },
   };
-}
-
-function objectSide(object: ObjectInfo): ConflictSide {
-  return { size: object.size, modified: object.lastModified, etag: object.etag };
 }
 
 /** local_dir to read, resolved within the roots; it must exist and be a directory. */

@@ -17,6 +17,11 @@ export interface ConflictSide {
   etag?: string;
 }
 
+/** An object as one side of a conflict. */
+export function objectSide(object: { size: number; lastModified: Date; etag: string }): ConflictSide {
+  return { size: object.size, modified: object.lastModified, etag: object.etag };
+}
+
 /** A destination that exists with other content, with both sides described. */
 export interface ConflictDetail {
   /** The key (upload, copy) or local path (download) that would be written. */

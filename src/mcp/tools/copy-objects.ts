@@ -3,42 +3,59 @@ import type { StorageError } from "../../core/errors.js";
 import { q } from "../../core/errors.js";
 import { directoryPrefix } from "../../core/keys.js";
 import { type CopyObjectsResult, prepareCopyObjects } from "../../core/transfer/index.js";
+import type { ConflictDetail, ConflictSide } from "../../core/transfer/plan.js";
 import { dryRunField, maxWorkersField } from "../directory.js";
 import { LISTED } from "../limits.js";
-import { formatBytes } from "../results.js";
-import { backgroundInput, bucketInput, defineTool, errorShape, overwriteField, transferReply } from "../tool.js";
+import { counted, formatBytes } from "../results.js";
+import { backgroundInput, bucketInput, defineTool, errorShape, int, outputObject, overwriteField, transferReply } from "../tool.js";
+
+const side = outputObject({ size: int(), last_modified: z.string(), etag: z.string() });
 
 const output = {
-  copied: z.number().int().describe("Objects written by this call."),
-  bytes: z.number().int().describe("Bytes written by this call."),
-  keys: z.array(z.string()).describe(`The first ${LISTED} destination keys written.`),
-  skipped: z.array(z.string()).describe(`Destination keys already holding identical bytes, left alone (first ${LISTED}).`),
-  conflicts: z
-    .array(z.string())
-    .describe(`Destination keys that exist with other content (first ${LISTED}); without overwrite the call writes nothing.`),
-  planned: z.number().int().describe("Objects this call set out to copy (or, with dry_run, would copy)."),
+  copied: int().describe("Objects written."),
+  bytes: int(),
+  keys: z.array(z.string()).describe(`First ${LISTED} written (dry run: to write).`),
+  skipped: z.array(z.string()).describe(`Identical, left alone (first ${LISTED}).`),
+  conflicts: z.array(z.string()).describe(`Existing with other content (first ${LISTED}).`),
+  conflict_details: z.array(outputObject({ key: z.string(), source_key: z.string(), source: side, existing: side.optional() })),
+  planned: int(),
   dry_run: z.boolean(),
-  moved: z.number().int().describe("Sources deleted after their copy was confirmed (move: true)."),
-  source_changed: z
-    .array(z.string())
-    .describe(
-      `move: true: sources left in place because they changed (or went) after the version copied was read; the copy holds that version (first ${LISTED}).`,
-    ),
-  server_side: z
-    .boolean()
-    .describe("true: the server copied the bytes itself (one endpoint and credentials); false: they streamed through r2-mcp."),
+  moved: int().describe("Sources deleted."),
+  source_changed: z.array(z.string()).describe(`move: sources kept because they changed after being copied (first ${LISTED}).`),
+  server_side: z.boolean().describe("false: bytes streamed through r2-mcp."),
   error: errorShape,
 };
 
 type Output = z.input<z.ZodObject<typeof output>>;
+type Wire = Output["conflict_details"][number];
 
+/** How many written keys a real run's text names (its structured content lists LISTED). */
+const WRITTEN_IN_TEXT = 10;
+
+const sideOf = (s: ConflictSide) => ({ size: s.size, last_modified: s.modified.toISOString(), etag: s.etag ?? "" });
+
+function conflictToWire(d: ConflictDetail): Wire {
+  return { key: d.destination, source_key: d.from, source: sideOf(d.source), ...(d.existing ? { existing: sideOf(d.existing) } : {}) };
+}
+
+function conflictLine(c: Wire): string {
+  const existing = c.existing
+    ? `${formatBytes(c.existing.size)}, modified ${c.existing.last_modified}, etag ${c.existing.etag}`
+    : "unknown";
+  return `  conflict ${q(c.key)} ← ${q(c.source_key)}: source ${formatBytes(c.source.size)}, modified ${c.source.last_modified}, etag ${c.source.etag}; existing ${existing}`;
+}
+
+/** The text names what the structured content lists (some hosts show the model only the text). */
 function reply(r: CopyObjectsResult, move: boolean, from: string, to: string): { structured: Output; text: string } {
+  const details = r.conflictDetails.slice(0, LISTED).map(conflictToWire);
+  const keys = (r.dryRun ? r.wouldWrite : r.items).slice(0, LISTED);
   const structured: Output = {
     copied: r.transferred,
     bytes: r.bytes,
-    keys: r.items.slice(0, LISTED),
+    keys,
     skipped: r.skipped.slice(0, LISTED),
     conflicts: r.conflicts.slice(0, LISTED),
+    conflict_details: details,
     planned: r.planned,
     dry_run: r.dryRun,
     moved: r.moved.length,
@@ -46,28 +63,40 @@ function reply(r: CopyObjectsResult, move: boolean, from: string, to: string): {
     server_side: r.serverSide,
   };
   const how = r.serverSide ? "server-side" : "streamed through r2-mcp";
+  const lines: string[] = [];
   if (r.dryRun) {
-    const conflicts = r.conflicts.length ? `: ${r.conflicts.slice(0, 10).join(", ")}` : "";
-    return {
-      structured,
-      text: `dry run: would ${move ? "move" : "copy"} ${r.planned} object(s), ${formatBytes(r.plannedBytes)} (${how}) from ${from} to ${to}; ${r.skipped.length} identical skipped; ${r.conflicts.length} conflict(s)${conflicts}`,
-    };
+    lines.push(
+      `dry run: would ${move ? "move" : "copy"} ${counted(r.planned, "object")}, ${formatBytes(r.plannedBytes)} (${how}) from ${from} to ${to}; ${r.skipped.length} identical skipped; ${counted(r.conflicts.length, "conflict")}`,
+    );
+    if (keys.length > 0)
+      lines.push(`would write${r.planned > keys.length ? ` (first ${keys.length})` : ""}:`, ...keys.map((k) => `  ${k}`));
+    lines.push(...details.map(conflictLine));
+    if (r.conflicts.length > details.length) lines.push(`  … ${r.conflicts.length - details.length} more conflicts`);
+  } else {
+    const skipped = r.skipped.length ? `; ${r.skipped.length} already identical, skipped` : "";
+    const moved = move ? `; ${counted(r.moved.length, "source")} deleted` : "";
+    const changed = r.sourceChanged.slice(0, LISTED);
+    const kept = changed.length
+      ? `; ${counted(r.sourceChanged.length, "source")} changed after being copied and ${r.sourceChanged.length === 1 ? "was" : "were"} kept (check them, listed below)`
+      : "";
+    lines.push(
+      `copied ${counted(r.transferred, "object")}, ${formatBytes(r.bytes)} (${how}) from ${from} to ${to}${skipped}${moved}${kept}`,
+    );
+    const named = keys.slice(0, WRITTEN_IN_TEXT);
+    if (named.length > 0) {
+      lines.push(`keys written${r.transferred > named.length ? ` (first ${named.length})` : ""}:`, ...named.map((k) => `  ${k}`));
+      if (r.transferred > named.length) lines.push(`  … and ${r.transferred - named.length} more`);
+    }
+    if (changed.length > 0) lines.push("sources kept:", ...changed.map((k) => `  ${k}`));
   }
-  const skipped = r.skipped.length ? `; ${r.skipped.length} already identical, skipped` : "";
-  const changed = r.sourceChanged.length
-    ? `; ${r.sourceChanged.length} source(s) changed after being copied and were kept (check them): ${r.sourceChanged.slice(0, 10).map(q).join(", ")}`
-    : "";
-  const moved = move ? `; ${r.moved.length} source(s) deleted${changed}` : "";
-  return {
-    structured,
-    text: `copied ${r.transferred} object(s), ${formatBytes(r.bytes)} (${how}) from ${from} to ${to}${skipped}${moved}`,
-  };
+  return { structured, text: lines.join("\n") };
 }
 
-/** A failed copy still says what completed, what was moved, and the conflicts. */
+/** A failed copy still says what completed, what was moved, and the conflicts with both sides. */
 function failure(err: StorageError): Output {
   const details = err.details ?? {};
   const list = (name: string) => (Array.isArray(details[name]) ? (details[name] as string[]) : []);
+  const described = Array.isArray(details.conflictDetails) ? (details.conflictDetails as ConflictDetail[]) : [];
   const completed = list("completed");
   return {
     copied: completed.length,
@@ -75,6 +104,7 @@ function failure(err: StorageError): Output {
     keys: completed.slice(0, LISTED),
     skipped: [],
     conflicts: list("conflicts").slice(0, LISTED),
+    conflict_details: described.slice(0, LISTED).map(conflictToWire),
     planned: 0,
     dry_run: false,
     moved: list("moved").length,
@@ -87,30 +117,15 @@ export const copyObjects = defineTool({
   name: "copy_objects",
   title: "Copy or move objects",
   description:
-    "Copy one object, or every object under a prefix (recursive: true, structure kept), within a bucket or from source_bucket to bucket; on one endpoint and account the server copies the bytes itself. Without overwrite, if any destination exists with other content the whole call fails before anything is written and lists the conflicts; destinations already holding identical bytes are skipped, so repeating an interrupted call finishes it. By default it only adds objects and never changes or removes one; it is marked destructive because overwrite: true replaces destinations and move: true deletes each source once its copy is confirmed. Use dry_run first for large copies.",
+    "Copy an object, or all under a prefix (recursive), within a bucket or from source_bucket; server-side on one endpoint. A destination with other content fails the call before any write; identical ones are skipped. move deletes each source once copied.",
   input: {
-    source: z.string().describe('Source key, or with recursive: true a prefix (a trailing / is added), e.g. "experiments/exp42/".'),
-    destination: z
-      .string()
-      .describe(
-        'Destination key, or with recursive: true a prefix (a trailing / is added), e.g. "experiments/exp43/". It may not overlap the source in one bucket.',
-      ),
-    source_bucket: z
-      .string()
-      .optional()
-      .describe("Configured bucket to copy from (list_buckets shows them). Default: the destination bucket."),
+    source: z.string().describe('Key, or with recursive a prefix ("/" added).'),
+    destination: z.string().describe('Key, or with recursive a prefix ("/" added); not overlapping source.'),
+    source_bucket: z.string().optional().describe("Default: bucket."),
     ...bucketInput,
-    recursive: z
-      .boolean()
-      .default(false)
-      .describe("false: source and destination are keys. true: they are prefixes; every object below is copied."),
-    overwrite: overwriteField("destination objects"),
-    move: z
-      .boolean()
-      .default(false)
-      .describe(
-        "true: delete each source after its copy is confirmed (same size and ETag), and only while it is still the version copied; a source whose copy fails, or that changed since, stays where it was.",
-      ),
+    recursive: z.boolean().default(false).describe("true: source and destination are prefixes."),
+    overwrite: overwriteField("destinations"),
+    move: z.boolean().default(false).describe("true: delete each source once its copy is confirmed, if unchanged since."),
     dry_run: dryRunField,
     max_workers: maxWorkersField,
     ...backgroundInput,
