@@ -195,8 +195,8 @@ export function takesBucket(tool: Tool): boolean {
   return "bucket" in tool.input;
 }
 
-/** The output schema as registered: with several buckets, a tool that acts on one also names it. */
-export function outputShape(tool: Tool, severalBuckets: boolean): z.ZodRawShape {
+/** The output schema as registered: with several buckets (the default here), a tool that acts on one also names it. */
+export function outputShape(tool: Tool, severalBuckets = true): z.ZodRawShape {
   const shape = takesBackground(tool) ? backgroundOutput(tool.output) : tool.output;
   if (!severalBuckets || !takesBucket(tool)) return shape;
   return { ...shape, bucket: z.string().optional() };

@@ -24,7 +24,7 @@ async function seedTree(store: GuardedStore, prefix: string, tree: Record<string
 }
 
 /** The tool as registered: with several buckets its results also name the bucket. */
-const copyObjects = { name: copyTool.name, output: outputShape(copyTool, true) };
+const copyObjects = { name: copyTool.name, output: outputShape(copyTool) };
 const copy = (client: Client, args: Record<string, unknown>) => callOk(client, copyObjects, args);
 
 /**
