@@ -50,7 +50,7 @@ export const downloadDirectoryOutput = {
   unverified: z
     .array(outputObject({ path: z.string(), reason: z.string() }))
     .optional()
-    .describe(`Files not checked against the ETag, and why (first ${LISTED}); written as received.`),
+    .describe(`Not checked against the ETag (first ${LISTED}).`),
   ...common,
 };
 

@@ -88,7 +88,7 @@ export const backgroundInput = {
     .boolean()
     .default(false)
     // The instructions say when to use it; the schema says what it does.
-    .describe("true: answer at once with a job_id (see transfer_status)."),
+    .describe("true: run as a job, answered with its job_id."),
 };
 
 /** Whether a tool can run as a background job. */
@@ -221,5 +221,5 @@ export const jobStartShape = {
 /** The `bucket` argument every object tool takes. */
 export const bucketInput = {
   // The instructions name the buckets when there are several.
-  bucket: z.string().optional().describe("Default: the first."),
+  bucket: z.string().optional().describe("Default: first."),
 };

@@ -63,9 +63,9 @@ describe("context cost over stdio", () => {
   // Issue 16's budgets, for what describes a tool to the model: everything tools/list carries but
   // the icons (MCP's display data for the host's interface, an SVG data URI of ~440 bytes per
   // tool since SDK v2, which issue 16's measure predates). Measured with every tool of 0.2 (list
-  // filters, include/exclude, background and its job_id, prefix_objects, copy_objects): the ten
-  // 12,936 bytes, all seventeen 25,183 (before the trims, the ten 16,208 and sixteen without
-  // copy_objects 29,893). A field or a description that grows them past the budget fails here:
+  // filters, include/exclude, background and its job_id, prefix_objects, copy_objects, unverified):
+  // the ten 12,978 bytes, all seventeen 25,352 (before the trims, the ten 16,208 and sixteen
+  // without copy_objects 29,893). A field or a description that grows them past the budget fails here:
   // trim something else, or say why not.
   it("tools/list without icons: the ten tools of 0.1 under 13 KB, the whole set under 26 KB", () => {
     const described = tools.map(({ icons: _, ...tool }) => tool);
@@ -75,7 +75,7 @@ describe("context cost over stdio", () => {
     expect(bytesOf({ tools: described })).toBeLessThan(26_000);
   });
 
-  // The whole message, icons included (measured: the ten 16,896 bytes, all seventeen 32,124), held
+  // The whole message, icons included (measured: the ten 16,938 bytes, all seventeen 32,126), held
   // where it is so that icons grow no more than descriptions do.
   it("tools/list as sent, icons included: the ten under 17.5 KB, the whole set under 33 KB", () => {
     for (const tool of tools) expect(bytesOf(tool.icons ?? []), tool.name).toBeLessThan(500);

@@ -6,7 +6,7 @@ import { bucketInput, defineTool, int, keyField } from "../tool.js";
 export const deleteObject = defineTool({
   name: "delete_object",
   title: "Delete an object",
-  description: "Delete one object. This cannot be undone.",
+  description: "Delete one object (cannot be undone).",
   input: {
     key: keyField(),
     missing_ok: z.boolean().default(true).describe("false: a missing key is not_found."),
@@ -15,7 +15,7 @@ export const deleteObject = defineTool({
   output: {
     key: z.string(),
     existed: z.boolean(),
-    prefix_objects: int().optional().describe("Key missing: objects under it as a folder (at most 1000)."),
+    prefix_objects: int().optional().describe("Objects under a missing key as a folder (≤ 1000)."),
   },
   effect: "destructive",
   changesBucket: true,

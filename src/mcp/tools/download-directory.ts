@@ -9,10 +9,10 @@ export const downloadDirectory = defineTool({
   name: "download_directory",
   title: "Download a prefix",
   description:
-    "Download the objects under a prefix into a local folder. A file holding other content fails the call before anything is written; identical files are skipped.",
+    "Download a prefix into a local folder. A file holding other content fails the call before anything is written; identical files are skipped.",
   input: {
     prefix: z.string().describe('e.g. "runs/42/" ("/" added); "" is the whole bucket.'),
-    local_dir: z.string().describe("Local directory (created if missing)."),
+    local_dir: z.string().describe("Folder, created if missing."),
     overwrite: overwriteField("files"),
     max_workers: maxWorkersField,
     dry_run: dryRunField,

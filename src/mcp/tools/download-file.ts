@@ -20,12 +20,7 @@ export const downloadFile = defineTool({
     local_path: z.string(),
     size: int(),
     etag: z.string(),
-    unverified: z
-      .string()
-      .optional()
-      .describe(
-        "Present only when the bytes could not be checked against the object's ETag (e.g. a multipart object whose part size the server does not tell): why. The file was written as received.",
-      ),
+    unverified: z.string().optional().describe("Why not checked against the ETag."),
   },
   effect: "destructive",
   changesBucket: false,

@@ -16,7 +16,7 @@ export const headObject = defineTool({
     last_modified: z.string().optional(),
     etag: z.string().optional(),
     content_type: z.string().optional(),
-    prefix_objects: int().optional().describe("Key missing: objects under it as a folder (at most 1000)."),
+    prefix_objects: int().optional().describe("Objects under a missing key as a folder (≤ 1000)."),
   },
   effect: "read",
   changesBucket: false,

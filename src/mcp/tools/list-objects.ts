@@ -10,7 +10,7 @@ const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 export const listObjects = defineTool({
   name: "list_objects",
   title: "List objects",
-  description: `List objects under a prefix, a page per call (next_cursor → cursor), filtered by glob, size or time if asked. A call examines at most ${MAX_SCANNED} keys.`,
+  description: `One page of objects under a prefix (next_cursor → cursor), filtered by glob, size or time if asked; at most ${MAX_SCANNED} keys examined a call.`,
   input: {
     prefix: z.string().default("").describe('e.g. "runs/2024/".'),
     recursive: z.boolean().default(true).describe("false: one level, with child prefixes."),
@@ -19,8 +19,8 @@ export const listObjects = defineTool({
     glob: z.string().optional().describe('Whole-key glob, e.g. "runs/**/*.ckpt".'),
     min_size: rangedInt(0, MAX_SIZE, "Minimum bytes.").optional(),
     max_size: rangedInt(0, MAX_SIZE, "Maximum bytes.").optional(),
-    modified_after: z.string().optional().describe('ISO 8601 time, e.g. "2026-06-01".'),
-    modified_before: z.string().optional().describe("ISO 8601 time."),
+    modified_after: z.string().optional().describe('ISO 8601, e.g. "2026-06-01".'),
+    modified_before: z.string().optional().describe("ISO 8601."),
     ...bucketInput,
   },
   output: {

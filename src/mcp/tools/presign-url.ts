@@ -7,7 +7,7 @@ const MAX_EXPIRY = 7 * 24 * 3600;
 export const presignUrl = defineTool({
   name: "presign_url",
   title: "Share a time-limited link",
-  description: "A time-limited URL to share an object: GET downloads it, PUT uploads to the key (only if absent, without overwrite).",
+  description: "A time-limited link: GET downloads the object, PUT uploads to the key (only if absent, unless overwrite).",
   input: {
     key: keyField(),
     method: z.enum(["GET", "PUT"]).default("GET").describe("GET reads, PUT writes."),

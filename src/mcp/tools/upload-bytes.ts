@@ -22,13 +22,13 @@ function decode(data: string, encoding: "utf8" | "base64"): Buffer {
 
 export const uploadBytes = defineTool({
   name: "upload_bytes",
-  title: "Write an object from text or base64",
+  title: "Write an object from text",
   description: `Write an object from text or base64 (up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB; larger: upload_file).`,
   input: {
     key: keyField(),
     data: z.string().describe("Text, or base64."),
     encoding: z.enum(["utf8", "base64"]).default("utf8").describe("Of data."),
-    content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
+    content_type: z.string().max(255).optional().describe("Default: from the extension."),
     overwrite: overwriteField("object"),
     ...bucketInput,
   },

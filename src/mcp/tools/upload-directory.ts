@@ -7,11 +7,11 @@ import { backgroundInput, bucketInput, defineTool, overwriteField, transferReply
 
 export const uploadDirectory = defineTool({
   name: "upload_directory",
-  title: "Upload a local directory",
+  title: "Upload a folder",
   description:
     "Upload a local folder under a prefix. A key holding other content fails the call before anything is written; identical files are skipped.",
   input: {
-    local_dir: z.string().describe("Local directory to upload."),
+    local_dir: z.string().describe("Folder to upload."),
     prefix: z.string().describe('e.g. "datasets/mnist/" ("/" added); "" is the bucket root.'),
     overwrite: overwriteField("objects"),
     max_workers: maxWorkersField,

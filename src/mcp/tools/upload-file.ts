@@ -11,9 +11,9 @@ export const uploadFile = defineTool({
   title: "Upload a local file",
   description: "Upload a local file to a key (multipart when large).",
   input: {
-    local_path: z.string().describe("Local file to upload."),
+    local_path: z.string().describe("File to upload."),
     key: keyField(),
-    content_type: z.string().max(255).optional().describe("Media type; guessed from the extension."),
+    content_type: z.string().max(255).optional().describe("Default: from the extension."),
     overwrite: overwriteField("object"),
     ...backgroundInput,
     ...bucketInput,
