@@ -9,6 +9,10 @@ import {
 } from "../../core/delete-objects.js";
 import { q, type StorageError } from "../../core/errors.js";
 import { LISTED } from "../limits.js";
+
+/** How many deleted keys the text names (the structured result lists LISTED). */
+const SHOWN_IN_TEXT = 10;
+
 import { counted, formatBytes } from "../results.js";
 import {
   backgroundInput,
@@ -50,8 +54,10 @@ function structuredOf(r: DeleteObjectsResult): Output {
 }
 
 /**
- * The text names what the structured content lists (the first LISTED of each), one key a line:
- * some hosts show the model only the text.
+ * The text, for hosts that show the model only the text: what could not be deleted, every one the
+ * result lists (they need acting on); the first SHOWN_IN_TEXT deleted (or to delete) and where the
+ * rest are (all under the prefix, or among the keys given): enough to tell the person, and a small
+ * answer for a large folder.
  */
 function reply(r: DeleteObjectsResult): ToolReply<typeof output> {
   const where = r.prefix !== undefined ? ` under ${q(r.prefix)}` : "";
@@ -66,7 +72,11 @@ function reply(r: DeleteObjectsResult): ToolReply<typeof output> {
     lines.push(...r.failed.slice(0, LISTED).map((f) => `failed ${f.code}: ${f.key}`), ...unlisted(r.failed.length));
   }
   const verb = r.dryRun ? "would delete" : "deleted";
-  lines.push(...r.keys.slice(0, LISTED).map((k) => `${verb} ${k}`), ...unlisted(r.keys.length));
+  lines.push(...r.keys.slice(0, SHOWN_IN_TEXT).map((k) => `${verb} ${k}`));
+  if (r.keys.length > SHOWN_IN_TEXT) {
+    const rest = r.keys.length - SHOWN_IN_TEXT;
+    lines.push(`… and ${rest} more, ${r.prefix !== undefined ? `all under ${q(r.prefix)}` : "among the keys given"}`);
+  }
   if (r.missing.length) {
     lines.push(`${counted(r.missing.length, "key")} did not exist:`, ...r.missing.slice(0, LISTED).map((k) => `missing ${k}`));
     lines.push(...unlisted(r.missing.length));
