@@ -19,9 +19,10 @@ async function openStore(backend: BucketConfig, maxAttempts: number, log: Logger
   }
   registerSecret(backend.secretAccessKey);
   registerSecret(backend.accessKeyId);
-  // The AWS SDK is most of the start-up time; --local never needs it.
-  const { S3Store } = await import("./core/s3/store.js");
-  return new S3Store({
+  // The AWS SDK is the largest part of the start-up: it loads on the first request to the bucket,
+  // not before the client's first messages are answered (and --local never needs it).
+  const { DeferredS3Store } = await import("./core/s3/deferred.js");
+  return new DeferredS3Store({
     bucket: backend.bucket,
     endpoint: backend.endpoint,
     region: backend.region,

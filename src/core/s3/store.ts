@@ -2,7 +2,7 @@
  * ObjectStore over any S3-compatible endpoint (Cloudflare R2, MinIO, AWS S3...). All knowledge of
  * S3 lives in this folder; the store itself maps each operation onto it.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
@@ -45,6 +45,7 @@ import {
 } from "../store.js";
 import { exactBytes } from "../store-ext.js";
 import { S3Bucket } from "./bucket.js";
+import { endpointDomainOf, s3Capabilities } from "./capabilities.js";
 import {
   abortable,
   createS3Client,
@@ -84,12 +85,7 @@ export class S3Store implements ObjectStore {
     this.ownsClient = config.client === undefined;
     this.multipartThreshold = config.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.multipartCopyThreshold = config.multipartCopyThreshold ?? MULTIPART_COPY_THRESHOLD;
-    this.capabilities = {
-      remote: true,
-      parallelRanges: true,
-      presign: true,
-      location: { domain: copyDomainOf(config, this.client), container: config.bucket },
-    };
+    this.capabilities = s3Capabilities(config, copyDomainOf(config, this.client));
     this.queueSize = config.multipartQueueSize ?? 4;
     const log: StoreLog = (level, message, data) => this.log?.(level, message, data);
     this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log);
@@ -373,10 +369,7 @@ function copyDomainOf(config: S3StoreConfig, client: S3Client): string {
     }
     return domain;
   }
-  const identity = [config.endpoint ?? "aws", config.region ?? "auto", config.credentials?.accessKeyId ?? "(default credentials)"].join(
-    "\n",
-  );
-  return `s3:${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
+  return endpointDomainOf(config);
 }
 
 async function gather(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
