@@ -12,6 +12,7 @@ import { S3Store } from "../../src/core/s3/store.js";
 import { downloadDirectory, downloadFile, type TransferProgress, uploadDirectory, uploadFile } from "../../src/core/transfer/index.js";
 import { MIB, md5Hex } from "../helpers/bytes.js";
 import { type DurableS3Server, startDurableS3Server } from "../helpers/durable-s3.js";
+import { makeS3Client } from "../helpers/s3-server.js";
 import { makeTempDir, partFiles, type TempDir } from "../helpers/tmp.js";
 
 describe("large transfers over S3", () => {
@@ -57,6 +58,22 @@ describe("large transfers over S3", () => {
     expect(down.length).toBeGreaterThan(3);
     expect(down.every((p) => p.bytesDone <= big.length)).toBe(true);
     expect(await partFiles(tmp.path)).toEqual([]);
+  });
+
+  it("through a caller's own SDK client (the library's s3Client) too: parts streamed from the file, byte for byte", async () => {
+    const client = makeS3Client(server.endpoint, server.region);
+    const own = new S3Store({ bucket: server.bucket, client, multipartThreshold: 5 * MIB });
+    try {
+      const put = await uploadFile(own, path.join(tmp.path, "big.bin"), "own-client/big.bin");
+      expect(put.etag).toMatch(/-5$/);
+      const target = path.join(tmp.path, "own-client", "big.bin");
+      await downloadFile(own, "own-client/big.bin", target);
+      expect(md5Hex(await readFile(target))).toBe(md5Hex(big));
+      expect(server.openUploads()).toEqual([]);
+    } finally {
+      await own.close();
+      client.destroy();
+    }
   });
 
   it("repeating a directory upload recognises a multipart object holding the same bytes and skips it", async () => {
