@@ -2,7 +2,8 @@
  * The S3 store the CLI serves: DeferredS3Store loads the AWS SDK on its first request (start-up
  * answers a client's first messages without it). Before that it must tell exactly what S3Store
  * tells (name, capabilities, copy sources); after, every call is S3Store's. Against fauxqs on
- * 127.0.0.1; the whole contract runs over S3Store itself (s3-store.test.ts).
+ * 127.0.0.1; the whole contract runs over S3Store itself (s3-store.test.ts) and over the guarded
+ * store wrapping this one, as the CLI serves it (guarded-store.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeferredS3Store } from "../../src/core/s3/deferred.js";
