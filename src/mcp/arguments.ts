@@ -72,9 +72,24 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, shape: z.ZodRawS
   }
 }
 
+/**
+ * Each tool's input object, built once: zod compiles an object schema's parser on its first use,
+ * which costs far more than a parse, so a schema built per call made every call pay it.
+ */
+const inputObjects = new WeakMap<z.ZodRawShape, z.ZodObject>();
+
+function inputObject<I extends z.ZodRawShape>(input: I): z.ZodObject<I> {
+  let object = inputObjects.get(input);
+  if (!object) {
+    object = z.strictObject(input);
+    inputObjects.set(input, object);
+  }
+  return object as z.ZodObject<I>;
+}
+
 /** The arguments parsed by the tool's schema (defaults applied), or invalid_argument naming what is wrong. */
 export function checkArguments<I extends z.ZodRawShape>(input: I, args: unknown): z.output<z.ZodObject<I>> {
-  const parsed = z.strictObject(input).safeParse(args ?? {});
+  const parsed = inputObject(input).safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.slice(0, 3).map((issue) => describeIssue(issue, args, input));
   throw new StorageError("invalid_argument", problems.join("; "));
