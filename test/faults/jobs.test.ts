@@ -213,9 +213,10 @@ describe("background jobs over stdio, s3 backend behind the proxy", () => {
       state: "running",
       files_done: 0,
       files_total: 6,
-      bytes_done: 0,
       bytes_total: total,
     });
+    // With one worker, at most the first file's bytes have been sent (the proxy holds its answer).
+    expect(first.bytes_done).toBeLessThanOrEqual(Math.max(...Object.values(files).map((b) => b.length)));
     expect(first.arguments).toMatchObject({ local_dir: dir, prefix: "up/bg", max_workers: 1 });
     expect(first.finished_at).toBeUndefined();
     expect(first.result).toBeUndefined();
