@@ -55,6 +55,8 @@ export async function buildCli(): Promise<void> {
     legalComments: "none",
     sourcemap: "linked",
     sourcesContent: false,
+    // The SDK's default JSON Schema validator (AJV) loads on its first use, not at start-up.
+    alias: { "@modelcontextprotocol/server/_shims": path.join(REPO, "src", "mcp", "sdk-shims.ts") },
     plugins: [packageVersion()],
     logLevel: "warning",
   });
