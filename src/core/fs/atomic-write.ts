@@ -151,10 +151,13 @@ export async function discardTemp(tmp: TempFile): Promise<void> {
   await fs.unlink(tmp.dir.entry(tmp.name)).catch(() => undefined);
 }
 
-/** Flushes and closes a finished temporary file; its stat (from the descriptor) names the version written. */
-export async function finishTemp(tmp: TempFile): Promise<Stats> {
+/**
+ * Flushes (unless `sync` is false: the caller flushes later, see flush.ts) and closes a finished
+ * temporary file; its stat (from the descriptor) names the version written.
+ */
+export async function finishTemp(tmp: TempFile, sync = true): Promise<Stats> {
   try {
-    await tmp.handle.sync();
+    if (sync) await tmp.handle.sync();
     const stat = await tmp.handle.stat();
     await tmp.handle.close();
     return stat;
@@ -210,8 +213,8 @@ export async function placeTemp(tmp: TempFile, stat: Stats, dir: CheckedDir, nam
 }
 
 /** finishTemp then placeTemp; the temporary file is removed if it cannot be placed. */
-export async function commitTemp(tmp: TempFile, dir: CheckedDir, name: string, overwrite: boolean): Promise<Stats> {
-  const stat = await finishTemp(tmp);
+export async function commitTemp(tmp: TempFile, dir: CheckedDir, name: string, overwrite: boolean, sync = true): Promise<Stats> {
+  const stat = await finishTemp(tmp, sync);
   try {
     return await placeTemp(tmp, stat, dir, name, overwrite);
   } catch (err) {

@@ -94,6 +94,23 @@ export async function setFileTimes(handle: FileHandle, ns: bigint, shown: string
 }
 
 /**
+ * setFileTimes without reading the time back (one system call instead of two, per downloaded
+ * file): to within a microsecond, the same time setFileTimes sets without `exact`.
+ */
+export async function stampFileTimes(handle: FileHandle, ns: bigint, shown: string): Promise<void> {
+  if (cutsToMicroseconds === undefined) {
+    await setFileTimes(handle, ns, shown);
+    return;
+  }
+  const seconds = cutsToMicroseconds ? cutSeconds(ns) : nearestSeconds(ns);
+  try {
+    await handle.utimes(seconds, seconds);
+  } catch (err) {
+    throw fromFsError(err, shown);
+  }
+}
+
+/**
  * Gives `at` (a file just created, reached through a folder's descriptor; never a symlink
  * followed) the times of `stat`, to the microsecond: for a copy that stands in for a link.
  */

@@ -10,6 +10,7 @@ import { q, StorageError, throwIfAborted } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
+import { OpenFolders } from "../fs/folders.js";
 import { type Roots, resolveLocalPath } from "../fs/roots.js";
 import { assertNoSymlinkBelow } from "../fs/safe-mkdir.js";
 import { type WalkSkip, walkDirectory } from "../fs/walk.js";
@@ -253,7 +254,8 @@ export async function prepareDownloadDirectory(
     async run({ signal, onProgress } = {}) {
       // Created one folder at a time through descriptors, never through a symlink swapped in meanwhile.
       await (await CheckedDir.open(dir, { roots: options.roots, argument: "local_dir", shown: localDir }, { create: true })).close();
-      const swept = new Set<string>();
+      // Flushed to disk once at the end, not file by file (fs/flush.ts).
+      const folders = new OpenFolders({ flushAtEnd: true });
       const unverified: { path: string; reason: string }[] = [];
       const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
       const run = await runPlan(
@@ -266,7 +268,7 @@ export async function prepareDownloadDirectory(
             onBytes: (b) => progress.bytes(p.key, b),
             roots: options.roots,
             argument: "local_dir",
-            swept,
+            folders,
             listed: p.object,
           });
           if (out.unverified !== undefined) unverified.push({ path: p.path, reason: out.unverified });
@@ -275,7 +277,12 @@ export async function prepareDownloadDirectory(
         },
         workers,
         signal,
-      );
+      ).catch(async (err: unknown) => {
+        // The files that did land are flushed too; the run's own error is the one reported.
+        await folders.close().catch(() => undefined);
+        throw err;
+      });
+      await folders.close();
       return { ...transferResult(plan, run), ...(unverified.length > 0 ? { unverified } : {}) };
     },
   };

@@ -3,10 +3,11 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists, q, StorageError, throwIfAborted } from "../errors.js";
 import { PLAIN_MD5 } from "../etag.js";
-import { checkWritableTarget, commitTemp, createTemp, discardTemp, removeStaleTemps } from "../fs/atomic-write.js";
-import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
+import { checkWritableTarget, commitTemp, createTemp, discardTemp } from "../fs/atomic-write.js";
+import { type CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
+import { OpenFolders } from "../fs/folders.js";
 import { type Roots, resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
-import { setFileTimes } from "../fs/times.js";
+import { setFileTimes, stampFileTimes } from "../fs/times.js";
 import { validateKey } from "../keys.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "../store.js";
 import { type Fetched, fetchObjectInto } from "./fetch.js";
@@ -96,8 +97,8 @@ export interface DownloadToOptions {
   roots?: Roots | undefined;
   /** The argument messages name, e.g. "local_path". */
   argument?: string;
-  /** Folders already cleared of temporary files left by killed runs during this call. */
-  swept?: Set<string>;
+  /** The folders this call writes into, held open across its files (one download opens its own). */
+  folders?: OpenFolders;
   /**
    * The object as a listing told it: its Last-Modified may be more precise than the GET's (see
    * downloadedTime).
@@ -115,7 +116,8 @@ export interface Downloaded {
 /**
  * Streams one object into a temporary file beside `target` (a real path inside the roots) and
  * puts it in place in one step, so `target` is either absent or complete. The folder is opened by
- * descriptor (missing folders created one at a time, never through a symlink), the temporary file
+ * descriptor (missing folders created one at a time, never through a symlink; held open across
+ * the files of one call by `options.folders`), the temporary file
  * is created and put in place through that descriptor, and the folder is checked again after.
  * The file's times are set through its descriptor before it is put in place: the object's
  * `mtime` metadata, else its Last-Modified.
@@ -129,32 +131,50 @@ export async function downloadTo(
 ): Promise<Downloaded> {
   const argument = options.argument ?? "local path";
   const c: Confinement = { roots: options.roots, argument, shown: target };
-  const name = path.basename(target);
-  const parent = await CheckedDir.open(path.dirname(target), c, { create: true });
+  const into = (folders: OpenFolders) =>
+    folders.with(path.dirname(target), c, (parent) => downloadInto(store, key, folders, parent, target, overwrite, options));
+  if (options.folders) return into(options.folders);
+  // One file: flushed to disk before it is put in place.
+  const folders = new OpenFolders();
   try {
-    if (!options.swept?.has(parent.path)) {
-      options.swept?.add(parent.path);
-      await removeStaleTemps(parent);
-    }
-    await checkWritableTarget(parent.entry(name), overwrite, argument, target);
-    throwIfAborted(options.signal);
-    const tmp = await createTemp(parent, name);
-    let out: Fetched;
-    try {
-      const fetched = await fetchObjectInto(store, key, tmp, options);
-      const time = downloadedTime(fetched.info, options.listed);
-      // Without an MD5 ETag (multipart) no tool can compare hashes: only an exact time says "same".
-      if (time !== undefined) await setFileTimes(tmp.handle, time, tmp.path, { exact: !PLAIN_MD5.test(fetched.etag) });
-      out = { size: fetched.size, etag: fetched.etag, ...(fetched.unverified ? { unverified: fetched.unverified } : {}) };
-    } catch (err) {
-      await discardTemp(tmp);
-      throw err;
-    }
-    await commitTemp(tmp, parent, name, overwrite);
-    return out;
+    return await into(folders);
   } finally {
-    await parent.close();
+    await folders.close();
   }
+}
+
+/** downloadTo once the target's folder is open and checked. */
+async function downloadInto(
+  store: ObjectStore,
+  key: string,
+  folders: OpenFolders,
+  parent: CheckedDir,
+  target: string,
+  overwrite: boolean,
+  options: DownloadToOptions,
+): Promise<Downloaded> {
+  const argument = options.argument ?? "local path";
+  const name = path.basename(target);
+  await checkWritableTarget(parent.entry(name), overwrite, argument, target);
+  throwIfAborted(options.signal);
+  const tmp = await createTemp(parent, name);
+  let out: Fetched;
+  try {
+    const fetched = await fetchObjectInto(store, key, tmp, options);
+    const time = downloadedTime(fetched.info, options.listed);
+    // Without an MD5 ETag (multipart) no tool can compare hashes: only an exact time says "same".
+    if (time !== undefined) {
+      if (PLAIN_MD5.test(fetched.etag)) await stampFileTimes(tmp.handle, time, tmp.path);
+      else await setFileTimes(tmp.handle, time, tmp.path, { exact: true });
+    }
+    out = { size: fetched.size, etag: fetched.etag, ...(fetched.unverified ? { unverified: fetched.unverified } : {}) };
+  } catch (err) {
+    await discardTemp(tmp);
+    throw err;
+  }
+  await commitTemp(tmp, parent, name, overwrite, !folders.flushAtEnd);
+  folders.wrote(target);
+  return out;
 }
 
 export async function downloadFile(
@@ -198,7 +218,6 @@ export async function prepareDownloadFile(
         onSize: (size) => progress.setBytesTotal(size),
         roots: options.roots,
         argument: "local_path",
-        swept: new Set(),
         listed,
       });
       progress.fileDone(key, out.size);

@@ -1,0 +1,98 @@
+/**
+ * The folders one download writes into, each opened and checked by descriptor once (created if
+ * missing, never through a symlink; temporary files a killed run left there removed) and held
+ * open while its files are written, instead of opened, checked and closed again for every file.
+ * Every file is still created, put in place and re-checked through that descriptor (see
+ * atomic-write.ts), so a folder swapped or moved meanwhile is caught exactly as before.
+ */
+import { removeStaleTemps } from "./atomic-write.js";
+import { CheckedDir, type Confinement } from "./descriptor.js";
+import { canFlushAtEnd, flushPlaced } from "./flush.js";
+
+interface Held {
+  opening: Promise<CheckedDir>;
+  users: number;
+}
+
+/** Folders kept open once no file is being written into them (a listing groups a folder's keys). */
+const KEEP_IDLE = 32;
+
+export class OpenFolders {
+  private readonly held = new Map<string, Held>();
+  /** One folder per filesystem written to (by device), and every file placed: what close() flushes. */
+  private readonly filesystems = new Map<number, string>();
+  private readonly placed: string[] = [];
+  /**
+   * True when the files are flushed to disk together by close() (see flush.ts), so each file
+   * need not be flushed before it is placed.
+   */
+  readonly flushAtEnd: boolean;
+
+  constructor(options: { flushAtEnd?: boolean } = {}) {
+    this.flushAtEnd = (options.flushAtEnd ?? false) && canFlushAtEnd();
+  }
+
+  /** Records a file put in place inside one of these folders (flushed by close() when flushAtEnd). */
+  wrote(file: string): void {
+    if (this.flushAtEnd) this.placed.push(file);
+  }
+
+  /** Runs `use` with folder `dir` (a real path inside the roots) opened; `c` names the file being written. */
+  async with<T>(dir: string, c: Confinement, use: (folder: CheckedDir) => Promise<T>): Promise<T> {
+    let entry = this.held.get(dir);
+    if (entry === undefined) {
+      const opening = CheckedDir.open(dir, c, { create: true }).then(async (folder) => {
+        if (this.flushAtEnd) {
+          const { dev } = await folder.handle.stat();
+          if (!this.filesystems.has(dev)) this.filesystems.set(dev, folder.path);
+        }
+        await removeStaleTemps(folder);
+        return folder;
+      });
+      const created: Held = { opening, users: 0 };
+      entry = created;
+      this.held.set(dir, entry);
+      // A folder that could not be opened is tried again by the next file, not remembered as failed.
+      opening.catch(() => {
+        if (this.held.get(dir) === created) this.held.delete(dir);
+      });
+    }
+    entry.users++;
+    try {
+      return await use(await entry.opening);
+    } finally {
+      entry.users--;
+      this.trim();
+    }
+  }
+
+  /** Closes idle folders beyond KEEP_IDLE, oldest first, so a download of many folders holds few descriptors. */
+  private trim(): void {
+    if (this.held.size <= KEEP_IDLE) return;
+    for (const [dir, entry] of this.held) {
+      if (this.held.size <= KEEP_IDLE) break;
+      if (entry.users > 0) continue;
+      this.held.delete(dir);
+      void entry.opening.then(
+        (folder) => folder.close(),
+        () => undefined,
+      );
+    }
+  }
+
+  /** Closes every folder (once no file is being written), then flushes the files placed when flushAtEnd. */
+  async close(): Promise<void> {
+    const entries = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(
+      entries.map((e) =>
+        e.opening.then(
+          (folder) => folder.close(),
+          () => undefined,
+        ),
+      ),
+    );
+    const placed = this.placed.splice(0);
+    if (placed.length > 0) await flushPlaced([...this.filesystems.values()], placed);
+  }
+}
