@@ -113,9 +113,20 @@ export async function locationOf(handle: FileHandle, opened: string, c: Confinem
   return real;
 }
 
-/** Refuses a descriptor on a kernel pseudo-filesystem (/proc or /sys bind-mounted inside a root). */
-async function refusePseudoFilesystem(handle: FileHandle, where: string, c: Confinement): Promise<void> {
-  if (!hasProcFd) return;
+/**
+ * Whether device number `dev` (st_dev) belongs to a block device. Kernel pseudo-filesystems have
+ * anonymous device numbers (major 0), so a file on a block device needs no statfs to tell.
+ */
+function onBlockDevice(dev: bigint): boolean {
+  return ((dev >> 8n) & 0xfffn) !== 0n || ((dev >> 32n) & ~0xfffn) !== 0n;
+}
+
+/**
+ * Refuses a descriptor on a kernel pseudo-filesystem (/proc or /sys bind-mounted inside a root).
+ * `dev` is its st_dev when the caller has it: a file on a block device is not on one.
+ */
+async function refusePseudoFilesystem(handle: FileHandle, where: string, c: Confinement, dev?: bigint): Promise<void> {
+  if (!hasProcFd || (dev !== undefined && onBlockDevice(dev))) return;
   const stat = await fs.statfs(`${PROC_FD}/${handle.fd}`).catch(() => undefined);
   const kind = stat === undefined ? undefined : PSEUDO_FILESYSTEMS.get(stat.type >>> 0);
   if (kind === undefined) return;
@@ -126,12 +137,12 @@ async function refusePseudoFilesystem(handle: FileHandle, where: string, c: Conf
   );
 }
 
-/** Checks what `handle` holds against the roots: its real location, and its filesystem. */
-export async function checkDescriptor(handle: FileHandle, opened: string, c: Confinement): Promise<string> {
+/** Checks what `handle` holds against the roots: its real location, and its filesystem (`dev`: its st_dev, if known). */
+export async function checkDescriptor(handle: FileHandle, opened: string, c: Confinement, dev?: bigint): Promise<string> {
   const where = await locationOf(handle, opened, c);
   if (c.roots !== undefined) {
     assertInsideRoots(where, c.roots, c.argument, c.shown);
-    await refusePseudoFilesystem(handle, where, c);
+    await refusePseudoFilesystem(handle, where, c, dev);
   }
   return where;
 }
@@ -185,8 +196,8 @@ export class OpenFile {
       throw fromFsError(err, c.shown, c.argument);
     }
     try {
-      const where = await checkDescriptor(handle, real, c);
       const stat = await handle.stat({ bigint: true });
+      const where = await checkDescriptor(handle, real, c, stat.dev);
       if (!stat.isFile()) throw notRegular(c, stat);
       return new OpenFile(handle, c.shown, where, Number(stat.size), { mtimeNs: stat.mtimeNs }, c.argument);
     } catch (err) {
@@ -210,6 +221,10 @@ export class OpenFile {
     }
   }
 
+  private grew(): StorageError {
+    return this.changed(`it grew beyond the ${this.size} bytes it had`);
+  }
+
   private changed(how: string): StorageError {
     const err = new StorageError(
       "unavailable",
@@ -220,11 +235,16 @@ export class OpenFile {
     return err;
   }
 
-  /** Fails unless the file still has the size and mtime it had when opened, and nothing past its end. */
-  async checkUnchanged(): Promise<void> {
-    const probe = Buffer.alloc(1);
-    const { bytesRead } = await this.handle.read(probe, 0, 1, this.size);
-    if (bytesRead > 0) throw this.changed(`it grew beyond the ${this.size} bytes it had`);
+  /**
+   * Fails unless the file still has the size and mtime it had when opened, and nothing past its
+   * end (`probed`: the caller's last read already asked for a byte past the end and got none).
+   */
+  async checkUnchanged(probed = false): Promise<void> {
+    if (!probed) {
+      const probe = Buffer.alloc(1);
+      const { bytesRead } = await this.handle.read(probe, 0, 1, this.size);
+      if (bytesRead > 0) throw this.grew();
+    }
     const now = await this.handle.stat({ bigint: true });
     if (Number(now.size) !== this.size) throw this.changed(`its size went from ${this.size} to ${now.size} bytes`);
     if (now.mtimeNs !== this.version.mtimeNs) throw this.changed("it was modified");
@@ -276,16 +296,21 @@ export class OpenFile {
       return null;
     }
     const want = Math.min(CHUNK, end - position);
-    const buf = Buffer.allocUnsafe(want);
+    // The file's last chunk asks for one byte more: a byte there means the file grew, and
+    // checkUnchanged need not read again to know.
+    const probing = position + want === this.size;
+    const ask = probing ? want + 1 : want;
+    const buf = Buffer.allocUnsafe(ask);
     let got = 0;
     while (got < want) {
-      const { bytesRead } = await this.handle.read(buf, got, want - got, position + got);
+      const { bytesRead } = await this.handle.read(buf, got, ask - got, position + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
     if (got < want) throw this.changed(`it ended after ${position + got} of its ${this.size} bytes`);
-    if (position + got === end) await this.checkUnchanged();
-    return buf;
+    if (got > want) throw this.grew();
+    if (position + got === end) await this.checkUnchanged(probing);
+    return probing ? buf.subarray(0, want) : buf;
   }
 
   async close(): Promise<void> {

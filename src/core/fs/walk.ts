@@ -5,6 +5,7 @@
 import type { Dirent, Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import pMap from "p-map";
 import { localRelativeToKeyPart } from "../keys.js";
 import { fromFsError } from "./errors.js";
 import { confinementRefusal, type Roots, realpathOrUndefined } from "./roots.js";
@@ -30,6 +31,9 @@ export interface WalkResult {
  */
 export type WalkSkip = (relative: string, folder: boolean) => boolean;
 
+/** Entries of one folder looked at (stat) at once. */
+const LOOKS_IN_FLIGHT = 16;
+
 /**
  * Every regular file under `dir`, following symlinks that stay inside the roots (each real
  * directory visited once, so link cycles end) and collecting those that leave them.
@@ -48,33 +52,44 @@ export async function walkDirectory(dir: string, roots: Roots | undefined, skip?
     } catch (err) {
       throw fromFsError(err, realDir, "local directory");
     }
-    for (const entry of entries) {
-      const entryPath = path.join(realDir, entry.name);
-      const entryRelative = relative ? `${relative}/${entry.name}` : entry.name;
-      let real = entryPath;
-      let stat: Stats;
-      const keyPart = localRelativeToKeyPart(entryRelative);
-      if (skip && (entry.isSymbolicLink() ? skip(keyPart, true) && skip(keyPart, false) : skip(keyPart, entry.isDirectory()))) continue;
-      if (entry.isSymbolicLink()) {
-        const target = await realpathOrUndefined(entryPath);
-        if (target === undefined) continue; // dangling link: nothing to upload
-        real = target;
-      }
-      // Links leading out of the roots, and plain folders on a pseudo-filesystem (walking / under --root /).
-      if (roots !== undefined && confinementRefusal(real, roots) !== undefined) {
-        outside.push(entryPath);
-        continue;
-      }
-      try {
-        stat = await fs.stat(real);
-      } catch (err) {
-        throw fromFsError(err, entryPath);
-      }
-      if (skip && entry.isSymbolicLink() && skip(keyPart, stat.isDirectory())) continue;
-      if (stat.isDirectory()) await visit(real, entryRelative);
-      else if (stat.isFile()) files.push({ path: real, relative: keyPart, size: stat.size, mtimeMs: stat.mtimeMs });
-      // Sockets, FIFOs and devices are not data files; reading a FIFO would block forever.
+    // Each entry is looked at (stat, and realpath for a link) in parallel; folders are then
+    // visited in order.
+    const looked = await pMap(entries, (entry) => look(realDir, relative, entry), { concurrency: LOOKS_IN_FLIGHT });
+    for (const found of looked) {
+      if (found === undefined) continue;
+      if ("outside" in found) outside.push(found.outside);
+      else if ("folder" in found) await visit(found.folder, found.relative);
+      else files.push(found.file);
     }
+  }
+
+  type Looked = { outside: string } | { folder: string; relative: string } | { file: LocalFile } | undefined;
+
+  async function look(realDir: string, relative: string, entry: Dirent): Promise<Looked> {
+    const entryPath = path.join(realDir, entry.name);
+    const entryRelative = relative ? `${relative}/${entry.name}` : entry.name;
+    let real = entryPath;
+    let stat: Stats;
+    const keyPart = localRelativeToKeyPart(entryRelative);
+    if (skip && (entry.isSymbolicLink() ? skip(keyPart, true) && skip(keyPart, false) : skip(keyPart, entry.isDirectory())))
+      return undefined;
+    if (entry.isSymbolicLink()) {
+      const target = await realpathOrUndefined(entryPath);
+      if (target === undefined) return undefined; // dangling link: nothing to upload
+      real = target;
+    }
+    // Links leading out of the roots, and plain folders on a pseudo-filesystem (walking / under --root /).
+    if (roots !== undefined && confinementRefusal(real, roots) !== undefined) return { outside: entryPath };
+    try {
+      stat = await fs.stat(real);
+    } catch (err) {
+      throw fromFsError(err, entryPath);
+    }
+    if (skip && entry.isSymbolicLink() && skip(keyPart, stat.isDirectory())) return undefined;
+    if (stat.isDirectory()) return { folder: real, relative: entryRelative };
+    if (stat.isFile()) return { file: { path: real, relative: keyPart, size: stat.size, mtimeMs: stat.mtimeMs } };
+    // Sockets, FIFOs and devices are not data files; reading a FIFO would block forever.
+    return undefined;
   }
 
   await visit(dir, "");

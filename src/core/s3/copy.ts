@@ -16,6 +16,7 @@ import { alreadyExists, changedSince } from "../errors.js";
 import { isPlainMd5 } from "../etag.js";
 import type { CopyOptions, CopyResult, ObjectInfo } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
+import { abortable } from "./client.js";
 import { attemptsOf, isS3PreconditionFailed } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { confirmAborted, type PendingAborts } from "./multipart.js";
@@ -46,17 +47,15 @@ export async function copyWhole(bucket: S3Bucket, request: CopyRequest): Promise
   const { key, options } = request;
   const { expect } = options;
   try {
-    const out = await bucket.client.send(
-      new CopyObjectCommand({
-        Bucket: bucket.name,
-        Key: key,
-        CopySource: copySourceOf(request.from),
-        CopySourceIfMatch: quoted(expect.etag),
-        MetadataDirective: "COPY",
-        ...(options.mode === "create" ? { IfNoneMatch: "*" } : {}),
-      }),
-      options.signal ? { abortSignal: options.signal } : {},
-    );
+    const input = {
+      Bucket: bucket.name,
+      Key: key,
+      CopySource: copySourceOf(request.from),
+      CopySourceIfMatch: quoted(expect.etag),
+      MetadataDirective: "COPY" as const,
+      ...(options.mode === "create" ? { IfNoneMatch: "*" } : {}),
+    };
+    const out = await bucket.client.send(new CopyObjectCommand(input), abortable(bucket.client, input, options.signal));
     bucket.known = true;
     const etag = normalizeEtag(out.CopyObjectResult?.ETag);
     options.onBytes?.(expect.size);

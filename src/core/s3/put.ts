@@ -11,6 +11,7 @@ import { sameBytes } from "../etag.js";
 import type { OpenFile } from "../fs/descriptor.js";
 import type { ObjectInfo, PutOptions, PutResult } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
+import { abortable } from "./client.js";
 import { attemptsOf, failureName, isS3PreconditionFailed, withAttempts } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { retrying } from "./retry.js";
@@ -35,10 +36,8 @@ export async function putBytes(bucket: S3Bucket, put: PutRequest, input: PutInpu
   let out: { ETag?: string | undefined };
   try {
     // A buffer: the SDK itself repeats this request on throttling and transient failures.
-    out = await bucket.client.send(
-      new PutObjectCommand({ ...input, Body: data, ContentMD5: md5.toString("base64") }),
-      options.signal ? { abortSignal: options.signal } : {},
-    );
+    const putInput = { ...input, Body: data, ContentMD5: md5.toString("base64") };
+    out = await bucket.client.send(new PutObjectCommand(putInput), abortable(bucket.client, putInput, options.signal));
   } catch (err) {
     const own = await ownEarlierWrite(bucket, put, err, attemptsOf(err), (info) => info.size === size && info.etag === md5.toString("hex"));
     if (!own) throw err;
@@ -84,7 +83,8 @@ export async function putFile(bucket: S3Bucket, put: PutRequest, input: PutInput
       counted.on("error", () => undefined);
       const abortSignal = options.signal ? AbortSignal.any([options.signal, bodyFailed.signal]) : bodyFailed.signal;
       try {
-        const out = await bucket.client.send(new PutObjectCommand({ ...input, Body: counted }), { abortSignal });
+        const putInput = { ...input, Body: counted };
+        const out = await bucket.client.send(new PutObjectCommand(putInput), abortable(bucket.client, putInput, abortSignal));
         bucket.known = true;
         if (attempt > 1) {
           bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {

@@ -271,14 +271,9 @@ export class S3Store implements ObjectStore {
     if (keys.length === 0) return { deleted: [], failed: [] };
     let errors: { Key?: string; Code?: string; Message?: string }[];
     try {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket.name,
-          // Quiet: the answer lists only the keys that failed.
-          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-        }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
+      // Quiet: the answer lists only the keys that failed.
+      const input = { Bucket: this.bucket.name, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } };
+      const out = await this.client.send(new DeleteObjectsCommand(input), abortable(this.client, input, options.signal));
       this.bucket.known = true;
       errors = out.Errors ?? [];
     } catch (err) {

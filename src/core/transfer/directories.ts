@@ -210,12 +210,26 @@ export async function prepareDownloadDirectory(
 
   /** The local files that exist, as the plan saw them (what an overwrite would replace). */
   const found = new Map<string, Stats>();
+  // A folder that does not exist yet holds no file: one look per folder, not one per file.
+  const folders = new Map<string, Promise<boolean>>();
+  const folderExists = (folder: string) => {
+    let exists = folders.get(folder);
+    if (exists === undefined) {
+      exists = fs.lstat(folder).then(
+        () => true,
+        (err: unknown) => (err as NodeJS.ErrnoException).code !== "ENOENT",
+      );
+      folders.set(folder, exists);
+    }
+    return exists;
+  };
   const plan = await planTransfer(files, {
     overwrite,
     compareWhenOverwriting: true,
     destination: (p) => p.path,
     size: (p) => p.object.size,
     lookup: async (p): Promise<Existing<Stats>> => {
+      if (!(await folderExists(path.dirname(p.path)))) return { state: "absent" };
       const stat = await fs.lstat(p.path).catch(() => undefined);
       if (!stat) return { state: "absent" };
       if (stat.isFile()) found.set(p.path, stat);
@@ -371,15 +385,24 @@ function objectsToDownload(objects: ObjectInfo[], prefix: string, dir: string): 
  * conflict check could read through it), so the call stays all-or-nothing.
  */
 async function refuseRedirected(planned: PlannedDownload[], dir: string, localDir: string): Promise<void> {
-  const redirected: string[] = [];
-  for (const p of planned) {
-    try {
-      await assertNoSymlinkBelow(dir, path.dirname(p.path), p.path);
-    } catch (err) {
-      if (!(err instanceof StorageError)) throw err;
-      redirected.push(p.path);
+  // Checked once per folder: every file of a folder has the same folders above it.
+  const folders = new Map<string, Promise<boolean>>();
+  const redirects = (folder: string, target: string) => {
+    let check = folders.get(folder);
+    if (check === undefined) {
+      check = assertNoSymlinkBelow(dir, folder, target).then(
+        () => false,
+        (err: unknown) => {
+          if (err instanceof StorageError) return true;
+          throw err;
+        },
+      );
+      folders.set(folder, check);
     }
-  }
+    return check;
+  };
+  const redirected: string[] = [];
+  for (const p of planned) if (await redirects(path.dirname(p.path), p.path)) redirected.push(p.path);
   if (redirected.length > 0) {
     throw new StorageError(
       "outside_roots",
