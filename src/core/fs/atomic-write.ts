@@ -6,10 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, type Stats } from "node:fs";
-import fs, { type FileHandle } from "node:fs/promises";
+import fs from "node:fs/promises";
 import { cancelledError, q, StorageError } from "../errors.js";
 import { type CheckedDir, CREATE_FLAGS } from "./descriptor.js";
 import { fromFsError } from "./errors.js";
+import { FdFile } from "./fd-file.js";
 import { copyFileTimes } from "./times.js";
 
 /** Why a non-regular file is never replaced, overwrite or not. */
@@ -58,14 +59,14 @@ export interface TempFile {
   name: string;
   /** Its path, for messages. */
   path: string;
-  handle: FileHandle;
+  handle: FdFile;
 }
 
 export async function createTemp(dir: CheckedDir, forName: string): Promise<TempFile> {
   const name = `.${forName.slice(0, 64)}.${process.pid}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`;
   try {
     // O_EXCL: never open something that already exists (a planted file or link with this name).
-    const handle = await fs.open(dir.entry(name), CREATE_FLAGS, 0o644);
+    const handle = await FdFile.open(dir.entry(name), CREATE_FLAGS, 0o644);
     return { dir, name, path: dir.shown(name), handle };
   } catch (err) {
     throw fromFsError(err, dir.shown(forName));
@@ -112,7 +113,7 @@ const WRITE_BATCH = 256 * 1024;
  * `onChunk` sees every chunk as it arrives. Returns the bytes written.
  */
 export async function writeToTemp(
-  tmp: { handle: FileHandle },
+  tmp: { handle: Pick<FdFile, "writev" | "write"> },
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, received: number) => void; position?: number } = {},
 ): Promise<number> {

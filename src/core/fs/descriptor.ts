@@ -346,10 +346,32 @@ export class CheckedDir {
     return fs.readdir(hasProcFd ? `${PROC_FD}/${this.handle.fd}` : this.path);
   }
 
-  /** Fails unless the folder is still at the path it was opened at (re-checked after a write lands). */
-  async verify(): Promise<void> {
-    const where = await locationOf(this.handle, this.path, this.c);
-    if (where !== this.path) throw movedError(this.c, this.path, where);
+  /** The check that will start once the running one ends (callers that arrive meanwhile share it). */
+  private nextCheck: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+
+  /**
+   * Fails unless the folder is still at the path it was opened at (re-checked after a write
+   * lands). The answer always comes from a look taken after the call: callers that arrive while a
+   * look is under way share the next one, so many files landing at once cost a few looks, not one each.
+   */
+  verify(): Promise<void> {
+    if (this.nextCheck !== undefined) return this.nextCheck;
+    const after = this.running ?? Promise.resolve();
+    const check: Promise<void> = after
+      .catch(() => undefined)
+      .then(async () => {
+        this.nextCheck = undefined;
+        this.running = check;
+        try {
+          const where = await locationOf(this.handle, this.path, this.c);
+          if (where !== this.path) throw movedError(this.c, this.path, where);
+        } finally {
+          if (this.running === check) this.running = undefined;
+        }
+      });
+    this.nextCheck = check;
+    return check;
   }
 
   async close(): Promise<void> {

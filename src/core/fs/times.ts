@@ -6,11 +6,18 @@
  * sets the exact time on the same descriptor (`touch -` acts on its standard output).
  */
 import { spawn } from "node:child_process";
-import { existsSync, type Stats } from "node:fs";
-import fs, { type FileHandle } from "node:fs/promises";
+import { type BigIntStats, existsSync, type Stats } from "node:fs";
+import fs from "node:fs/promises";
 import { fromFsError } from "./errors.js";
 
 const NS_PER_SECOND = 1_000_000_000n;
+
+/** An open file whose times are set: a FileHandle, or a temporary file's FdFile. */
+interface FileHandle {
+  readonly fd: number;
+  utimes(atime: number, mtime: number): Promise<void>;
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+}
 
 /** The double nearest to `ns` in seconds. */
 function nearestSeconds(ns: bigint): number {
