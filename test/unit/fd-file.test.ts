@@ -1,0 +1,92 @@
+/** FdFile (the temporary file's descriptor) and OpenFolders (a download's folders held open), on real files. */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CREATE_FLAGS } from "../../src/core/fs/descriptor.js";
+import { FdFile } from "../../src/core/fs/fd-file.js";
+import { OpenFolders } from "../../src/core/fs/folders.js";
+import { makeTempDir, type TempDir } from "../helpers/tmp.js";
+
+let tmp: TempDir;
+beforeEach(async () => {
+  tmp = await makeTempDir();
+});
+afterEach(async () => {
+  await tmp.cleanup();
+});
+
+/** Descriptors this process holds now. */
+const openDescriptors = () => fs.readdirSync("/proc/self/fd").length;
+
+describe("FdFile", () => {
+  it("writes, stamps and stats through its descriptor", async () => {
+    const file = await FdFile.open(path.join(tmp.path, "a"), CREATE_FLAGS, 0o644);
+    await file.writev([Buffer.from("hello "), Buffer.from("world")], 0);
+    await file.write(Buffer.from("W"), 0, 1, 6);
+    await file.utimes(1_700_000_000, 1_700_000_000);
+    await file.sync();
+    const stat = await file.stat();
+    const big = await file.stat({ bigint: true });
+    await file.close();
+    expect(fs.readFileSync(path.join(tmp.path, "a"), "utf8")).toBe("hello World");
+    expect(stat.size).toBe(11);
+    expect(stat.mtimeMs).toBe(1_700_000_000_000);
+    expect(big.mtimeNs).toBe(1_700_000_000_000_000_000n);
+  });
+
+  it("refuses a name that exists (exclusive create)", async () => {
+    fs.writeFileSync(path.join(tmp.path, "taken"), "x");
+    await expect(FdFile.open(path.join(tmp.path, "taken"), CREATE_FLAGS, 0o644)).rejects.toMatchObject({ code: "EEXIST" });
+  });
+
+  it("closes once: a second close never closes the descriptor number another file got since", async () => {
+    const file = await FdFile.open(path.join(tmp.path, "first"), CREATE_FLAGS, 0o644);
+    const fd = file.fd;
+    await file.close();
+    // The lowest free number is reused by the next open.
+    const other = fs.openSync(path.join(tmp.path, "second"), "w");
+    try {
+      expect(other).toBe(fd);
+      await file.close();
+      expect(() => fs.writeSync(other, "still open")).not.toThrow();
+    } finally {
+      fs.closeSync(other);
+    }
+    expect(fs.readFileSync(path.join(tmp.path, "second"), "utf8")).toBe("still open");
+  });
+});
+
+describe.runIf(fs.existsSync("/proc/self/fd"))("OpenFolders", () => {
+  it("opens each folder once, keeps few idle ones open, and closes every one at the end", async () => {
+    const before = openDescriptors();
+    const folders = new OpenFolders();
+    for (let i = 0; i < 100; i++) {
+      const dir = path.join(tmp.path, `d${i}`, "inner");
+      // Two files per folder, one after the other: the second finds the folder already open.
+      const seen: unknown[] = [];
+      for (const name of ["a", "b"]) {
+        await folders.with(dir, { roots: undefined, argument: "local_dir", shown: path.join(dir, name) }, async (folder) => {
+          seen.push(folder);
+          expect(fs.statSync(dir).isDirectory()).toBe(true);
+        });
+      }
+      expect(seen[1]).toBe(seen[0]);
+      // Never more than the 32 idle folders kept, plus the one in use.
+      expect(openDescriptors() - before).toBeLessThanOrEqual(33);
+    }
+    await folders.close();
+    expect(openDescriptors()).toBe(before);
+    expect(fs.readdirSync(tmp.path)).toHaveLength(100);
+  });
+
+  it("a folder that cannot be opened fails that file, and the next file tries again", async () => {
+    const folders = new OpenFolders();
+    const dir = path.join(tmp.path, "blocked");
+    fs.writeFileSync(dir, "a file where the folder should be");
+    const c = { roots: undefined, argument: "local_dir", shown: path.join(dir, "x") };
+    await expect(folders.with(dir, c, async () => undefined)).rejects.toMatchObject({ kind: "not_a_directory" });
+    fs.rmSync(dir);
+    await expect(folders.with(dir, c, async (folder) => folder.path)).resolves.toBe(dir);
+    await folders.close();
+  });
+});
