@@ -40,6 +40,8 @@ export interface JobWork {
   arguments: Record<string, unknown>;
   /** Does the work. A failure may be thrown or returned as an outcome with `error`. */
   run(signal: AbortSignal, onProgress: (progress: TransferProgress) => void): Promise<JobOutcome>;
+  /** Where its finish is logged: the logger of the call that started it (else the server's). */
+  log?: Logger;
 }
 
 /** A job as transfer_status and cancel_transfer report it. */
@@ -191,7 +193,7 @@ export class Jobs {
     job.outcome = outcome;
     job.state = outcome.error === undefined ? "succeeded" : outcome.error.kind === "cancelled" ? "cancelled" : "failed";
     job.finishedAt = new Date();
-    this.log("info", `job ${job.id} (${job.work.tool}) ${job.state}: ${outcome.text}`, {
+    (job.work.log ?? this.log)("info", `job ${job.id} (${job.work.tool}) ${job.state}: ${outcome.text}`, {
       job_id: job.id,
       tool: job.work.tool,
       state: job.state,

@@ -103,6 +103,7 @@ function startJob(
     arguments: callArguments,
     bytesTotal: pending.bytesTotal,
     filesTotal: pending.filesTotal,
+    log: ctx.log,
     async run(signal, onProgress) {
       let result: CallToolResult;
       let error: StorageError | undefined;

@@ -112,9 +112,12 @@ export function createServer(options: ServerOptions): CreatedServer {
         icons: iconsOf(tool),
       },
       (args: unknown, ctx) =>
-        logging.during(
-          (params) => ctx.mcpReq.log(params.level, params.data, params.logger),
-          () => runTool(tool, args, context, toolExtraOf(ctx, confirmFor(confirmSource, ctx))),
+        runTool(
+          tool,
+          args,
+          // What the tool logs rides this call's exchange (log.ts).
+          { ...context, log: logging.forCall((params) => ctx.mcpReq.log(params.level, params.data, params.logger)) },
+          toolExtraOf(ctx, confirmFor(confirmSource, ctx)),
         ),
     );
     // The SDK spells out the default (no task support) on every tool; tools/list is read by an
