@@ -13,6 +13,8 @@ import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { inputSchemaOf, listedJson, listedKey, outputSchemaOf } from "../src/mcp/listed-schemas.js";
+import { allTools } from "../src/mcp/tools/index.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const DIST = path.join(REPO, "dist");
@@ -33,6 +35,20 @@ function packageVersion(): Plugin {
       }));
     },
   };
+}
+
+/**
+ * Every tool's JSON Schemas as tools/list reports them (input; output with one bucket and with
+ * several), converted here once instead of by each server start (see src/mcp/listed-schemas.ts).
+ */
+export function listedSchemas(): Record<string, string> {
+  const table: Record<string, string> = {};
+  for (const tool of allTools) {
+    table[listedKey(tool.name, "input", false)] = listedJson(inputSchemaOf(tool), "input");
+    for (const several of [false, true])
+      table[listedKey(tool.name, "output", several)] = listedJson(outputSchemaOf(tool, several), "output");
+  }
+  return table;
 }
 
 export async function buildCli(): Promise<void> {
@@ -58,6 +74,7 @@ export async function buildCli(): Promise<void> {
     // The SDK's default JSON Schema validator (AJV) loads on its first use, not at start-up.
     alias: { "@modelcontextprotocol/server/_shims": path.join(REPO, "src", "mcp", "sdk-shims.ts") },
     plugins: [packageVersion()],
+    define: { R2MCP_LISTED_SCHEMAS: JSON.stringify(listedSchemas()) },
     logLevel: "warning",
   });
 }

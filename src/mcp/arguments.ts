@@ -11,15 +11,18 @@ import * as z from "zod";
 import { q, StorageError } from "../core/errors.js";
 import { rangeOf } from "./tool.js";
 
-/** The schema registered with the SDK: `schema`'s JSON Schema, validation left to checkArguments. */
-export function advertisedOnly(schema: z.ZodType): StandardSchemaWithJSON {
+/**
+ * The schema registered with the SDK: `schema`'s JSON Schema (or `jsonSchema`, the same answered
+ * from a precomputed table, see listed-schemas.ts), validation left to checkArguments.
+ */
+export function advertisedOnly(schema: z.ZodType, jsonSchema?: StandardSchemaWithJSON["~standard"]["jsonSchema"]): StandardSchemaWithJSON {
   const own = schema["~standard"] as unknown as StandardSchemaWithJSON["~standard"];
   return {
     "~standard": {
       version: 1,
       vendor: "r2-mcp",
       validate: (value: unknown) => ({ value }),
-      jsonSchema: own.jsonSchema,
+      jsonSchema: jsonSchema ?? own.jsonSchema,
     },
   };
 }

@@ -8,7 +8,6 @@
  * (roots, where log messages go) is decided here from the era.
  */
 import { McpServer } from "@modelcontextprotocol/server";
-import * as z from "zod";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { advertisedOnly } from "./arguments.js";
 import { Buckets, type ServedBucket } from "./buckets.js";
@@ -17,19 +16,17 @@ import type { ToolContext } from "./context.js";
 import { iconsOf } from "./icons.js";
 import { instructionsFor } from "./instructions.js";
 import { Jobs } from "./jobs.js";
+import { inputSchemaOf, listedConverter, listedKey, registeredOutput } from "./listed-schemas.js";
 import type { ServerLog } from "./log.js";
 import { toolExtraOf } from "./progress.js";
 import { registerResources } from "./resources.js";
 import { LocalRoots } from "./roots.js";
 import { runTool } from "./run-tool.js";
-import { annotationsOf, outputShape, RESULT_OBJECT } from "./tool.js";
+import { annotationsOf } from "./tool.js";
 import { allTools } from "./tools/index.js";
 
 /** The protocol era of the connection a server instance serves (the SDK's names). */
 export type ProtocolEra = "legacy" | "modern";
-
-const NO_DIALECT = { $schema: undefined };
-const RESULT = { ...NO_DIALECT, ...RESULT_OBJECT };
 
 export interface ServerOptions {
   /** Every bucket served, in order: the first is the default. */
@@ -99,15 +96,15 @@ export function createServer(options: ServerOptions): CreatedServer {
     // Write tools stay while any bucket is writable; a write to a read-only one is access_denied.
     if (tool.changesBucket && !buckets.anyWritable) continue;
     if (tool.availableWith && !tool.availableWith(buckets.list.map((b) => b.store))) continue;
+    const input = inputSchemaOf(tool);
     const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
         // Advertised as is; checked by run-tool, so a failure is an invalid_argument result naming the argument.
-        // No "$schema" in each of them: tools/list would repeat it twice per tool (MCP's default dialect applies).
-        inputSchema: advertisedOnly(z.strictObject(tool.input).meta(NO_DIALECT)),
-        outputSchema: z.object(outputShape(tool, buckets.size > 1)).meta(RESULT),
+        inputSchema: advertisedOnly(input, listedConverter(input, "input", listedKey(tool.name, "input", false))),
+        outputSchema: registeredOutput(tool, buckets.size > 1),
         annotations: annotationsOf(tool, remote),
         icons: iconsOf(tool),
       },
