@@ -14,6 +14,9 @@ interface Held {
   users: number;
 }
 
+/** Files this large are flushed one by one as they finish (see flushesNow). */
+const FLUSH_NOW_FROM = 1024 * 1024;
+
 /** Folders kept open once no file is being written into them (a listing groups a folder's keys). */
 const KEEP_IDLE = 32;
 
@@ -32,7 +35,16 @@ export class OpenFolders {
     this.flushAtEnd = (options.flushAtEnd ?? false) && canFlushAtEnd();
   }
 
-  /** Records a file put in place inside one of these folders (flushed by close() when flushAtEnd). */
+  /**
+   * Whether a file of `size` bytes is flushed before it is placed: always without flushAtEnd, and
+   * for large files anyway, whose flush is mostly writing their bytes out, which then overlaps the
+   * transfers still running instead of adding to the one flush at the end.
+   */
+  flushesNow(size: number): boolean {
+    return !this.flushAtEnd || size >= FLUSH_NOW_FROM;
+  }
+
+  /** Records a file put in place unflushed inside one of these folders (close() flushes it). */
   wrote(file: string): void {
     if (this.flushAtEnd) this.placed.push(file);
   }

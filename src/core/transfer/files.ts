@@ -172,8 +172,9 @@ async function downloadInto(
     await discardTemp(tmp);
     throw err;
   }
-  await commitTemp(tmp, parent, name, overwrite, !folders.flushAtEnd);
-  folders.wrote(target);
+  const flushNow = folders.flushesNow(out.size);
+  await commitTemp(tmp, parent, name, overwrite, flushNow);
+  if (!flushNow) folders.wrote(target);
   return out;
 }
 
