@@ -11,12 +11,13 @@
  * inode), and writes go through paths re-checked after the fact; the filesystem type is then not
  * checked (the path check still refuses /proc and /sys).
  */
-import { type BigIntStats, constants, existsSync } from "node:fs";
+import { type BigIntStats, constants, existsSync, type Stats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { q, StorageError } from "../errors.js";
 import { fromFsError } from "./errors.js";
+import { FdFile } from "./fd-file.js";
 import { assertInsideRoots, type Roots } from "./roots.js";
 
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -81,8 +82,14 @@ function symlinkAtOpen(shown: string, argument: string, at: string, cause?: unkn
   );
 }
 
+/** An open file or folder: a FileHandle or an FdFile. */
+interface Descriptor {
+  readonly fd: number;
+  stat(): Promise<Stats>;
+}
+
 /** Where descriptor `fd` is, by /proc/self/fd; undefined where that is not available. */
-async function procLocation(handle: FileHandle, c: Confinement): Promise<string | undefined> {
+async function procLocation(handle: Descriptor, c: Confinement): Promise<string | undefined> {
   if (!hasProcFd) return undefined;
   let where: string;
   try {
@@ -102,7 +109,7 @@ async function procLocation(handle: FileHandle, c: Confinement): Promise<string 
  * The real location of what `handle` holds. `opened` is the real path it was opened by; without
  * /proc/self/fd it is accepted only when it still names the same file.
  */
-export async function locationOf(handle: FileHandle, opened: string, c: Confinement): Promise<string> {
+export async function locationOf(handle: Descriptor, opened: string, c: Confinement): Promise<string> {
   const proc = await procLocation(handle, c);
   if (proc !== undefined) return proc;
   const real = await fs.realpath(opened).catch(() => undefined);
@@ -125,7 +132,7 @@ function onBlockDevice(dev: bigint): boolean {
  * Refuses a descriptor on a kernel pseudo-filesystem (/proc or /sys bind-mounted inside a root).
  * `dev` is its st_dev when the caller has it: a file on a block device is not on one.
  */
-async function refusePseudoFilesystem(handle: FileHandle, where: string, c: Confinement, dev?: bigint): Promise<void> {
+async function refusePseudoFilesystem(handle: Descriptor, where: string, c: Confinement, dev?: bigint): Promise<void> {
   if (!hasProcFd || (dev !== undefined && onBlockDevice(dev))) return;
   const stat = await fs.statfs(`${PROC_FD}/${handle.fd}`).catch(() => undefined);
   const kind = stat === undefined ? undefined : PSEUDO_FILESYSTEMS.get(stat.type >>> 0);
@@ -138,7 +145,7 @@ async function refusePseudoFilesystem(handle: FileHandle, where: string, c: Conf
 }
 
 /** Checks what `handle` holds against the roots: its real location, and its filesystem (`dev`: its st_dev, if known). */
-export async function checkDescriptor(handle: FileHandle, opened: string, c: Confinement, dev?: bigint): Promise<string> {
+export async function checkDescriptor(handle: Descriptor, opened: string, c: Confinement, dev?: bigint): Promise<string> {
   const where = await locationOf(handle, opened, c);
   if (c.roots !== undefined) {
     assertInsideRoots(where, c.roots, c.argument, c.shown);
@@ -172,7 +179,7 @@ export class OpenFile {
   failure: StorageError | undefined;
 
   private constructor(
-    readonly handle: FileHandle,
+    readonly handle: FdFile,
     /** The path as the caller gave it (for messages). */
     readonly path: string,
     /** Where the descriptor is (real path). */
@@ -188,9 +195,9 @@ export class OpenFile {
    * FIFO and never follows a symlink swapped in at the last component.
    */
   static async open(real: string, c: Confinement): Promise<OpenFile> {
-    let handle: FileHandle;
+    let handle: FdFile;
     try {
-      handle = await fs.open(real, READ_FLAGS);
+      handle = await FdFile.open(real, READ_FLAGS, 0);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ELOOP") throw symlinkAtOpen(c.shown, c.argument, real, err);
       throw fromFsError(err, c.shown, c.argument);

@@ -1,10 +1,12 @@
 /**
- * A temporary file's descriptor with the few FileHandle methods the write path uses, on Node's
- * callback API: for the many small files of a directory download each call costs less than
- * through fs/promises' FileHandle (about 100 µs a file here; nodejs/performance#151). Closing is
- * idempotent, so a descriptor number is never closed twice (it may belong to another file by then).
+ * A file descriptor with the few FileHandle methods r2-mcp's reads and writes use, on Node's
+ * callback API: for the many small files of a directory transfer each call costs less than
+ * through fs/promises' FileHandle (about 100 µs a downloaded file here; nodejs/performance#151).
+ * Closing is idempotent, so a descriptor number is never closed twice (it may belong to another
+ * file by then).
  */
 import fs, { type BigIntStats, type Stats } from "node:fs";
+import type { Readable } from "node:stream";
 
 function settle<T>(resolve: (value: T) => void, reject: (err: Error) => void) {
   return (err: NodeJS.ErrnoException | null, value: T) => (err ? reject(err) : resolve(value));
@@ -24,6 +26,32 @@ export class FdFile {
         settle((fd: number) => resolve(new FdFile(fd)), reject),
       ),
     );
+  }
+
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    return new Promise((resolve, reject) =>
+      fs.read(
+        this.fd,
+        buffer,
+        offset,
+        length,
+        position,
+        settle((bytesRead: number) => resolve({ bytesRead }), reject),
+      ),
+    );
+  }
+
+  /**
+   * Bytes [start, end] (end inclusive) as a stream that owns the descriptor: it is closed when the
+   * stream ends, fails or is destroyed.
+   */
+  createReadStream(options: { start: number; end: number; signal?: AbortSignal }): Readable {
+    const stream = fs.createReadStream("", { fd: this.fd, autoClose: false, ...options });
+    const done = () => void this.close().catch(() => undefined);
+    stream.once("end", done);
+    stream.once("error", done);
+    stream.once("close", done);
+    return stream;
   }
 
   writev(buffers: readonly NodeJS.ArrayBufferView[], position: number): Promise<{ bytesWritten: number }> {

@@ -247,12 +247,7 @@ export class LocalStore implements ObjectStore {
       return { body: Readable.from([]), info, range: { start, end } };
     }
     // Read through the descriptor: a rename that replaces the object meanwhile leaves this version whole.
-    const body = opened.handle.createReadStream({
-      start,
-      end: end - 1,
-      autoClose: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const body = opened.handle.createReadStream({ start, end: end - 1, ...(options.signal ? { signal: options.signal } : {}) });
     return { body, info, range: { start, end } };
   }
 
