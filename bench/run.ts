@@ -81,6 +81,7 @@ function parseFlags(argv: string[]): Flags {
       "latency-ms": { type: "string" },
       "baseline-dist": { type: "string" },
       methods: { type: "string" },
+      directions: { type: "string" },
       "skip-ceiling": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -100,6 +101,7 @@ function parseFlags(argv: string[]): Flags {
         "  --latency-ms N        every client talks through a loopback proxy adding N ms each way (default 0)",
         "  --baseline-dist DIR   also run the MCP server of another build (DIR/cli.js): the 'before' column",
         "  --methods LIST        a subset of raw,rclone,lib,mcp,base (default: all that are available)",
+        "  --directions LIST     upload, download or both (default) for the directory and large-file cases",
         "  --skip-ceiling        do not measure the server's ceiling first",
         "  --report [FILE]       print the table again from a results.json (default bench/results.json); measures nothing",
         "",
@@ -134,6 +136,16 @@ function parseFlags(argv: string[]): Flags {
       if (!(METHODS as readonly string[]).includes(n)) throw new Error(`--methods: unknown method ${n}; use ${METHODS.join(",")}`);
     methods = new Set(names as Method[]);
   }
+  let directions: Set<"upload" | "download"> | undefined;
+  if (values.directions !== undefined) {
+    const names = values.directions
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const n of names)
+      if (n !== "upload" && n !== "download") throw new Error(`--directions: unknown direction ${n}; use upload,download`);
+    directions = new Set(names as ("upload" | "download")[]);
+  }
   const baselineDist = values["baseline-dist"] === undefined ? undefined : path.resolve(values["baseline-dist"]);
   if (baselineDist !== undefined && !existsSync(path.join(baselineDist, "cli.js")))
     throw new Error(`--baseline-dist: ${baselineDist}/cli.js is missing`);
@@ -143,6 +155,7 @@ function parseFlags(argv: string[]): Flags {
     latencyMs: int("latency-ms", values["latency-ms"], 0, 0, 1000),
     ...(baselineDist !== undefined ? { baselineDist } : {}),
     ...(methods !== undefined ? { methods } : {}),
+    ...(directions !== undefined ? { directions } : {}),
     // 64 is r2-mcp's max_workers limit.
     concurrency: int("concurrency", values.concurrency, 16, 1, 64),
     only,
@@ -305,6 +318,9 @@ class Bench {
     once: (method: Method, rep: number) => Promise<Run>,
     repeats = this.flags.repeats,
   ): Promise<void> {
+    // --directions: the transfer rounds are labelled "… upload" / "… download".
+    const kind = / (upload|download)$/.exec(label)?.[1] as "upload" | "download" | undefined;
+    if (kind !== undefined && this.flags.directions !== undefined && !this.flags.directions.has(kind)) return;
     const methods = this.methods();
     for (let rep = 0; rep < repeats; rep++) {
       for (let i = 0; i < methods.length; i++) {

@@ -37,6 +37,8 @@ export interface Flags {
   skipCeiling: boolean;
   /** only these methods */
   methods?: Set<Method>;
+  /** only these directions of the transfer cases (upload, download); both when unset */
+  directions?: Set<"upload" | "download">;
 }
 
 export interface Run {
