@@ -66,7 +66,8 @@ export async function createTemp(dir: CheckedDir, forName: string): Promise<Temp
   const name = `.${forName.slice(0, 64)}.${process.pid}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`;
   try {
     // O_EXCL: never open something that already exists (a planted file or link with this name).
-    const handle = await FdFile.open(dir.entry(name), CREATE_FLAGS, 0o644);
+    // Read and write: a download's bytes are read back through it to be hashed (hash-pool.ts).
+    const handle = await FdFile.open(dir.entry(name), (CREATE_FLAGS & ~fsConstants.O_WRONLY) | fsConstants.O_RDWR, 0o644);
     return { dir, name, path: dir.shown(name), handle };
   } catch (err) {
     throw fromFsError(err, dir.shown(forName));
@@ -115,7 +116,13 @@ const WRITE_BATCH = 256 * 1024;
 export async function writeToTemp(
   tmp: { handle: Pick<FdFile, "writev" | "write"> },
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: { signal?: AbortSignal; onChunk?: (chunk: Uint8Array, received: number) => void; position?: number } = {},
+  options: {
+    signal?: AbortSignal;
+    onChunk?: (chunk: Uint8Array, received: number) => void;
+    /** Told after each write, with the bytes [position, position + length) it put in the file. */
+    onWritten?: (position: number, length: number) => void;
+    position?: number;
+  } = {},
 ): Promise<number> {
   let position = options.position ?? 0;
   let received = 0;
@@ -133,6 +140,7 @@ export async function writeToTemp(
       const rest = Buffer.concat(chunks, total);
       while (done < total) done += (await tmp.handle.write(rest, done, total - done, position + done)).bytesWritten;
     }
+    options.onWritten?.(position, total);
     position += total;
   };
   for await (const chunk of source) {

@@ -5,6 +5,8 @@
  * ETag: the MD5 of the bytes for single-part objects, the MD5 of the parts' MD5s for multipart
  * ones (ranges then follow the part size). A mismatch fails the download; an object whose ETag
  * cannot be recomputed (unknown part size, an ETag that is not an MD5) is reported as unverified.
+ * Objects from 1 MiB are hashed by a worker thread (hash-pool.ts) reading back what was written,
+ * so the MD5 runs on the other core instead of holding up the event loop that moves the bytes.
  */
 import { createHash, type Hash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
@@ -12,7 +14,7 @@ import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
 import { candidatePartSizes, compareBytes, multipartEtagOf, multipartParts, PLAIN_MD5 } from "../etag.js";
 import { type TempFile, writeToTemp } from "../fs/atomic-write.js";
-import { md5File } from "../fs/hash.js";
+import { hashFileRanges } from "../fs/hash-pool.js";
 import { DEFAULT_PART_SIZE } from "../multipart.js";
 import type { GetResult, ObjectInfo, ObjectStore } from "../store.js";
 
@@ -65,15 +67,23 @@ export async function fetchObjectInto(store: ObjectStore, key: string, tmp: Temp
     options.onSize?.(options.knownSize);
     const etag = options.knownEtag ?? (await store.head(key))?.etag ?? "";
     const hashing = await layoutFor(store, key, options.knownSize, etag, defaultPart);
-    const rangeSize = hashing.partSize ?? defaultPart;
-    const fetched = await fetchRanges(store, key, tmp, options.knownSize, rangeSize, hashing.partSize !== undefined, options);
+    const fetched = await fetchRanges(
+      store,
+      key,
+      tmp,
+      options.knownSize,
+      hashing.partSize ?? defaultPart,
+      hashing.partSize !== undefined,
+      options,
+    );
     const etagNow = fetched.etag;
     if (hashing.partSize !== undefined && etagNow === etag) {
       const verified = await verify(store, key, tmp, fetched.size, etagNow, multipartEtagOf(fetched.digests), hashing, options.signal);
       return { ...verified, info: fetched.info };
     }
     // A single-part object (or one that changed since it was listed): MD5 of what is on disk.
-    const md5 = PLAIN_MD5.test(etagNow) ? await md5File(tmp.path, options.signal) : "";
+    const md5 = PLAIN_MD5.test(etagNow) ? await md5OfFile(key, tmp, fetched.size) : "";
+    throwIfAborted(options.signal);
     const verified = await verify(store, key, tmp, fetched.size, etagNow, md5, { partSize: undefined, told: false }, options.signal);
     return { ...verified, info: fetched.info };
   }
@@ -145,32 +155,82 @@ async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, option
   const etag = got.info.etag;
   const parts = multipartParts(etag);
   const partSize = parts === undefined ? undefined : candidatePartSizes(got.info.size, parts)[0];
-  const hasher = new PartHasher(partSize);
+  // Nothing to compare with: an ETag that is neither an MD5 nor a multipart one of a known layout.
+  const hashed = PLAIN_MD5.test(etag) || partSize !== undefined;
+  const digester = hashed ? newDigester(tmp, got.info.size, partSize) : undefined;
   let written = 0;
   try {
     written = await writeToTemp(tmp, got.body, {
       ...(signal ? { signal } : {}),
       onChunk: (chunk, total) => {
-        hasher.update(chunk);
+        digester?.chunk(chunk);
         options.onBytes?.(total);
       },
+      onWritten: (position, length) => digester?.written(position, length),
     });
   } catch (err) {
     got.body.destroy();
+    await digester?.digests().catch(() => undefined);
     throw interrupted(key, err, signal, written, got.info.size);
   }
+  const digests = await digester?.digests().catch((err: unknown) => {
+    throw hashFailed(key, tmp, err);
+  });
   if (written !== got.info.size) {
     throw new StorageError("unavailable", `${q(key)} arrived short (${written} of ${got.info.size} bytes); repeat the call`, { key });
   }
-  const computed = parts === undefined ? hasher.md5() : partSize === undefined ? "" : hasher.etag();
+  const computed = digests === undefined ? "" : parts === undefined ? hex(digests) : multipartEtagOf(digests);
   return { ...(await verify(store, key, tmp, written, etag, computed, { partSize, told: false }, signal)), info: got.info };
+}
+
+/** Objects from this size are hashed by a worker thread; smaller ones inline (a message costs more). */
+const WORKER_HASH_FROM = 1024 * 1024;
+
+/**
+ * Hashes a download as it is written: inline from the chunks for small objects, by a worker
+ * thread reading back the written ranges for larger ones. `digests` must be awaited on every path
+ * (it tells when the worker is done with the file); one MD5, or one per `partSize` bytes.
+ */
+interface Digester {
+  chunk(chunk: Uint8Array): void;
+  written(position: number, length: number): void;
+  digests(): Promise<Buffer[]>;
+}
+
+function newDigester(tmp: TempFile, size: number, partSize: number | undefined): Digester {
+  if (size >= WORKER_HASH_FROM) {
+    const ranges = hashFileRanges(tmp.handle.fd, partSize);
+    return { chunk: () => undefined, written: (position, length) => ranges.add(position, length), digests: () => ranges.digests() };
+  }
+  const hasher = new PartHasher(partSize);
+  return { chunk: (chunk) => hasher.update(chunk), written: () => undefined, digests: async () => hasher.digests() };
+}
+
+/** The MD5 of the first `size` bytes of a temporary file, read back by a worker thread. */
+async function md5OfFile(key: string, tmp: TempFile, size: number): Promise<string> {
+  const ranges = hashFileRanges(tmp.handle.fd);
+  ranges.add(0, size);
+  return hex(await ranges.digests().catch((err: unknown) => Promise.reject(hashFailed(key, tmp, err))));
+}
+
+const hex = (digests: Buffer[]) => digests[0]?.toString("hex") ?? "";
+
+function hashFailed(key: string, tmp: TempFile, err: unknown): StorageError {
+  return new StorageError(
+    "unavailable",
+    `${q(key)} could not be checked: reading back ${q(tmp.path)} failed (${String((err as Error).message)}); repeat the call`,
+    {
+      key,
+      cause: err,
+    },
+  );
 }
 
 /** MD5 of a stream, or of each `partSize` slice of it. */
 class PartHasher {
   private hash: Hash = createHash("md5");
   private inPart = 0;
-  private readonly digests: Buffer[] = [];
+  private readonly done: Buffer[] = [];
   constructor(private readonly partSize: number | undefined) {}
   update(chunk: Uint8Array): void {
     const size = this.partSize;
@@ -185,20 +245,23 @@ class PartHasher {
       this.inPart += take;
       rest = rest.subarray(take);
       if (this.inPart === size) {
-        this.digests.push(this.hash.digest());
+        this.done.push(this.hash.digest());
         this.hash = createHash("md5");
         this.inPart = 0;
       }
     }
   }
-  md5(): string {
-    return this.hash.digest("hex");
-  }
-  etag(): string {
-    if (this.inPart > 0 || this.digests.length === 0) this.digests.push(this.hash.digest());
-    return multipartEtagOf(this.digests);
+  /** One MD5 of everything, or one per part (the last one possibly short). */
+  digests(): Buffer[] {
+    if (this.partSize === undefined || this.inPart > 0 || this.done.length === 0) this.done.push(this.hash.digest());
+    return this.done;
   }
 }
+
+/** Ranges in flight per object (a download_file, or each large object of a directory). */
+const RANGES_IN_FLIGHT = 8;
+/** At most this many parts per ranged GET. */
+const MAX_PARTS_PER_RANGE = 1;
 
 /** Byte ranges in parallel; every range must come from the same version of the object. */
 async function fetchRanges(
@@ -213,54 +276,74 @@ async function fetchRanges(
   // The first failure stops the other ranges too, instead of letting them run to the end.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? RANGES_IN_FLIGHT;
+  // A range is a whole number of parts (each hashed on its own), so fewer, longer GETs carry the
+  // object while every part still gets its MD5.
+  const partsPerRange = Math.max(1, Math.min(MAX_PARTS_PER_RANGE, Math.floor(size / partSize / concurrency)));
+  const rangeSize = partSize * partsPerRange;
   // Each range in flight, and each attempt of it, listens to this signal.
   setMaxListeners(concurrency * 8, signal);
   if (options.signal) setMaxListeners(Math.max(getMaxListeners(options.signal), concurrency * 8), options.signal);
   const offsets: number[] = [];
-  for (let offset = 0; offset < size; offset += partSize) offsets.push(offset);
+  for (let offset = 0; offset < size; offset += rangeSize) offsets.push(offset);
   let etag: string | undefined;
   let info: ObjectInfo | undefined;
   let total = 0;
   const digests: Buffer[] = [];
+  // Ranges still running when another failed: waited for before the caller discards the file.
+  const running = new Set<Promise<unknown>>();
+  const one = async (offset: number, index: number) => {
+    throwIfAborted(signal);
+    const length = Math.min(rangeSize, size - offset);
+    const got: GetResult = await store.get(key, { range: { offset, length }, signal });
+    etag ??= got.info.etag;
+    info ??= got.info;
+    if (got.info.etag !== etag || got.info.size !== size) {
+      got.body.destroy();
+      throw new StorageError("unavailable", `${q(key)} changed while it was being downloaded; repeat the call`, { key });
+    }
+    let written = 0;
+    const digester = hashParts ? newDigester(tmp, length, partSize) : undefined;
+    try {
+      written = await writeToTemp(tmp, got.body, {
+        position: offset,
+        signal,
+        onChunk: (chunk) => {
+          digester?.chunk(chunk);
+          total += chunk.length;
+          options.onBytes?.(total);
+        },
+        onWritten: (position, bytes) => digester?.written(position, bytes),
+      });
+    } catch (err) {
+      got.body.destroy();
+      await digester?.digests().catch(() => undefined);
+      throw interrupted(key, err, signal, total, size);
+    }
+    const partDigests = await digester?.digests().catch((err: unknown) => {
+      throw hashFailed(key, tmp, err);
+    });
+    if (written !== length) {
+      throw new StorageError("unavailable", `a range of ${q(key)} arrived short (${written} of ${length} bytes); repeat the call`, {
+        key,
+      });
+    }
+    partDigests?.forEach((digest, part) => {
+      digests[index * partsPerRange + part] = digest;
+    });
+  };
   await pMap(
     offsets,
-    async (offset, index) => {
-      throwIfAborted(signal);
-      const length = Math.min(partSize, size - offset);
-      const got: GetResult = await store.get(key, { range: { offset, length }, signal });
-      etag ??= got.info.etag;
-      info ??= got.info;
-      if (got.info.etag !== etag || got.info.size !== size) {
-        got.body.destroy();
-        throw new StorageError("unavailable", `${q(key)} changed while it was being downloaded; repeat the call`, { key });
-      }
-      let written = 0;
-      const hash = hashParts ? createHash("md5") : undefined;
-      try {
-        written = await writeToTemp(tmp, got.body, {
-          position: offset,
-          signal,
-          onChunk: (chunk) => {
-            hash?.update(chunk);
-            total += chunk.length;
-            options.onBytes?.(total);
-          },
-        });
-      } catch (err) {
-        got.body.destroy();
-        throw interrupted(key, err, signal, total, size);
-      }
-      if (written !== length) {
-        throw new StorageError("unavailable", `a range of ${q(key)} arrived short (${written} of ${length} bytes); repeat the call`, {
-          key,
-        });
-      }
-      if (hash) digests[index] = hash.digest();
+    (offset, index) => {
+      const run = one(offset, index);
+      const tracked = run.catch(() => undefined).finally(() => running.delete(tracked));
+      running.add(tracked);
+      return run;
     },
     { concurrency, stopOnError: true, signal },
-  ).catch((err: unknown) => {
+  ).catch(async (err: unknown) => {
     stop.abort();
+    await Promise.all(running);
     throw interrupted(key, err, options.signal, total, size);
   });
   return { size, etag: etag ?? "", digests, info: info ?? { key, size, etag: etag ?? "", lastModified: new Date(0) } };
