@@ -141,6 +141,39 @@ describe("verified downloads over S3", () => {
     expect(await leftovers(dir).catch(() => [])).toEqual([]);
   });
 
+  it("ranges of several parts each (a large object): every part is checked on its own, and a rotten one inside a range fails the file", async () => {
+    const store = storeAt(parts.endpoint);
+    // 14 parts of 5 MiB, the last one short: two ranges of 7 parts each, hashed part by part.
+    const data = randomBytes(65 * MIB + 4321);
+    const upload = new Upload({
+      client: makeS3Client(parts.endpoint),
+      partSize: 5 * MIB,
+      params: { Bucket: BUCKET, Key: "told/five-many.bin", Body: data },
+    });
+    const out = await upload.done();
+    expect(out.ETag).toMatch(/-14"?$/);
+    const ok = path.join(tmp.path, "five-many.bin");
+    let last = 0;
+    const got = await downloadFile(store, "told/five-many.bin", ok, {
+      onProgress: (p) => {
+        last = p.bytesDone;
+      },
+    });
+    expect(got).not.toHaveProperty("unverified");
+    expect(last).toBe(data.length);
+    expect(md5Hex(await readFile(ok))).toBe(md5Hex(data));
+
+    // The fifth part, inside the first range: the range arrives whole, that part does not match.
+    rot("told/five-many.bin", 20 * MIB + 17);
+    const dir = path.join(tmp.path, "told-many");
+    const target = path.join(dir, "five-many.bin");
+    const err = await downloadFile(store, "told/five-many.bin", target).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).message).toMatch(/corrupted/);
+    await expect(readFile(target)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await leftovers(dir).catch(() => [])).toEqual([]);
+  });
+
   it("a server that does not tell the part size: an unguessable multipart object is written and reported unverified", async () => {
     const store = storeAt(endpoint);
     const data = randomBytes(18 * MIB + 7);
