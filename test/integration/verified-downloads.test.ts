@@ -143,7 +143,8 @@ describe("verified downloads over S3", () => {
 
   it("ranges of several parts each (a large object): every part is checked on its own, and a rotten one inside a range fails the file", async () => {
     const store = storeAt(parts.endpoint);
-    // 14 parts of 5 MiB, the last one short: two ranges of 7 parts each, hashed part by part.
+    // 14 parts of 5 MiB, the last one short: two ranges of 7 parts each, hashed part by part;
+    // above 64 MiB, so its pages also go to disk while it downloads (datasync every 64 MiB).
     const data = randomBytes(65 * MIB + 4321);
     const upload = new Upload({
       client: makeS3Client(parts.endpoint),

@@ -10,6 +10,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
+import { fdatasync } from "node:fs";
 import pMap from "p-map";
 import { cancelledError, q, StorageError, throwIfAborted } from "../errors.js";
 import { candidatePartSizes, compareBytes, multipartEtagOf, multipartParts, PLAIN_MD5 } from "../etag.js";
@@ -258,6 +259,36 @@ class PartHasher {
   }
 }
 
+/** From this size a download's pages go to disk while it runs (writeBehind). */
+const WRITE_BEHIND_FROM = 64 * 1024 * 1024;
+const WRITE_BEHIND_EVERY = 64 * 1024 * 1024;
+
+/**
+ * The file is made durable (fsync) once complete, before it is put in place. Nothing would write a
+ * large file's pages before that (the kernel waits for 10 % of memory to be dirty), so that one
+ * fsync would write the whole file while the caller waits: a datasync every WRITE_BEHIND_EVERY
+ * bytes (one at a time, on the thread pool) writes them while the rest downloads. `settle` waits
+ * for the one running; their failures are left to the final fsync.
+ */
+function writeBehind(tmp: TempFile, size: number): { written(bytes: number): void; settle(): Promise<void> } {
+  let since = 0;
+  let running: Promise<void> | undefined;
+  return {
+    written(bytes) {
+      if (size < WRITE_BEHIND_FROM) return;
+      since += bytes;
+      if (since < WRITE_BEHIND_EVERY || running !== undefined) return;
+      since = 0;
+      running = new Promise<void>((resolve) => fdatasync(tmp.handle.fd, () => resolve())).finally(() => {
+        running = undefined;
+      });
+    },
+    settle: async () => {
+      await running;
+    },
+  };
+}
+
 /** Ranges in flight per object (a download_file, or each large object of a directory). */
 const RANGES_IN_FLIGHT = 8;
 /**
@@ -300,6 +331,7 @@ async function fetchRanges(
   const digests: Buffer[] = [];
   // Ranges still running when another failed: waited for before the caller discards the file.
   const running = new Set<Promise<unknown>>();
+  const flushing = writeBehind(tmp, size);
   const one = async (offset: number, index: number) => {
     throwIfAborted(signal);
     const length = Math.min(rangeSize, size - offset);
@@ -321,7 +353,10 @@ async function fetchRanges(
           total += chunk.length;
           options.onBytes?.(total);
         },
-        onWritten: (position, bytes) => digester?.written(position, bytes),
+        onWritten: (position, bytes) => {
+          digester?.written(position, bytes);
+          flushing.written(bytes);
+        },
       });
     } catch (err) {
       got.body.destroy();
@@ -352,7 +387,9 @@ async function fetchRanges(
   ).catch(async (err: unknown) => {
     stop.abort();
     await Promise.all(running);
+    await flushing.settle();
     throw interrupted(key, err, options.signal, total, size);
   });
+  await flushing.settle();
   return { size, etag: etag ?? "", digests, info: info ?? { key, size, etag: etag ?? "", lastModified: new Date(0) } };
 }
