@@ -200,8 +200,12 @@ interface Digester {
 
 function newDigester(tmp: TempFile, size: number, partSize: number | undefined): Digester {
   if (size >= WORKER_HASH_FROM) {
-    const ranges = hashFileRanges(tmp.handle.fd, partSize);
-    return { chunk: () => undefined, written: (position, length) => ranges.add(position, length), digests: () => ranges.digests() };
+    try {
+      const ranges = hashFileRanges(tmp.handle.fd, partSize);
+      return { chunk: () => undefined, written: (position, length) => ranges.add(position, length), digests: () => ranges.digests() };
+    } catch {
+      // No worker thread could be started (a resource limit): hash inline, as for small objects.
+    }
   }
   const hasher = new PartHasher(partSize);
   return { chunk: (chunk) => hasher.update(chunk), written: () => undefined, digests: async () => hasher.digests() };
