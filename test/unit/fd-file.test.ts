@@ -56,6 +56,47 @@ describe("FdFile", () => {
   });
 });
 
+describe("FdFile read streams", () => {
+  it("the stream owns the descriptor: destroyed after it ended, it never closes a descriptor another file got since", async () => {
+    fs.writeFileSync(path.join(tmp.path, "object"), "0123456789");
+    const file = await FdFile.open(path.join(tmp.path, "object"), fs.constants.O_RDONLY, 0);
+    const fd = file.fd;
+    const stream = file.createReadStream({ start: 2, end: 5 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe("2345");
+    await new Promise((resolve) => setImmediate(resolve));
+    // The lowest free number is reused by the next open: the stream's, if it was closed.
+    const other = fs.openSync(path.join(tmp.path, "other"), "w");
+    try {
+      expect(other).toBe(fd);
+      stream.destroy(); // what a consumer does in a finally
+      await file.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(() => fs.writeSync(other, "still open")).not.toThrow();
+    } finally {
+      fs.closeSync(other);
+    }
+    expect(fs.readFileSync(path.join(tmp.path, "other"), "utf8")).toBe("still open");
+  });
+
+  it("a stream destroyed before its end closes the descriptor, once", async () => {
+    fs.writeFileSync(path.join(tmp.path, "big"), Buffer.alloc(4 * 1024 * 1024, 1));
+    const file = await FdFile.open(path.join(tmp.path, "big"), fs.constants.O_RDONLY, 0);
+    const stream = file.createReadStream({ start: 0, end: 4 * 1024 * 1024 - 1 });
+    for await (const _ of stream) break; // the loop's exit destroys the stream
+    await new Promise((resolve) => stream.once("close", resolve).closed && resolve(undefined));
+    const other = fs.openSync(path.join(tmp.path, "other2"), "w");
+    try {
+      await file.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(() => fs.writeSync(other, "x")).not.toThrow();
+    } finally {
+      fs.closeSync(other);
+    }
+  });
+});
+
 describe.runIf(fs.existsSync("/proc/self/fd"))("OpenFolders", () => {
   it("opens each folder once, keeps few idle ones open, and closes every one at the end", async () => {
     const before = openDescriptors();

@@ -42,16 +42,14 @@ export class FdFile {
   }
 
   /**
-   * Bytes [start, end] (end inclusive) as a stream that owns the descriptor: it is closed when the
-   * stream ends, fails or is destroyed.
+   * Bytes [start, end] (end inclusive) as a stream that takes the descriptor over: the stream
+   * closes it, once, when it ends, fails or is destroyed, and this object never closes it again
+   * (an fs stream closes its descriptor on destroy() whatever autoClose says, so two owners would
+   * close the number twice, the second time perhaps another file's).
    */
   createReadStream(options: { start: number; end: number; signal?: AbortSignal }): Readable {
-    const stream = fs.createReadStream("", { fd: this.fd, autoClose: false, ...options });
-    const done = () => void this.close().catch(() => undefined);
-    stream.once("end", done);
-    stream.once("error", done);
-    stream.once("close", done);
-    return stream;
+    this.closed = true;
+    return fs.createReadStream("", { fd: this.fd, autoClose: true, ...options });
   }
 
   writev(buffers: readonly NodeJS.ArrayBufferView[], position: number): Promise<{ bytesWritten: number }> {
