@@ -56,6 +56,22 @@ describe("FdFile", () => {
   });
 });
 
+describe("FdFile close", () => {
+  it("waits for the operations in flight, and refuses any asked for after it", async () => {
+    fs.writeFileSync(path.join(tmp.path, "data"), Buffer.alloc(1024 * 1024, 7));
+    const file = await FdFile.open(path.join(tmp.path, "data"), fs.constants.O_RDONLY, 0);
+    const buffer = Buffer.alloc(1024 * 1024);
+    const reading = file.read(buffer, 0, buffer.length, 0);
+    const closing = file.close();
+    expect((await reading).bytesRead).toBe(1024 * 1024);
+    expect(buffer.every((b) => b === 7)).toBe(true);
+    await closing;
+    await expect(file.read(buffer, 0, 1, 0)).rejects.toMatchObject({ code: "EBADF" });
+    await expect(file.stat()).rejects.toMatchObject({ code: "EBADF" });
+    await file.close(); // again: nothing more happens
+  });
+});
+
 describe("FdFile read streams", () => {
   it("the stream owns the descriptor: destroyed after it ended, it never closes a descriptor another file got since", async () => {
     fs.writeFileSync(path.join(tmp.path, "object"), "0123456789");
