@@ -12,8 +12,8 @@ import { fromFsError } from "./errors.js";
 
 const NS_PER_SECOND = 1_000_000_000n;
 
-/** An open file whose times are set: a FileHandle, or a temporary file's FdFile. */
-interface FileHandle {
+/** An open file whose times are set: a fs/promises FileHandle, or a temporary file's FdFile. */
+interface TimedFile {
   readonly fd: number;
   utimes(atime: number, mtime: number): Promise<void>;
   stat(options: { bigint: true }): Promise<BigIntStats>;
@@ -32,11 +32,11 @@ function cutSeconds(ns: bigint): number {
 /** Whether this process's libuv cuts times to whole microseconds; learnt from the first time set. */
 let cutsToMicroseconds: boolean | undefined;
 
-async function mtimeOf(handle: FileHandle): Promise<bigint> {
+async function mtimeOf(handle: TimedFile): Promise<bigint> {
   return (await handle.stat({ bigint: true })).mtimeNs;
 }
 
-async function setNearest(handle: FileHandle, ns: bigint): Promise<bigint> {
+async function setNearest(handle: TimedFile, ns: bigint): Promise<bigint> {
   if (cutsToMicroseconds !== false) {
     const seconds = cutSeconds(ns);
     await handle.utimes(seconds, seconds);
@@ -54,7 +54,7 @@ const TOUCH = ["/usr/bin/touch", "/bin/touch"].find((candidate) => existsSync(ca
 let touchWorks = TOUCH !== undefined;
 
 /** GNU touch on the descriptor itself (its standard output): the exact nanosecond, or false. */
-function touchExactly(handle: FileHandle, ns: bigint): Promise<boolean> {
+function touchExactly(handle: TimedFile, ns: bigint): Promise<boolean> {
   if (!touchWorks || TOUCH === undefined || ns < 0n) return Promise.resolve(false);
   const stamp = `@${ns / NS_PER_SECOND}.${(ns % NS_PER_SECOND).toString().padStart(9, "0")}`;
   return new Promise((resolve) => {
@@ -90,7 +90,7 @@ function touchExactly(handle: FileHandle, ns: bigint): Promise<boolean> {
  * as near as Node can (within a microsecond), and with `exact` to the nanosecond where GNU touch
  * is at hand. Returns the modification time the file now has; `shown` names it in errors.
  */
-export async function setFileTimes(handle: FileHandle, ns: bigint, shown: string, options: { exact?: boolean } = {}): Promise<bigint> {
+export async function setFileTimes(handle: TimedFile, ns: bigint, shown: string, options: { exact?: boolean } = {}): Promise<bigint> {
   try {
     const got = await setNearest(handle, ns);
     if (got === ns || !options.exact || !(await touchExactly(handle, ns))) return got;
@@ -104,7 +104,7 @@ export async function setFileTimes(handle: FileHandle, ns: bigint, shown: string
  * setFileTimes without reading the time back (one system call instead of two, per downloaded
  * file): to within a microsecond, the same time setFileTimes sets without `exact`.
  */
-export async function stampFileTimes(handle: FileHandle, ns: bigint, shown: string): Promise<void> {
+export async function stampFileTimes(handle: TimedFile, ns: bigint, shown: string): Promise<void> {
   if (cutsToMicroseconds === undefined) {
     await setFileTimes(handle, ns, shown);
     return;

@@ -132,7 +132,7 @@ export async function downloadTo(
   const argument = options.argument ?? "local path";
   const c: Confinement = { roots: options.roots, argument, shown: target };
   const into = (folders: OpenFolders) =>
-    folders.with(path.dirname(target), c, (parent) => downloadInto(store, key, folders, parent, target, overwrite, options));
+    folders.with(path.dirname(target), c, (parent) => downloadInto(store, key, folders, parent, target, overwrite, argument, options));
   if (options.folders) return into(options.folders);
   // One file: flushed to disk before it is put in place.
   const folders = new OpenFolders();
@@ -151,9 +151,9 @@ async function downloadInto(
   parent: CheckedDir,
   target: string,
   overwrite: boolean,
+  argument: string,
   options: DownloadToOptions,
 ): Promise<Downloaded> {
-  const argument = options.argument ?? "local path";
   const name = path.basename(target);
   await checkWritableTarget(parent.entry(name), overwrite, argument, target);
   throwIfAborted(options.signal);
