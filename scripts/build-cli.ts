@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { inputSchemaOf, listedJson, listedKey, outputSchemaOf } from "../src/mcp/listed-schemas.js";
 import { allTools } from "../src/mcp/tools/index.js";
+import { withFastChecks } from "./fast-jsonrpc-checks.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const DIST = path.join(REPO, "dist");
@@ -41,6 +42,28 @@ function packageVersion(): Plugin {
  * Every tool's JSON Schemas as tools/list reports them (input; output with one bucket and with
  * several), converted here once instead of by each server start (see src/mcp/listed-schemas.ts).
  */
+/** The MCP SDK's JSON-RPC predicates with a key test in front of each parse (see fast-jsonrpc-checks.ts). */
+function fastJsonRpcChecks(): Plugin {
+  return {
+    name: "fast-jsonrpc-checks",
+    setup(b) {
+      let patched = 0;
+      b.onLoad({ filter: /[\\/]@modelcontextprotocol[\\/]server[\\/]dist[\\/][^\\/]+\.mjs$/ }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        if (!source.includes("const isJSONRPCRequest = ")) return undefined;
+        patched++;
+        return { contents: withFastChecks(source), loader: "js", resolveDir: path.dirname(args.path) };
+      });
+      b.onEnd((result) => {
+        if (result.errors.length === 0 && patched !== 1)
+          throw new Error(
+            `the MCP SDK's JSON-RPC predicates were found in ${patched} modules, not one: update scripts/fast-jsonrpc-checks.ts`,
+          );
+      });
+    },
+  };
+}
+
 export function listedSchemas(): Record<string, string> {
   const table: Record<string, string> = {};
   for (const tool of allTools) {
@@ -73,7 +96,7 @@ export async function buildCli(): Promise<void> {
     sourcesContent: false,
     // The SDK's default JSON Schema validator (AJV) loads on its first use, not at start-up.
     alias: { "@modelcontextprotocol/server/_shims": path.join(REPO, "src", "mcp", "sdk-shims.ts") },
-    plugins: [packageVersion()],
+    plugins: [packageVersion(), fastJsonRpcChecks()],
     define: { R2MCP_LISTED_SCHEMAS: JSON.stringify(listedSchemas()) },
     logLevel: "warning",
   });
