@@ -62,8 +62,11 @@ export interface TempFile {
   handle: FdFile;
 }
 
+/** This process's id, read once: process.pid is a system call (getpid) each time it is read. */
+const PID = process.pid;
+
 export async function createTemp(dir: CheckedDir, forName: string): Promise<TempFile> {
-  const name = `.${forName.slice(0, 64)}.${process.pid}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`;
+  const name = `.${forName.slice(0, 64)}.${PID}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`;
   try {
     // O_EXCL: never open something that already exists (a planted file or link with this name).
     // Read and write: a download's bytes are read back through it to be hashed (hash-pool.ts).
@@ -76,7 +79,7 @@ export async function createTemp(dir: CheckedDir, forName: string): Promise<Temp
 
 /** Whether process `pid` is alive (EPERM: it is, under another user). */
 function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
+  if (pid === PID) return true;
   try {
     process.kill(pid, 0);
     return true;
@@ -165,9 +168,19 @@ export async function discardTemp(tmp: TempFile): Promise<void> {
  * temporary file; its stat (from the descriptor) names the version written.
  */
 export async function finishTemp(tmp: TempFile, sync = true): Promise<Stats> {
+  return closeTemp(tmp, sync, true);
+}
+
+/**
+ * finishTemp without the stat (one system call fewer per file): placeTemp reads the file's
+ * identity from its temporary name only when it needs it (a rename, a copy, a file to take back).
+ */
+export function closeTemp(tmp: TempFile, sync: boolean, withStat: true): Promise<Stats>;
+export function closeTemp(tmp: TempFile, sync: boolean, withStat?: false): Promise<undefined>;
+export async function closeTemp(tmp: TempFile, sync: boolean, withStat = false): Promise<Stats | undefined> {
   try {
     if (sync) await tmp.handle.sync();
-    const stat = await tmp.handle.stat();
+    const stat = withStat ? await tmp.handle.stat() : undefined;
     await tmp.handle.close();
     return stat;
   } catch (err) {
@@ -176,36 +189,78 @@ export async function finishTemp(tmp: TempFile, sync = true): Promise<Stats> {
   }
 }
 
+export interface PlaceOptions {
+  overwrite: boolean;
+  /**
+   * The caller found nothing at the name (a download's plan looked): the exclusive link is tried
+   * first even with overwrite, and only if something has appeared since is it looked at (refused
+   * unless a regular file or symlink, then replaced by a rename with overwrite).
+   */
+  expectAbsent?: boolean;
+  /** How messages name the argument and the path (for a name taken since the caller looked). */
+  argument?: string;
+  shown?: string;
+}
+
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV"]);
+
 /**
- * Puts a finished temporary file at `name` in folder `dir` in one step, through the folders'
- * descriptors. Without overwrite it is a hard link, which fails if anything (file, directory,
- * symlink) already has that name: an exclusive create that also never shows a partial file. With
- * overwrite it is a rename, which replaces a symlink itself rather than writing through it. The
- * folder is then checked again: a file that landed where the folder was moved to is removed.
+ * Puts a finished (closed) temporary file at `name` in folder `dir` in one step, through the
+ * folders' descriptors. Without overwrite it is a hard link, which fails if anything (file,
+ * directory, symlink) already has that name: an exclusive create that also never shows a partial
+ * file. With overwrite it is a rename, which replaces a symlink itself rather than writing
+ * through it (with `expectAbsent`, the link first). The folder is then checked again: a file that
+ * landed where the folder was moved to is removed. `stat` is the temporary file's, if the caller
+ * has it; otherwise it is read from the temporary name, and only where it is needed.
  * On failure the temporary file stays (the caller may place it again, or discard it).
  */
-export async function placeTemp(tmp: TempFile, stat: Stats, dir: CheckedDir, name: string, overwrite: boolean): Promise<Stats> {
+export async function placeTemp(
+  tmp: TempFile,
+  stat: Stats | undefined,
+  dir: CheckedDir,
+  name: string,
+  options: PlaceOptions,
+): Promise<void> {
+  const from = tmp.dir.entry(tmp.name);
   const target = dir.entry(name);
+  /** The file now at the name, when known; while `linked`, the temporary name holds it too. */
   let placed = stat;
+  let linked = false;
+  const rename = async () => {
+    placed ??= await fs.lstat(from);
+    await fs.rename(from, target);
+  };
   try {
-    if (overwrite) {
-      await fs.rename(tmp.dir.entry(tmp.name), target);
+    if (options.overwrite && !options.expectAbsent) {
+      await rename();
     } else {
       try {
-        await fs.link(tmp.dir.entry(tmp.name), target);
+        await fs.link(from, target);
+        linked = true;
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // Filesystems without hard links: fall back to an exclusive copy.
-        if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") {
-          await fs.copyFile(tmp.dir.entry(tmp.name), target, fsConstants.COPYFILE_EXCL);
+        const code = (err as NodeJS.ErrnoException).code ?? "";
+        if (code === "EEXIST") {
+          // Taken since the caller looked: what is there now decides, as it would have before.
+          const replacing = await checkWritableTarget(target, options.overwrite, options.argument, options.shown ?? dir.shown(name));
+          if (!replacing) {
+            // Gone again meanwhile: the link is tried once more.
+            await fs.link(from, target);
+            linked = true;
+          } else {
+            await rename();
+          }
+        } else if (NO_HARD_LINKS.has(code)) {
+          // Filesystems without hard links: fall back to an exclusive copy.
+          const times = placed ?? (await fs.lstat(from));
+          await fs.copyFile(from, target, fsConstants.COPYFILE_EXCL);
           // A copy takes the time it was made; a link keeps the file's own (a download's Last-Modified).
-          await copyFileTimes(target, stat);
+          await copyFileTimes(target, times);
           placed = await fs.lstat(target);
+          await fs.unlink(from).catch(() => undefined);
         } else {
           throw err;
         }
       }
-      await fs.unlink(tmp.dir.entry(tmp.name)).catch(() => undefined);
     }
   } catch (err) {
     throw fromFsError(err, dir.shown(name));
@@ -213,19 +268,28 @@ export async function placeTemp(tmp: TempFile, stat: Stats, dir: CheckedDir, nam
   try {
     await dir.verify();
   } catch (err) {
-    // Take back only the file this call put there.
-    const now = await fs.lstat(target).catch(() => undefined);
-    if (now !== undefined && now.ino === placed.ino && now.dev === placed.dev) await fs.unlink(target).catch(() => undefined);
+    // Take back only the file this call put there (while linked, its temporary name still holds it).
+    const [now, ours] = await Promise.all([
+      fs.lstat(target).catch(() => undefined),
+      linked ? fs.lstat(from).catch(() => undefined) : placed,
+    ]);
+    if (now !== undefined && ours !== undefined && now.ino === ours.ino && now.dev === ours.dev)
+      await fs.unlink(target).catch(() => undefined);
     throw err;
+  } finally {
+    // Unlinked only now, so that a file to take back can still be told by its temporary name.
+    if (linked) await fs.unlink(from).catch(() => undefined);
   }
-  return placed;
 }
 
-/** finishTemp then placeTemp; the temporary file is removed if it cannot be placed. */
-export async function commitTemp(tmp: TempFile, dir: CheckedDir, name: string, overwrite: boolean, sync = true): Promise<Stats> {
-  const stat = await finishTemp(tmp, sync);
+/**
+ * Closes (flushing unless `sync` is false) and places a finished temporary file; the temporary
+ * file is removed if it cannot be placed.
+ */
+export async function commitTemp(tmp: TempFile, dir: CheckedDir, name: string, options: PlaceOptions & { sync?: boolean }): Promise<void> {
+  await closeTemp(tmp, options.sync ?? true);
   try {
-    return await placeTemp(tmp, stat, dir, name, overwrite);
+    await placeTemp(tmp, undefined, dir, name, options);
   } catch (err) {
     await discardTemp(tmp);
     throw err;

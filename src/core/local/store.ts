@@ -330,7 +330,7 @@ export class LocalStore implements ObjectStore {
         }
         const undoSidecar = await this.sidecars.replace(key, options.contentType, options.metadata);
         try {
-          await placeTemp(tmp, stat, folder, name, overwrite);
+          await placeTemp(tmp, stat, folder, name, { overwrite });
         } catch (err) {
           await undoSidecar().catch(() => undefined);
           throw err;

@@ -284,6 +284,9 @@ export async function prepareDownloadDirectory(
             argument: "local_dir",
             folders,
             listed: p.object,
+            // Looked at by the plan: a file found there is looked at again before it is replaced;
+            // where nothing was, the exclusive link finds anything that has appeared since.
+            expectAbsent: !found.has(p.path),
           });
           if (out.unverified !== undefined) unverified.push({ path: p.path, reason: out.unverified });
           progress.fileDone(p.key, out.size);

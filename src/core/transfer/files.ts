@@ -104,6 +104,12 @@ export interface DownloadToOptions {
    * downloadedTime).
    */
   listed?: ObjectInfo | undefined;
+  /**
+   * The caller's plan found nothing at the target: it is not looked at again before the bytes are
+   * fetched, and the exclusive link that puts the file in place finds out if something has
+   * appeared since (then refused, or with overwrite replaced if it is a regular file or symlink).
+   */
+  expectAbsent?: boolean;
 }
 
 /** A file written from an object; `unverified` says why its bytes could not be checked, when they could not. */
@@ -155,7 +161,7 @@ async function downloadInto(
   options: DownloadToOptions,
 ): Promise<Downloaded> {
   const name = path.basename(target);
-  await checkWritableTarget(parent.entry(name), overwrite, argument, target);
+  if (!options.expectAbsent) await checkWritableTarget(parent.entry(name), overwrite, argument, target);
   throwIfAborted(options.signal);
   const tmp = await createTemp(parent, name);
   let out: Fetched;
@@ -173,7 +179,13 @@ async function downloadInto(
     throw err;
   }
   const flushNow = folders.flushesNow(out.size);
-  await commitTemp(tmp, parent, name, overwrite, flushNow);
+  await commitTemp(tmp, parent, name, {
+    overwrite,
+    sync: flushNow,
+    argument,
+    shown: target,
+    ...(options.expectAbsent ? { expectAbsent: true } : {}),
+  });
   if (!flushNow) folders.wrote(target);
   return out;
 }

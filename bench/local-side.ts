@@ -1,0 +1,158 @@
+/**
+ * The local-file side of a directory download alone: two builds' downloadDirectory from a store
+ * held in memory (no network, no SDK), interleaved in one process. What it reports is what the
+ * local files cost per file: CPU of the whole process, of the main thread, and of the other
+ * threads (libuv's pool, mostly), from /proc/self/task/<tid>/stat.
+ *
+ *   npm run build && cp -r dist /tmp/before-dist   # on the "before" commit
+ *   npx tsx bench/local-side.ts --a /tmp/before-dist --b dist [--rounds 8] [--files 1000]
+ *     [--size 4096] [--concurrency 16] [--overwrite true|false]
+ *
+ * UV_THREADPOOL_SIZE=N in the environment sets the pool for both builds (this process's).
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { ListOptions, ObjectInfo, ObjectStore } from "../src/core/store.js";
+
+type Transfer = typeof import("../src/core/transfer/index.js");
+
+/** CPU time of every thread of this process so far (µs): the main thread and the rest. */
+function threadsUs(): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const fields = (readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+      const us = (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
+      if (Number(tid) === process.pid) main += us;
+      else others += us;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return { main, others };
+}
+
+/** A store of `files` objects of `size` bytes under seed/, in memory; only what a download asks. */
+function memoryStore(files: number, size: number): ObjectStore {
+  const data = Buffer.alloc(size, 7);
+  const etag = createHash("md5").update(data).digest("hex");
+  const lastModified = new Date("2026-01-02T03:04:05.678Z");
+  const perDir = Math.max(1, Math.ceil(files / 10));
+  const objects: ObjectInfo[] = Array.from({ length: files }, (_, i) => ({
+    key: `seed/d${String(Math.floor(i / perDir)).padStart(2, "0")}/f${String(i).padStart(5, "0")}.bin`,
+    size,
+    lastModified,
+    etag,
+  }));
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const unsupported = () => {
+    throw new Error("not used by this bench");
+  };
+  return {
+    name: "memory",
+    capabilities: { remote: false, parallelRanges: false, presign: false, domain: "memory" },
+    async list(options: ListOptions = {}) {
+      const prefix = options.prefix ?? "";
+      const after = options.cursor ?? "";
+      const limit = options.limit ?? 1000;
+      const page = objects.filter((o) => o.key.startsWith(prefix) && o.key > after).slice(0, limit);
+      const last = page[page.length - 1];
+      return { objects: page, prefixes: [], ...(page.length === limit && last ? { nextCursor: last.key } : {}) };
+    },
+    async head(key: string) {
+      return byKey.get(key);
+    },
+    async get(key: string) {
+      const info = byKey.get(key);
+      if (!info) throw new Error(`no ${key}`);
+      return { body: Readable.from([data], { objectMode: false }), info, range: { start: 0, end: size } };
+    },
+    put: unsupported,
+    delete: unsupported,
+    deleteMany: unsupported,
+    presign: unsupported,
+    copySource: unsupported,
+    copy: unsupported,
+    async close() {},
+  } as unknown as ObjectStore;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      a: { type: "string" },
+      b: { type: "string" },
+      rounds: { type: "string", default: "8" },
+      files: { type: "string", default: "1000" },
+      size: { type: "string", default: "4096" },
+      concurrency: { type: "string", default: "16" },
+      overwrite: { type: "string", default: "true" },
+    },
+  });
+  if (!values.a || !values.b) throw new Error("--a DIST and --b DIST are required");
+  const files = Number(values.files);
+  const concurrency = Number(values.concurrency);
+  const overwrite = values.overwrite !== "false";
+  const store = memoryStore(files, Number(values.size));
+  const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-local-side-")));
+  const builds = await Promise.all(
+    [values.a, values.b].map(async (dist, i) => ({
+      name: i === 0 ? "A" : "B",
+      dist,
+      transfer: (await import(pathToFileURL(path.resolve(dist, "core/transfer/index.js")).href)) as Transfer,
+      cpu: [] as number[],
+      main: [] as number[],
+      others: [] as number[],
+      rate: [] as number[],
+    })),
+  );
+  let n = 0;
+  const once = async (b: (typeof builds)[number], record: boolean) => {
+    const target = path.join(base, String(n++));
+    const c0 = process.cpuUsage();
+    const t0 = threadsUs();
+    const w0 = performance.now();
+    const result = await b.transfer.downloadDirectory(store, "seed/", target, { maxWorkers: concurrency, overwrite });
+    const wall = performance.now() - w0;
+    const t = threadsUs();
+    const c = process.cpuUsage(c0);
+    if (result.transferred !== files) throw new Error(`${b.name}: ${result.transferred} of ${files} files`);
+    if (record) {
+      b.cpu.push((c.user + c.system) / files);
+      b.main.push((t.main - t0.main) / files);
+      b.others.push((t.others - t0.others) / files);
+      b.rate.push(files / (wall / 1000));
+    }
+    await fs.rm(target, { recursive: true, force: true });
+  };
+  try {
+    for (const b of builds) await once(b, false);
+    const rounds = Number(values.rounds);
+    for (let r = 0; r < rounds; r++) for (const b of r % 2 === 0 ? builds : [...builds].reverse()) await once(b, true);
+    console.log(
+      `local side of a download of ${files} × ${values.size} B, concurrency ${concurrency}, overwrite ${overwrite}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "(4)"}, ${rounds} rounds, load ${os.loadavg()[0]?.toFixed(2)}`,
+    );
+    for (const b of builds) {
+      console.log(
+        `${b.name} ${b.dist}: CPU per file median ${median(b.cpu).toFixed(0)} µs (${b.cpu.map((x) => x.toFixed(0)).join(" ")}); main thread ${median(b.main).toFixed(0)}, other threads ${median(b.others).toFixed(0)} µs; ${median(b.rate).toFixed(0)} files/s`,
+      );
+    }
+  } finally {
+    await fs.rm(base, { recursive: true, force: true });
+  }
+}
+
+await main();
