@@ -6,7 +6,10 @@
  *
  *   npm run build && cp -r dist /tmp/before-dist   # on the "before" commit
  *   npx tsx bench/local-side.ts --a /tmp/before-dist --b dist [--rounds 8] [--files 1000]
- *     [--size 4096] [--concurrency 16] [--overwrite true|false]
+ *     [--size 4096] [--concurrency 16] [--overwrite true|false] [--into-existing]
+ *
+ * --into-existing: the target's folders exist before each run, each holding one unrelated file
+ * (a download into folders already in use: the plan looks at them).
  *
  * UV_THREADPOOL_SIZE=N in the environment sets the pool for both builds (this process's).
  */
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
       size: { type: "string", default: "4096" },
       concurrency: { type: "string", default: "16" },
       overwrite: { type: "string", default: "true" },
+      "into-existing": { type: "boolean", default: false },
     },
   });
   if (!values.a || !values.b) throw new Error("--a DIST and --b DIST are required");
@@ -122,6 +126,13 @@ async function main(): Promise<void> {
   let n = 0;
   const once = async (b: (typeof builds)[number], record: boolean) => {
     const target = path.join(base, String(n++));
+    if (values["into-existing"]) {
+      for (let d = 0; d < 10; d++) {
+        const folder = path.join(target, `d${String(d).padStart(2, "0")}`);
+        await fs.mkdir(folder, { recursive: true });
+        await fs.writeFile(path.join(folder, "keep.txt"), "unrelated");
+      }
+    }
     const c0 = process.cpuUsage();
     const t0 = threadsUs();
     const w0 = performance.now();
@@ -143,7 +154,7 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     for (let r = 0; r < rounds; r++) for (const b of r % 2 === 0 ? builds : [...builds].reverse()) await once(b, true);
     console.log(
-      `local side of a download of ${files} × ${values.size} B, concurrency ${concurrency}, overwrite ${overwrite}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "(4)"}, ${rounds} rounds, load ${os.loadavg()[0]?.toFixed(2)}`,
+      `local side of a download of ${files} × ${values.size} B, concurrency ${concurrency}, overwrite ${overwrite}${values["into-existing"] ? ", into existing folders" : ""}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "(4)"}, ${rounds} rounds, load ${os.loadavg()[0]?.toFixed(2)}`,
     );
     for (const b of builds) {
       console.log(

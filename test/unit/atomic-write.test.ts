@@ -172,4 +172,40 @@ describe("download_directory: targets that change between the plan and the run",
     expect(names(out)).toEqual(["a.txt", "b.txt", "c.txt"]);
     for (const name of names(out)) expect(fs.readFileSync(path.join(out, name), "utf8")).toBe(`object p/${name}`);
   });
+
+  it("into a folder that already holds files, the plan still finds the targets there (one listing per folder) and refuses their conflicts before writing anything", async () => {
+    const out = path.join(tmp.path, "out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "other.bin"), "unrelated");
+    fs.writeFileSync(path.join(out, "a.txt"), "different");
+    fs.mkdirSync(path.join(out, "c.txt"));
+    const err = await prepareDownloadDirectory(store, "p/", out, {}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ kind: "already_exists", details: { conflicts: [path.join(out, "a.txt"), path.join(out, "c.txt")] } });
+    expect(names(out)).toEqual(["a.txt", "c.txt", "other.bin"]);
+    expect(fs.readFileSync(path.join(out, "a.txt"), "utf8")).toBe("different");
+  });
+
+  it("into a folder that existed at planning, a file that appears after the plan fails the call already_exists and keeps its bytes", async () => {
+    const out = path.join(tmp.path, "out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "other.bin"), "unrelated");
+    const prepared = await prepareDownloadDirectory(store, "p/", out, { maxWorkers: 1 });
+    fs.writeFileSync(path.join(out, "a.txt"), "mine");
+    await expect(prepared.run({})).rejects.toMatchObject({ kind: "already_exists" });
+    expect(fs.readFileSync(path.join(out, "a.txt"), "utf8")).toBe("mine");
+    expect(names(out).filter((n) => n.endsWith("r2-mcp-part"))).toEqual([]);
+  });
+
+  it("a name differing only in case from one in the folder is looked at, and the kernel's answer decides (case-sensitive here: both kept)", async () => {
+    const out = path.join(tmp.path, "out");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "B.TXT"), "upper");
+    const result = await (await prepareDownloadDirectory(store, "p/", out, {})).run({});
+    expect(result.transferred).toBe(3);
+    expect(fs.readFileSync(path.join(out, "B.TXT"), "utf8")).toBe("upper");
+    expect(fs.readFileSync(path.join(out, "b.txt"), "utf8")).toBe("object p/b.txt");
+  });
 });

@@ -210,18 +210,16 @@ export async function prepareDownloadDirectory(
 
   /** The local files that exist, as the plan saw them (what an overwrite would replace). */
   const found = new Map<string, Stats>();
-  // A folder that does not exist yet holds no file: one look per folder, not one per file.
-  const folders = new Map<string, Promise<boolean>>();
-  const folderExists = (folder: string) => {
-    let exists = folders.get(folder);
-    if (exists === undefined) {
-      exists = fs.lstat(folder).then(
-        () => true,
-        (err: unknown) => (err as NodeJS.ErrnoException).code !== "ENOENT",
-      );
-      folders.set(folder, exists);
+  // One listing per folder instead of a look per file: a name the listing does not hold is
+  // absent (a folder that does not exist yet holds none), and only names it holds are looked at.
+  const listings = new Map<string, Promise<FolderNames>>();
+  const namesIn = (folder: string) => {
+    let names = listings.get(folder);
+    if (names === undefined) {
+      names = folderNames(folder);
+      listings.set(folder, names);
     }
-    return exists;
+    return names;
   };
   const plan = await planTransfer(files, {
     overwrite,
@@ -229,7 +227,7 @@ export async function prepareDownloadDirectory(
     destination: (p) => p.path,
     size: (p) => p.object.size,
     lookup: async (p): Promise<Existing<Stats>> => {
-      if (!(await folderExists(path.dirname(p.path)))) return { state: "absent" };
+      if (!(await namesIn(path.dirname(p.path))).mayHold(path.basename(p.path))) return { state: "absent" };
       const stat = await fs.lstat(p.path).catch(() => undefined);
       if (!stat) return { state: "absent" };
       if (stat.isFile()) found.set(p.path, stat);
@@ -303,6 +301,34 @@ export async function prepareDownloadDirectory(
       return { ...transferResult(plan, run), ...(unverified.length > 0 ? { unverified } : {}) };
     },
   };
+}
+
+/** What one listing of a folder tells a download's plan: whether a name may be taken there. */
+interface FolderNames {
+  mayHold(name: string): boolean;
+}
+
+const ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * The names in `folder`, for the plan. A name the listing lacks is absent; names are compared
+ * without ASCII case, so that a case-insensitive filesystem's "A.txt" still gets a look for
+ * "a.txt" (the kernel then answers exactly), and a folder holding any other name (which a
+ * filesystem may fold or normalise in ways not copied here) is looked at name by name. A folder
+ * that cannot be listed is looked at name by name too; one that does not exist holds nothing.
+ * Anything that appears after the listing is found by the exclusive link that puts a file in place.
+ */
+async function folderNames(folder: string): Promise<FolderNames> {
+  let names: string[];
+  try {
+    names = await fs.readdir(folder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { mayHold: () => false };
+    return { mayHold: () => true };
+  }
+  if (!names.every((name) => ASCII.test(name))) return { mayHold: () => true };
+  const folded = new Set(names.map((name) => name.toLowerCase()));
+  return { mayHold: (name) => !ASCII.test(name) || folded.has(name.toLowerCase()) };
 }
 
 /** local_dir of a download, resolved within the roots; it may be missing, or be a directory. */
