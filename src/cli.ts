@@ -58,6 +58,10 @@ async function main(): Promise<number> {
   // NODE_DISABLE_COMPILE_CACHE=1): every start after the first skips compiling them. Node 20 has
   // no such cache and compiles them each time.
   (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // UV_THREADPOOL_SIZE (libuv's 4 threads for file calls) is left to the environment. Setting it
+  // here would be too late on Node 20 (the ESM loader has already used the pool to read this
+  // file), and a smaller pool did not pay: 1 thread halved the 64 x 8 MiB download (a file's
+  // fsync holds the only thread), 2 gained nothing on 4 KiB files (bench/README.md, levers).
   // The server's modules load only once a server is wanted, so --help and --version are instant.
   const [{ serveStdio }, { createServer }, { Jobs }, { LineStdioTransport }] = await Promise.all([
     import("@modelcontextprotocol/server/stdio"),
