@@ -20,6 +20,7 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import pMap from "p-map";
 import { abortable, createS3Client } from "../src/core/s3/client.js";
+import { S3Store } from "../src/core/s3/store.js";
 import { BENCH_CREDENTIALS, BENCH_REGION } from "./raw-sdk.js";
 import { ServerProcess } from "./server.js";
 import { median } from "./stats.js";
@@ -36,6 +37,8 @@ interface Variant {
   withOptions: boolean;
   /** r2-mcp's own client (createS3Client), the signal passed with abortable(). */
   r2mcp?: boolean;
+  /** Through r2-mcp's S3Store (get + read the body, head), its requests on this path. */
+  store?: "sdk" | "direct";
 }
 
 const agent = () => new NodeHttpHandler({ httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }) });
@@ -44,23 +47,38 @@ const variants: Variant[] = [
   { name: "+ cacheMiddleware, send(cmd, { abortSignal })", config: { requestHandler: agent(), cacheMiddleware: true }, withOptions: true },
   { name: "+ cacheMiddleware, send(cmd)", config: { requestHandler: agent(), cacheMiddleware: true }, withOptions: false },
   { name: "r2-mcp createS3Client (cacheMiddleware, signal routed in the input)", config: {}, withOptions: false, r2mcp: true },
+  { name: "r2-mcp S3Store, every request through the SDK", config: {}, withOptions: false, store: "sdk" },
+  { name: "r2-mcp S3Store, object requests on the direct path (direct.ts)", config: {}, withOptions: false, store: "direct" },
 ];
 
 async function main(): Promise<void> {
   const server = await ServerProcess.start();
   try {
-    const clients = variants.map((v) =>
-      v.r2mcp
-        ? createS3Client({ bucket: BUCKET, endpoint: server.endpoint, region: BENCH_REGION, credentials: BENCH_CREDENTIALS })
-        : new S3Client({
+    const stores = variants.map((v) =>
+      v.store === undefined
+        ? undefined
+        : new S3Store({
+            bucket: BUCKET,
             endpoint: server.endpoint,
             region: BENCH_REGION,
             credentials: BENCH_CREDENTIALS,
-            forcePathStyle: true,
-            requestChecksumCalculation: "WHEN_REQUIRED",
-            responseChecksumValidation: "WHEN_REQUIRED",
-            ...v.config,
+            requests: v.store,
           }),
+    );
+    const clients = variants.map((v, i) =>
+      stores[i] !== undefined
+        ? (stores[i] as S3Store).client
+        : v.r2mcp
+          ? createS3Client({ bucket: BUCKET, endpoint: server.endpoint, region: BENCH_REGION, credentials: BENCH_CREDENTIALS })
+          : new S3Client({
+              endpoint: server.endpoint,
+              region: BENCH_REGION,
+              credentials: BENCH_CREDENTIALS,
+              forcePathStyle: true,
+              requestChecksumCalculation: "WHEN_REQUIRED",
+              responseChecksumValidation: "WHEN_REQUIRED",
+              ...v.config,
+            }),
     );
     const first = clients[0] as S3Client;
     await first.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -77,6 +95,12 @@ async function main(): Promise<void> {
           await pMap(
             Array.from({ length: REQUESTS }, (_, n) => keys[n % keys.length] as string),
             async (key) => {
+              const store = stores[i];
+              if (store !== undefined) {
+                if (op === "get") for await (const _ of (await store.get(key, { signal })).body);
+                else await store.head(key);
+                return;
+              }
               const input = { Bucket: BUCKET, Key: key };
               const options = v.r2mcp ? abortable(client, input, signal) : opts;
               if (op === "get") {
@@ -102,7 +126,8 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`| variant | CPU µs per 4 KiB GET | CPU µs per HEAD |\n|---|---|---|\n`);
     for (const [name, r] of results) process.stdout.write(`| ${name} | ${median(r.get)} | ${median(r.head)} |\n`);
-    for (const c of clients) c.destroy();
+    for (const [i, c] of clients.entries()) if (stores[i] === undefined) c.destroy();
+    for (const store of stores) await store?.close();
   } finally {
     await server.stop();
   }

@@ -15,10 +15,11 @@ import { rejectionOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
 import { type ConditionalProxy, startConditionalProxy } from "../helpers/conditional-proxy.js";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.js";
+import { startSignatureCheck } from "../helpers/signature-check.js";
 import { makeTempDir, type TempDir, withFileBody } from "../helpers/tmp.js";
 import { storeContract } from "./store-contract.js";
 
-function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = server.bucket): S3Store {
+function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = server.bucket, requests: "direct" | "sdk" = "direct"): S3Store {
   return new S3Store({
     bucket,
     endpoint,
@@ -28,35 +29,47 @@ function s3Store(server: S3TestServer, endpoint = server.endpoint, bucket = serv
     multipartThreshold: 5 * MIB,
     // Fail fast: these tests never expect a retry to rescue them.
     maxAttempts: 2,
+    requests,
   });
 }
 
-storeContract(
-  "S3Store (fauxqs)",
-  async () => {
-    const server = await startS3Server();
-    const proxy = await startConditionalProxy(server.endpoint);
-    const store = s3Store(server);
-    const conditionalStore = s3Store(server, proxy.endpoint);
-    return {
-      store,
-      conditionalStore,
-      async cleanup() {
-        await store.close();
-        await conditionalStore.close();
-        await proxy.close();
-        await server.close();
-      },
-    };
-  },
-  {
-    serverDeviations: {
-      // node_modules/fauxqs/dist/s3/s3Store.js sorts with `a.key.localeCompare(b.key)` and resumes
-      // a page with `obj.key <= startAfter`. R2 and S3 list in UTF-8 byte order.
-      listOrder: "fauxqs 1.9.2 sorts keys with localeCompare and resumes pages by UTF-16 comparison",
+// Object HEAD, GET and PUT go out on the direct path by default (src/core/s3/direct.ts), and
+// through the SDK with `requests: "sdk"` (and on a caller's own client): the whole contract, both ways.
+for (const requests of ["direct", "sdk"] as const)
+  storeContract(
+    requests === "direct" ? "S3Store (fauxqs)" : "S3Store (fauxqs, every request through the SDK)",
+    async () => {
+      const server = await startS3Server();
+      const proxy = await startConditionalProxy(server.endpoint);
+      // Every request of the contract has its signature checked (fauxqs checks none).
+      const checked = await startSignatureCheck(server.endpoint, server.credentials);
+      const checkedConditional = await startSignatureCheck(proxy.endpoint, server.credentials);
+      const store = s3Store(server, checked.endpoint, server.bucket, requests);
+      const conditionalStore = s3Store(server, checkedConditional.endpoint, server.bucket, requests);
+      return {
+        store,
+        conditionalStore,
+        async cleanup() {
+          await store.close();
+          await conditionalStore.close();
+          await checked.close();
+          await checkedConditional.close();
+          await proxy.close();
+          await server.close();
+          expect(checked.stats.checked).toBeGreaterThan(100);
+          const refused = checked.stats.refused + checkedConditional.stats.refused;
+          expect({ refused, last: checked.lastRefusal ?? checkedConditional.lastRefusal }).toEqual({ refused: 0, last: undefined });
+        },
+      };
     },
-  },
-);
+    {
+      serverDeviations: {
+        // node_modules/fauxqs/dist/s3/s3Store.js sorts with `a.key.localeCompare(b.key)` and resumes
+        // a page with `obj.key <= startAfter`. R2 and S3 list in UTF-8 byte order.
+        listOrder: "fauxqs 1.9.2 sorts keys with localeCompare and resumes pages by UTF-16 comparison",
+      },
+    },
+  );
 
 async function getText(store: S3Store, key: string): Promise<string> {
   return (await readAll((await store.get(key)).body)).toString("utf8");
@@ -123,18 +136,35 @@ describe("S3Store: no overwrite on servers that do and do not honour If-None-Mat
     return store;
   }
 
-  it("sends If-None-Match: * with a single PUT, so a writer that slips in after the HEAD check wins alone", async () => {
-    const store = storeWithIntruder("PutObjectCommand", "the other writer");
-    try {
-      const refusedBefore = proxy.stats.preconditionFailed;
-      const err = await rejectionOf(store.put("window/single.txt", { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }));
-      expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: "window/single.txt" });
-      expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
-      expect(await getText(direct, "window/single.txt")).toBe("the other writer");
-    } finally {
-      await store.close();
-    }
-  });
+  /** The same window for a single PUT on either request path: the intruder writes right after the store's HEAD check. */
+  function storeWithIntruderAfterHead(requests: "direct" | "sdk", intruder: string): S3Store {
+    const store = s3Store(server, proxy.endpoint, server.bucket, requests);
+    const head = store.head.bind(store);
+    store.head = async (key) => {
+      const found = await head(key);
+      await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: intruder }));
+      return found;
+    };
+    return store;
+  }
+
+  it.each(["direct", "sdk"] as const)(
+    "sends If-None-Match: * with a single PUT (%s requests), so a writer that slips in after the HEAD check wins alone",
+    async (requests) => {
+      const store = storeWithIntruderAfterHead(requests, "the other writer");
+      try {
+        const refusedBefore = proxy.stats.preconditionFailed;
+        const err = await rejectionOf(
+          store.put(`window/single-${requests}.txt`, { kind: "bytes", data: Buffer.from("mine") }, { mode: "create" }),
+        );
+        expect(err).toMatchObject({ kind: "already_exists", code: "EEXIST", key: `window/single-${requests}.txt` });
+        expect(proxy.stats.preconditionFailed).toBe(refusedBefore + 1);
+        expect(await getText(direct, `window/single-${requests}.txt`)).toBe("the other writer");
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it("sends If-None-Match: * with CompleteMultipartUpload too", async () => {
     const store = storeWithIntruder("CreateMultipartUploadCommand", "the other writer");

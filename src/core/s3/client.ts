@@ -38,6 +38,12 @@ export interface S3StoreConfig {
   multipartCopyThreshold?: number;
   /** Parts uploaded in parallel per multipart upload. */
   multipartQueueSize?: number;
+  /**
+   * How object HEAD, GET and PUT requests go out: "direct" (the default) signs and sends them
+   * without the SDK's middleware stack when the store built its own client for an explicit
+   * endpoint (see direct.ts); "sdk" sends every request through the SDK.
+   */
+  requests?: "direct" | "sdk";
   /** Use this SDK client instead of building one (the library's `s3Client` option). */
   client?: S3Client;
   /** Told about requests that needed retries, and about clean-ups; settable later as `store.log`. */
@@ -47,6 +53,8 @@ export interface S3StoreConfig {
 /** Files at least this large go multipart (and their parts are at least this large). */
 export const DEFAULT_MULTIPART_THRESHOLD = DEFAULT_PART_SIZE;
 export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+export const DEFAULT_SOCKET_TIMEOUT_MS = 60_000;
 
 /**
  * The abort signal of one call travels in its input under this symbol: the SDK copies an input's
@@ -57,6 +65,13 @@ const ABORT = Symbol("r2-mcp abort signal");
 const requestSignals = new WeakMap<object, AbortSignal>();
 /** Clients built here: they resolve each command type's middleware once, and route signals. */
 const routed = new WeakSet<S3Client>();
+/** The keep-alive agents of the clients built here, which direct.ts sends through too. */
+const clientAgents = new WeakMap<S3Client, { http: HttpAgent; https: HttpsAgent }>();
+
+/** The sockets of a client built here (undefined for a caller's own client). */
+export function agentsOf(client: S3Client): { http: HttpAgent; https: HttpsAgent } | undefined {
+  return clientAgents.get(client);
+}
 
 /**
  * The SDK resolves its middleware stack for every request unless `cacheMiddleware` is on, and it
@@ -101,6 +116,7 @@ class WarningsOnly extends NoOpLogger {
 export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: string) => void): S3Client {
   const maxSockets = config.maxSockets ?? 64;
   const agentOptions = { keepAlive: true, maxSockets };
+  const agents = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const clientConfig: S3ClientConfig = {
     region: config.region ?? "auto",
     // Custom endpoints (MinIO, local servers) need path-style; R2 accepts it too.
@@ -118,10 +134,10 @@ export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: st
     // part before the body may go, and R2 answers refusals (auth, 412) after the body just as well.
     expectContinueHeader: false,
     requestHandler: new SignalRoutingHandler({
-      connectionTimeout: config.connectionTimeoutMs ?? 5_000,
-      socketTimeout: config.socketTimeoutMs ?? 60_000,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
+      connectionTimeout: config.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      socketTimeout: config.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
     }),
     // Without a logger the SDK writes its warnings (e.g. about a streamed body it will not retry)
     // to the console. Its per-request records (inputs, outputs, errors) are dropped: failures are
@@ -132,6 +148,7 @@ export function createS3Client(config: S3StoreConfig, sdkWarnings?: (message: st
   if (config.credentials) clientConfig.credentials = config.credentials;
   const client = new S3Client(clientConfig);
   routed.add(client);
+  clientAgents.set(client, agents);
   perAttempt(client, true);
   return client;
 }

@@ -5,13 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
-import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
 import { q } from "../errors.js";
 import { sameBytes } from "../etag.js";
 import type { OpenFile } from "../fs/descriptor.js";
 import type { ObjectInfo, PutOptions, PutResult } from "../store.js";
 import type { S3Bucket } from "./bucket.js";
-import { abortable } from "./client.js";
+import type { PutInput } from "./direct.js";
 import { attemptsOf, failureName, isS3PreconditionFailed, withAttempts } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { retrying } from "./retry.js";
@@ -25,8 +24,8 @@ export interface PutRequest {
   head: (key: string) => Promise<ObjectInfo | undefined>;
 }
 
-/** Everything of the PutObject request but its body: bucket, key, length, type, the create condition. */
-export type PutInput = Omit<PutObjectCommandInput, "Body">;
+/** Everything of the PutObject request but its body: key, length, type, metadata, the create condition. */
+export type { PutInput } from "./direct.js";
 
 export async function putBytes(bucket: S3Bucket, put: PutRequest, input: PutInput, bytes: Uint8Array): Promise<PutResult> {
   const { key, options } = put;
@@ -36,8 +35,7 @@ export async function putBytes(bucket: S3Bucket, put: PutRequest, input: PutInpu
   let out: { ETag?: string | undefined };
   try {
     // A buffer: the SDK itself repeats this request on throttling and transient failures.
-    const putInput = { ...input, Body: data, ContentMD5: md5.toString("base64") };
-    out = await bucket.client.send(new PutObjectCommand(putInput), abortable(bucket.client, putInput, options.signal));
+    out = await bucket.putObject({ ...input, ContentMD5: md5.toString("base64") }, data, options.signal);
   } catch (err) {
     const own = await ownEarlierWrite(bucket, put, err, attemptsOf(err), (info) => info.size === size && info.etag === md5.toString("hex"));
     if (!own) throw err;
@@ -83,8 +81,7 @@ export async function putFile(bucket: S3Bucket, put: PutRequest, input: PutInput
       counted.on("error", () => undefined);
       const abortSignal = options.signal ? AbortSignal.any([options.signal, bodyFailed.signal]) : bodyFailed.signal;
       try {
-        const putInput = { ...input, Body: counted };
-        const out = await bucket.client.send(new PutObjectCommand(putInput), abortable(bucket.client, putInput, abortSignal));
+        const out = await bucket.putObject(input, counted, abortSignal);
         bucket.known = true;
         if (attempt > 1) {
           bucket.log("info", `PutObject succeeded after ${attempt} attempts`, {

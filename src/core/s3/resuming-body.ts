@@ -4,10 +4,8 @@
  * a ranged GET of the same version (If-Match on the ETag), within the same attempt budget.
  */
 import { Readable } from "node:stream";
-import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { cancelledError, q, StorageError } from "../errors.js";
 import type { S3Bucket } from "./bucket.js";
-import { abortable } from "./client.js";
 import { failureName, isS3PreconditionFailed } from "./errors.js";
 import { retryingStream } from "./retry.js";
 
@@ -69,16 +67,15 @@ export function resumingBody(bucket: S3Bucket, first: Readable, read: ResumableR
 async function resume(bucket: S3Bucket, { key, etag, end, signal }: ResumableRead, position: number): Promise<Readable> {
   const changed = (cause?: unknown) =>
     new StorageError("unavailable", `${q(key)} changed while it was being read; repeat the call`, { key, cause });
-  let out: GetObjectCommandOutput;
+  let out: Awaited<ReturnType<S3Bucket["getObject"]>>;
   try {
-    const input = { Bucket: bucket.name, Key: key, Range: `bytes=${position}-${end - 1}`, IfMatch: etag };
-    out = await bucket.client.send(new GetObjectCommand(input), abortable(bucket.client, input, signal));
+    out = await bucket.getObject(key, { range: `bytes=${position}-${end - 1}`, ifMatch: etag, signal });
   } catch (err) {
     if (signal?.aborted) throw cancelledError(err);
     if (isS3PreconditionFailed(err)) throw changed(err);
     throw bucket.fail(err, "GET", key);
   }
-  const body = (out.Body as Readable | undefined) ?? Readable.from([]);
+  const body = out.Body ?? Readable.from([]);
   // Servers that ignore If-Match still tell the version by its ETag.
   if (out.ETag !== etag) {
     body.destroy();

@@ -8,7 +8,6 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -48,14 +47,18 @@ import { S3Bucket } from "./bucket.js";
 import { endpointDomainOf, s3Capabilities } from "./capabilities.js";
 import {
   abortable,
+  agentsOf,
   createS3Client,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
   DEFAULT_MULTIPART_THRESHOLD,
+  DEFAULT_SOCKET_TIMEOUT_MS,
   logRetries,
   replayableBodies,
   type S3StoreConfig,
   type StoreLog,
 } from "./client.js";
 import { type CopyRequest, copyInParts, copyWhole, MULTIPART_COPY_PART_SIZE, MULTIPART_COPY_THRESHOLD } from "./copy.js";
+import { DirectObjects } from "./direct.js";
 import { attemptsOf, fromS3Error, isS3NotFound, isS3PreconditionFailed, s3ErrorInfo } from "./errors.js";
 import { normalizeEtag } from "./etag.js";
 import { PendingAborts, putMultipart } from "./multipart.js";
@@ -88,16 +91,35 @@ export class S3Store implements ObjectStore {
     this.capabilities = s3Capabilities(config, copyDomainOf(config, this.client));
     this.queueSize = config.multipartQueueSize ?? 4;
     const log: StoreLog = (level, message, data) => this.log?.(level, message, data);
-    this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log);
+    this.bucket = new S3Bucket(this.client, config.bucket, originOf(config.endpoint), log, this.directPath(config, log));
     this.pendingAborts = new PendingAborts(this.bucket);
     logRetries(this.client, config.bucket, log);
     replayableBodies(this.client);
   }
 
+  /**
+   * The direct path for object HEAD, GET and PUT (direct.ts): on a client built here for an
+   * explicit endpoint, unless the config asks for the SDK throughout.
+   */
+  private directPath(config: S3StoreConfig, log: StoreLog): DirectObjects | undefined {
+    const agents = agentsOf(this.client);
+    if (config.requests === "sdk" || config.endpoint === undefined || agents === undefined) return undefined;
+    return new DirectObjects({
+      bucket: config.bucket,
+      endpoint: config.endpoint,
+      region: config.region ?? "auto",
+      client: this.client,
+      agent: config.endpoint.startsWith("https:") ? agents.https : agents.http,
+      connectionTimeoutMs: config.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      socketTimeoutMs: config.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
+      log,
+    });
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     validateKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket.name, Key: key }));
+      const out = await this.bucket.headObject(key);
       this.bucket.known = true;
       const info: ObjectInfo = {
         key,
@@ -121,8 +143,7 @@ export class S3Store implements ObjectStore {
     let header: string | undefined;
     if (range) header = `bytes=${range.offset}-${range.length !== undefined ? range.offset + range.length - 1 : ""}`;
     try {
-      const input = { Bucket: this.bucket.name, Key: key, ...(header ? { Range: header } : {}) };
-      const out = await this.client.send(new GetObjectCommand(input), abortable(this.client, input, options.signal));
+      const out = await this.bucket.getObject(key, { range: header, signal: options.signal });
       this.bucket.known = true;
       const length = out.ContentLength ?? 0;
       // "bytes 0-9/100": the total size is after the slash; without a range the length is the size.
@@ -136,7 +157,7 @@ export class S3Store implements ObjectStore {
       };
       if (out.ContentType) info.contentType = out.ContentType;
       withMetadata(info, out.Metadata);
-      const first = (out.Body as Readable | undefined) ?? Readable.from([]);
+      const first = out.Body ?? Readable.from([]);
       const end = start + length;
       const body = out.ETag ? resumingBody(this.bucket, first, { key, etag: out.ETag, start, end, signal: options.signal }) : first;
       return { body, info, range: { start, end } };
