@@ -196,6 +196,27 @@ export function buildReport(
       ],
       verdict: { met, text: `${signed(overhead)} ms` },
     });
+    if (h.line?.length) {
+      const line = percentile(h.line, 50);
+      rows.push({
+        cells: [
+          `head_object p50 without the SDK client (bare JSON lines), ${h.line.length} calls (ms)`,
+          fmt(p50.raw, 2),
+          "—",
+          fmt(p50.lib, 2),
+          fmt(line, 2),
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "— (the SDK client's share of the row above)",
+          `${signed(line - p50.raw)} ms; SDK client ${signed(p50.mcp - line)} ms`,
+        ],
+      });
+    }
     rows.push({
       cells: [
         `head_object p99, ${n} calls (ms)`,
@@ -336,7 +357,7 @@ export function buildReport(
     `- r2-mcp MCP: \`node dist/cli.js\` over stdio with the MCP SDK client: upload_directory / download_directory (max_workers ${flags.concurrency}, overwrite true), upload_file / download_file (a fresh server per large-file call; peak RSS is its VmHWM), head_object.`,
   );
   lines.push(
-    "- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object.",
+    "- head_object: sequential calls, 20 warm-up each, then blocks of 50 interleaved raw SDK HeadObject / R2Client.head / MCP head_object (SDK client, tools listed, so it checks each result against the output schema) / MCP ping / head_object through a second server process driven by bare JSON lines (no SDK client).",
   );
   lines.push("- cold start: spawn of `node dist/cli.js` → initialize → tools/list answered.");
   if (r.keys)

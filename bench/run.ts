@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { makeDirectory, makeFile } from "./data.js";
-import { type McpSession, peakRssKiB, startMcp } from "./mcp.js";
+import { type McpSession, peakRssKiB, startLineMcp, startMcp } from "./mcp.js";
 import {
   BENCH_CREDENTIALS,
   BENCH_REGION,
@@ -741,30 +741,37 @@ class Bench {
     await this.lib.uploadBytes(randomBytes(4 * KIB), key, { overwrite: true });
     const mcp = await this.session();
     const baseline = this.flags.baselineDist ? await this.session("base") : undefined;
-    const result: HeadResult = { calls, raw: [], lib: [], mcp: [], ping: [], ...(baseline ? { base: [] } : {}) };
+    // The same server driven without the MCP SDK client: the client's share of the MCP column.
+    const line = await startLineMcp({ cliPath: CLI, endpoint: this.endpoint, bucket: BUCKET, root: this.roots });
+    const result: HeadResult = { calls, raw: [], lib: [], mcp: [], ping: [], line: [], ...(baseline ? { base: [] } : {}) };
     this.results.head = result;
-    const one: Record<"raw" | "lib" | "mcp" | "ping" | "base", () => Promise<unknown>> = {
+    const one: Record<"raw" | "lib" | "mcp" | "ping" | "line" | "base", () => Promise<unknown>> = {
       raw: () => rawHead(this.raw, BUCKET, key),
       lib: () => this.lib.head(key),
       mcp: () => mcp.call("head_object", { key }, 30_000),
       // The MCP round trip with no tool and no S3 behind it: the stdio + JSON-RPC floor.
       ping: () => mcp.client.ping({ timeout: 30_000 }),
       base: () => (baseline as McpSession).call("head_object", { key }, 30_000),
+      line: () => line.request("tools/call", { name: "head_object", arguments: { key } }),
     };
-    const kinds = baseline ? (["raw", "lib", "mcp", "ping", "base"] as const) : (["raw", "lib", "mcp", "ping"] as const);
-    log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50 (+ MCP ping)`);
-    for (const kind of kinds) for (let i = 0; i < 20; i++) await one[kind]();
-    const deadline = performance.now() + Math.max(120_000, calls * 200);
-    for (let done = 0; done < calls && performance.now() < deadline; ) {
-      const block = Math.min(50, calls - done);
-      for (const kind of kinds) {
-        for (let i = 0; i < block; i++) {
-          const t0 = performance.now();
-          await one[kind]();
-          result[kind]?.push(performance.now() - t0);
+    const kinds = baseline ? (["raw", "lib", "mcp", "ping", "line", "base"] as const) : (["raw", "lib", "mcp", "ping", "line"] as const);
+    log(`head_object: ${calls} calls each (sequential), interleaved in blocks of 50 (+ MCP ping, + head_object without the SDK client)`);
+    try {
+      for (const kind of kinds) for (let i = 0; i < 20; i++) await one[kind]();
+      const deadline = performance.now() + Math.max(120_000, calls * 200);
+      for (let done = 0; done < calls && performance.now() < deadline; ) {
+        const block = Math.min(50, calls - done);
+        for (const kind of kinds) {
+          for (let i = 0; i < block; i++) {
+            const t0 = performance.now();
+            await one[kind]();
+            result[kind]?.push(performance.now() - t0);
+          }
         }
+        done += block;
       }
-      done += block;
+    } finally {
+      line.close();
     }
     await deletePrefix(this.raw, BUCKET, key);
   }

@@ -88,6 +88,11 @@ export interface HeadResult {
   ping: number[];
   /** the baseline build's head_object */
   base?: number[];
+  /**
+   * head_object through another process of the same server driven by bare JSON lines (no MCP SDK
+   * client): MCP minus this is the SDK client's own share of the MCP column
+   */
+  line?: number[];
 }
 
 export interface ColdResult {
