@@ -297,7 +297,8 @@ export class DirectObjects {
         if (settled) req.destroy(err);
         else fail(err);
       });
-      req.once("error", (err) => fail(err));
+      // Kept for the life of the request: a socket can fail it more than once (a reset, then the hang-up).
+      req.on("error", (err) => fail(err));
       req.once("response", (res) => {
         if (settled) {
           res.destroy();
@@ -330,7 +331,7 @@ export class DirectObjects {
           if (size < 64 * 1024) chunks.push(chunk);
           size += chunk.length;
         });
-        res.once("error", (err) => fail(err));
+        res.on("error", (err) => fail(err));
         res.once("end", () => {
           if (settled) return;
           settled = true;
@@ -342,7 +343,7 @@ export class DirectObjects {
       if (body === undefined) req.end();
       else if (body instanceof Uint8Array) req.end(body);
       else {
-        body.once("error", (err) => fail(err));
+        body.on("error", (err) => fail(err));
         body.pipe(req);
       }
     });
