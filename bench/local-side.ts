@@ -8,6 +8,8 @@
  *   npx tsx bench/local-side.ts --a /tmp/before-dist --b dist [--rounds 8] [--files 1000]
  *     [--size 4096] [--concurrency 16] [--overwrite true|false] [--into-existing]
  *
+ * --direction upload: uploadDirectory of a local folder of those files into the store in memory
+ * (which reads each file's bytes and drops them): what reading the local files costs.
  * --into-existing: the target's folders exist before each run, each holding one unrelated file
  * (a download into folders already in use: the plan looks at them).
  *
@@ -21,7 +23,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { ListOptions, ObjectInfo, ObjectStore } from "../src/core/store.js";
+import type { ListOptions, ObjectInfo, ObjectStore, PutBody } from "../src/core/store.js";
 
 type Transfer = typeof import("../src/core/transfer/index.js");
 
@@ -77,7 +79,12 @@ function memoryStore(files: number, size: number): ObjectStore {
       if (!info) throw new Error(`no ${key}`);
       return { body: Readable.from([data], { objectMode: false }), info, range: { start: 0, end: size } };
     },
-    put: unsupported,
+    // Uploads: the file's bytes are read (through the OpenFile, as a real store's request would) and dropped.
+    async put(key: string, body: PutBody) {
+      let size = 0;
+      if (body.kind === "file") for await (const chunk of body.file.stream()) size += (chunk as Buffer).length;
+      return { key, size, etag, replaced: false };
+    },
     delete: unsupported,
     deleteMany: unsupported,
     presign: unsupported,
@@ -104,6 +111,7 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "16" },
       overwrite: { type: "string", default: "true" },
       "into-existing": { type: "boolean", default: false },
+      direction: { type: "string", default: "download" },
     },
   });
   if (!values.a || !values.b) throw new Error("--a DIST and --b DIST are required");
@@ -112,6 +120,8 @@ async function main(): Promise<void> {
   const overwrite = values.overwrite !== "false";
   const store = memoryStore(files, Number(values.size));
   const base = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "r2-mcp-local-side-")));
+  // The folder an upload reads: the same layout as the objects (10 folders).
+  const source = path.join(base, "source");
   const builds = await Promise.all(
     [values.a, values.b].map(async (dist, i) => ({
       name: i === 0 ? "A" : "B",
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
       rate: [] as number[],
     })),
   );
+  if (values.direction === "upload") await builds[0]?.transfer.downloadDirectory(store, "seed/", source, {});
   let n = 0;
   const once = async (b: (typeof builds)[number], record: boolean) => {
     const target = path.join(base, String(n++));
@@ -136,7 +147,10 @@ async function main(): Promise<void> {
     const c0 = process.cpuUsage();
     const t0 = threadsUs();
     const w0 = performance.now();
-    const result = await b.transfer.downloadDirectory(store, "seed/", target, { maxWorkers: concurrency, overwrite });
+    const result =
+      values.direction === "upload"
+        ? await b.transfer.uploadDirectory(store, source, `up/${n}/`, { maxWorkers: concurrency, overwrite: true })
+        : await b.transfer.downloadDirectory(store, "seed/", target, { maxWorkers: concurrency, overwrite });
     const wall = performance.now() - w0;
     const t = threadsUs();
     const c = process.cpuUsage(c0);
@@ -154,7 +168,7 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     for (let r = 0; r < rounds; r++) for (const b of r % 2 === 0 ? builds : [...builds].reverse()) await once(b, true);
     console.log(
-      `local side of a download of ${files} × ${values.size} B, concurrency ${concurrency}, overwrite ${overwrite}${values["into-existing"] ? ", into existing folders" : ""}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "(4)"}, ${rounds} rounds, load ${os.loadavg()[0]?.toFixed(2)}`,
+      `local side of ${values.direction === "upload" ? "an upload" : "a download"} of ${files} × ${values.size} B, concurrency ${concurrency}, overwrite ${overwrite}${values["into-existing"] ? ", into existing folders" : ""}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "(4)"}, ${rounds} rounds, load ${os.loadavg()[0]?.toFixed(2)}`,
     );
     for (const b of builds) {
       console.log(

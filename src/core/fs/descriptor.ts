@@ -195,16 +195,40 @@ export class OpenFile {
    * FIFO and never follows a symlink swapped in at the last component.
    */
   static async open(real: string, c: Confinement): Promise<OpenFile> {
+    return OpenFile.openChecked(real, real, c, (handle, dev) => checkDescriptor(handle, real, c, dev));
+  }
+
+  /**
+   * Opens `name` in the checked folder `dir` for reading: reached through the folder's descriptor
+   * (Linux), which pins the folder where it was checked, so the file needs no location check of
+   * its own (one look per folder instead of one per file; a folder swapped or moved since is not
+   * followed). Without /proc/self/fd, as open() on the joined path.
+   */
+  static async openIn(dir: CheckedDir, name: string, c: Confinement): Promise<OpenFile> {
+    if (!hasProcFd) return OpenFile.open(path.join(dir.path, name), c);
+    const where = dir.shown(name);
+    return OpenFile.openChecked(dir.entry(name), where, c, async (handle, dev) => {
+      if (c.roots !== undefined) await refusePseudoFilesystem(handle, where, c, dev);
+      return where;
+    });
+  }
+
+  private static async openChecked(
+    openPath: string,
+    real: string,
+    c: Confinement,
+    check: (handle: FdFile, dev: bigint) => Promise<string>,
+  ): Promise<OpenFile> {
     let handle: FdFile;
     try {
-      handle = await FdFile.open(real, READ_FLAGS, 0);
+      handle = await FdFile.open(openPath, READ_FLAGS, 0);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ELOOP") throw symlinkAtOpen(c.shown, c.argument, real, err);
       throw fromFsError(err, c.shown, c.argument);
     }
     try {
       const stat = await handle.stat({ bigint: true });
-      const where = await checkDescriptor(handle, real, c, stat.dev);
+      const where = await check(handle, stat.dev);
       if (!stat.isFile()) throw notRegular(c, stat);
       return new OpenFile(handle, c.shown, where, Number(stat.size), { mtimeNs: stat.mtimeNs }, c.argument);
     } catch (err) {
@@ -218,9 +242,9 @@ export class OpenFile {
     return this.version.mtimeNs;
   }
 
-  /** Opens `real`, runs `use`, and closes the file whatever happens. */
-  static async with<T>(real: string, c: Confinement, use: (file: OpenFile) => Promise<T>): Promise<T> {
-    const file = await OpenFile.open(real, c);
+  /** Opens `real` (or `name` in checked folder `real`), runs `use`, and closes the file whatever happens. */
+  static async with<T>(real: string | { dir: CheckedDir; name: string }, c: Confinement, use: (file: OpenFile) => Promise<T>): Promise<T> {
+    const file = typeof real === "string" ? await OpenFile.open(real, c) : await OpenFile.openIn(real.dir, real.name, c);
     try {
       return await use(file);
     } finally {

@@ -4,6 +4,8 @@
  * open while its files are written, instead of opened, checked and closed again for every file.
  * Every file is still created, put in place and re-checked through that descriptor (see
  * atomic-write.ts), so a folder swapped or moved meanwhile is caught exactly as before.
+ * An upload holds the folders it reads the same way (`reading`: never created, nothing swept),
+ * and opens each file through its folder's descriptor (OpenFile.openIn).
  */
 import { removeStaleTemps } from "./atomic-write.js";
 import { CheckedDir, type Confinement } from "./descriptor.js";
@@ -31,8 +33,12 @@ export class OpenFolders {
    */
   readonly flushAtEnd: boolean;
 
-  constructor(options: { flushAtEnd?: boolean } = {}) {
+  /** Whether missing folders are created and swept of stale temporary files (a download's), or only opened (files read). */
+  private readonly forWriting: boolean;
+
+  constructor(options: { flushAtEnd?: boolean; reading?: boolean } = {}) {
     this.flushAtEnd = (options.flushAtEnd ?? false) && canFlushAtEnd();
+    this.forWriting = !options.reading;
   }
 
   /**
@@ -49,16 +55,20 @@ export class OpenFolders {
     if (this.flushAtEnd) this.placed.push(file);
   }
 
-  /** Runs `use` with folder `dir` (a real path inside the roots) opened; `c` names the file being written. */
-  async with<T>(dir: string, c: Confinement, use: (folder: CheckedDir) => Promise<T>): Promise<T> {
+  /**
+   * Runs `use` with folder `dir` (a real path inside the roots) opened; `c` names the file being
+   * written or read. `orElse`, if given, runs instead when the folder cannot be opened as checked
+   * (gone, or swapped for a symlink): a reader then opens its file by path, checked on its own.
+   */
+  async with<T>(dir: string, c: Confinement, use: (folder: CheckedDir) => Promise<T>, orElse?: () => Promise<T>): Promise<T> {
     let entry = this.held.get(dir);
     if (entry === undefined) {
-      const opening = CheckedDir.open(dir, c, { create: true }).then(async (folder) => {
+      const opening = CheckedDir.open(dir, c, { create: this.forWriting }).then(async (folder) => {
         if (this.flushAtEnd) {
           const { dev } = await folder.handle.stat();
           if (!this.filesystems.has(dev)) this.filesystems.set(dev, folder.path);
         }
-        await removeStaleTemps(folder);
+        if (this.forWriting) await removeStaleTemps(folder);
         return folder;
       });
       const created: Held = { opening, users: 0 };
@@ -71,7 +81,14 @@ export class OpenFolders {
     }
     entry.users++;
     try {
-      return await use(await entry.opening);
+      let folder: CheckedDir;
+      try {
+        folder = await entry.opening;
+      } catch (err) {
+        if (orElse === undefined) throw err;
+        return await orElse();
+      }
+      return await use(folder);
     } finally {
       entry.users--;
       this.trim();

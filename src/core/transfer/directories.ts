@@ -93,13 +93,18 @@ export async function prepareUploadDirectory(
     filesTotal: plan.todo.length,
     async run({ signal, onProgress } = {}) {
       const progress = new ProgressTracker(plan.plannedBytes, plan.todo.length, onProgress);
+      // Each folder is opened and checked once (inside the roots, where the walk saw it) and held
+      // open while its files are read; each file is opened through it and checked by descriptor (a
+      // regular file, not on /proc or /sys): what the walk saw may have been swapped since. A
+      // folder that cannot be opened so (gone, or swapped for a symlink) leaves each of its files
+      // to be opened by path and checked on its own, as a single upload is.
+      const folders = new OpenFolders({ reading: true });
       const run = await runPlan(
         plan.todo,
         (f) => f.key,
         async (f) => {
-          // Each file is opened now and checked by descriptor (inside the roots, a regular file, not
-          // on /proc or /sys): what the walk saw may have been swapped since.
-          const out = await OpenFile.with(f.path, reading(f.path), (file) =>
+          const c = reading(f.path);
+          const put = (file: OpenFile) =>
             store.put(
               f.key,
               { kind: "file", file },
@@ -110,14 +115,19 @@ export async function prepareUploadDirectory(
                 ...(signal ? { signal } : {}),
                 onBytes: (b) => progress.bytes(f.key, b),
               },
-            ),
+            );
+          const out = await folders.with(
+            path.dirname(f.path),
+            c,
+            (dir) => OpenFile.with({ dir, name: path.basename(f.path) }, c, put),
+            () => OpenFile.with(f.path, c, put),
           );
           progress.fileDone(f.key, out.size);
           return out.size;
         },
         workers,
         signal,
-      );
+      ).finally(() => folders.close());
       return transferResult(plan, run);
     },
   };
