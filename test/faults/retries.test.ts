@@ -14,6 +14,7 @@ import { S3Store } from "../../src/core/s3/store.js";
 import { uploadFile } from "../../src/core/transfer/index.js";
 import { failureOf } from "../helpers/assert.js";
 import { MIB, md5Hex, readAll } from "../helpers/bytes.js";
+import { withFileBody } from "../helpers/tmp.js";
 import { captureLog, type FaultRig, startFaultRig, storeConfig } from "./setup.js";
 
 let rig: FaultRig;
@@ -191,6 +192,42 @@ describe("uploads whose body is cut are repeated", () => {
     expect(rig.proxy.count({ op: "CompleteMultipartUpload", key })).toBe(0);
     expect(await stored(key)).toBeUndefined();
     expect(rig.server.openUploads()).toEqual([]);
+  });
+});
+
+describe("small files (up to 64 KiB) are read whole and sent from memory", () => {
+  it("cut mid-body: the request is repeated with the same bytes (and their Content-MD5) and stored byte for byte", async () => {
+    const store = rig.store();
+    const data = randomBytes(48 * 1024);
+    const key = "memory/cut.bin";
+    const cut = rig.proxy.inject({ op: "PutObject", key, times: 1, fault: { kind: "drop-request-body", afterBytes: 16 * 1024 } });
+    const result = await uploadFile(store, await file("memory-cut.bin", data), key);
+    expect(result).toMatchObject({ size: data.length, etag: md5Hex(data), replaced: false });
+    expect(cut.hits).toBe(1);
+    expect(rig.proxy.attempts({ op: "PutObject", key })).toEqual([1, 2]);
+    expect(await stored(key)).toEqual(data);
+  });
+
+  // The change is made after the file was opened (as an upload opens it) and before the store reads it.
+  it.each([
+    ["rewritten in place (same size)", (local: string) => writeFile(local, randomBytes(32 * 1024))],
+    ["grown", (local: string) => writeFile(local, randomBytes(40 * 1024))],
+    ["cut short", (local: string) => truncate(local, 1000)],
+  ])("%s after it was opened: unavailable naming the file, nothing sent, no object", async (name, change) => {
+    const store = rig.store();
+    const key = `memory/changed-${name.split(" ")[0]}.bin`;
+    const local = await file(`memory-${name.split(" ")[0]}.bin`, randomBytes(32 * 1024));
+    const err = await failureOf(
+      withFileBody(local, async (body) => {
+        await change(local);
+        return store.put(key, body, { mode: "create" });
+      }),
+    );
+    expect(err.kind).toBe("unavailable");
+    expect(err.message).toContain(path.basename(local));
+    expect(err.message).toMatch(/changed while it was being read/);
+    expect(rig.proxy.count({ op: "PutObject", key })).toBe(0);
+    expect(await stored(key)).toBeUndefined();
   });
 });
 

@@ -292,6 +292,26 @@ export class OpenFile {
   }
 
   /**
+   * The whole file in memory (for small files: one read instead of a stream), once it is
+   * confirmed unchanged since it was opened: never bytes from two versions.
+   */
+  async bytes(): Promise<Buffer> {
+    this.failure = undefined;
+    // One byte more than the size: a byte there means the file grew.
+    const buf = Buffer.allocUnsafe(this.size + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await this.handle.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > this.size) throw this.grew();
+    if (got < this.size) throw this.changed(`it ended after ${got} of its ${this.size} bytes`);
+    await this.checkUnchanged(true);
+    return buf.subarray(0, this.size);
+  }
+
+  /**
    * Bytes [start, end) as a stream of positional reads through the descriptor (a multipart
    * upload's part). Like stream(), it holds back its last chunk until the file is confirmed
    * unchanged, and a file that ended early fails it naming the file.

@@ -67,6 +67,8 @@ import { type PutRequest, putBytes, putFile } from "./put.js";
 import { resumingBody } from "./resuming-body.js";
 
 const CURSOR_TAG = "s3";
+/** Files up to this size are uploaded from memory (read whole, then sent as bytes). */
+const SMALL_FILE_BYTES = 64 * 1024;
 
 export class S3Store implements ObjectStore {
   readonly name: string;
@@ -196,6 +198,9 @@ export class S3Store implements ObjectStore {
         });
       }
       const input = { Bucket: this.bucket.name, Key: key, ContentLength: size, ContentType: contentType, ...metadata, ...condition };
+      // A small file is read whole and sent as bytes: one read instead of a stream, a body the
+      // request can repeat itself, and a Content-MD5 the server checks.
+      if (body.kind === "file" && size <= SMALL_FILE_BYTES) return await putBytes(this.bucket, put, input, await body.file.bytes());
       if (body.kind === "file") return await putFile(this.bucket, put, input, body.file);
       // A stream of at most one part is gathered (bounded by the threshold) and sent as bytes,
       // which the SDK can repeat and the server checks against their Content-MD5.
