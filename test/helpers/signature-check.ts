@@ -75,6 +75,22 @@ interface Parsed {
   payloadHash: string;
 }
 
+/** What a credential scope names, with the rest of what was signed. */
+function parsed(scope: string[], signedHeaders: string, signature: string, amzDate: string, payloadHash: string): Parsed {
+  const [accessKeyId = "", date = "", region = "", service = ""] = scope;
+  return {
+    accessKeyId,
+    date,
+    region,
+    service,
+    scope: `${date}/${region}/${service}/aws4_request`,
+    signedHeaders: signedHeaders.split(";"),
+    signature,
+    amzDate,
+    payloadHash,
+  };
+}
+
 function parseHeaderAuth(req: http.IncomingMessage): Parsed | string {
   const auth = req.headers.authorization ?? "";
   const m =
@@ -82,37 +98,25 @@ function parseHeaderAuth(req: http.IncomingMessage): Parsed | string {
       auth,
     );
   if (!m) return `unparsable Authorization header`;
-  const [, accessKeyId, date, region, service, signed, signature] = m as unknown as string[];
-  const amzDate = String(req.headers["x-amz-date"] ?? "");
-  return {
-    accessKeyId: accessKeyId as string,
-    date: date as string,
-    region: region as string,
-    service: service as string,
-    scope: `${date}/${region}/${service}/aws4_request`,
-    signedHeaders: (signed as string).split(";"),
-    signature: signature as string,
-    amzDate,
-    payloadHash: String(req.headers["x-amz-content-sha256"] ?? ""),
-  };
+  return parsed(
+    m.slice(1, 5),
+    m[5] ?? "",
+    m[6] ?? "",
+    String(req.headers["x-amz-date"] ?? ""),
+    String(req.headers["x-amz-content-sha256"] ?? ""),
+  );
 }
 
 function parseQueryAuth(query: URLSearchParams): Parsed | string {
-  const credential = query.get("X-Amz-Credential") ?? "";
-  const m = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(credential);
+  const m = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(query.get("X-Amz-Credential") ?? "");
   if (!m || query.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") return "unparsable presigned query";
-  const [, accessKeyId, date, region, service] = m as unknown as string[];
-  return {
-    accessKeyId: accessKeyId as string,
-    date: date as string,
-    region: region as string,
-    service: service as string,
-    scope: `${date}/${region}/${service}/aws4_request`,
-    signedHeaders: (query.get("X-Amz-SignedHeaders") ?? "").split(";"),
-    signature: query.get("X-Amz-Signature") ?? "",
-    amzDate: query.get("X-Amz-Date") ?? "",
-    payloadHash: "UNSIGNED-PAYLOAD",
-  };
+  return parsed(
+    m.slice(1, 5),
+    query.get("X-Amz-SignedHeaders") ?? "",
+    query.get("X-Amz-Signature") ?? "",
+    query.get("X-Amz-Date") ?? "",
+    "UNSIGNED-PAYLOAD",
+  );
 }
 
 /** The canonical request S3 would compute for what arrived, and the signature it expects. */
