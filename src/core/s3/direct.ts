@@ -201,7 +201,7 @@ export class DirectObjects {
 
   /** One request, repeated (when its body allows) as the SDK would; the answer or an SDK-shaped error. */
   private async send(request: Request, operation: string): Promise<ObjectAnswer> {
-    const repeatable = !(request.body !== undefined && !(request.body instanceof Uint8Array));
+    const repeatable = request.body === undefined || request.body instanceof Uint8Array;
     const maxAttempts = repeatable ? await this.maxAttempts() : 1;
     let attempts = 0;
     let waited = 0;
