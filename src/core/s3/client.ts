@@ -202,7 +202,25 @@ export async function maxAttemptsOf(client: S3Client): Promise<number> {
   }
 }
 
-type AttemptMetadata = { attempts?: number; totalRetryDelay?: number } | undefined;
+export type AttemptMetadata = { attempts?: number; totalRetryDelay?: number } | undefined;
+
+/**
+ * Reports a request that needed more than one attempt (succeeded, or `failed` with an error):
+ * operation, bucket, key, attempts, delay. Never headers or bodies. Shared by the SDK's requests
+ * (logRetries) and the direct path's (direct.ts), so both read alike in the log.
+ */
+export function reportAttempts(
+  log: StoreLog,
+  where: { operation: string; bucket: string; key?: string },
+  meta: AttemptMetadata,
+  failed?: { error: unknown },
+): void {
+  const attempts = meta?.attempts ?? 1;
+  if (attempts <= 1) return;
+  const data = { ...where, attempts, retry_delay_ms: meta?.totalRetryDelay };
+  if (failed === undefined) log("info", `${where.operation} succeeded after ${attempts} attempts`, data);
+  else log("warning", `${where.operation} failed after ${attempts} attempts (${failureName(failed.error)})`, data);
+}
 
 /**
  * Reports every request that needed more than one attempt (the SDK's $metadata.attempts and
@@ -212,24 +230,14 @@ export function logRetries(client: S3Client, bucket: string, log: StoreLog): voi
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = (context.commandName ?? "request").replace(/Command$/, "");
-      const key = (args.input as { Key?: unknown }).Key;
-      const data = (meta: AttemptMetadata) => ({
-        operation,
-        bucket,
-        ...(typeof key === "string" ? { key } : {}),
-        attempts: meta?.attempts,
-        retry_delay_ms: meta?.totalRetryDelay,
-      });
+      const input = args.input as { Key?: unknown };
+      const where = { operation, bucket, ...(typeof input.Key === "string" ? { key: input.Key } : {}) };
       try {
         const result = await next(args);
-        const meta = (result.output as { $metadata?: AttemptMetadata }).$metadata;
-        if ((meta?.attempts ?? 1) > 1) log("info", `${operation} succeeded after ${meta?.attempts} attempts`, data(meta));
+        reportAttempts(log, where, (result.output as { $metadata?: AttemptMetadata }).$metadata);
         return result;
       } catch (err) {
-        const meta = (err as { $metadata?: AttemptMetadata } | null)?.$metadata;
-        if ((meta?.attempts ?? 1) > 1) {
-          log("warning", `${operation} failed after ${meta?.attempts} attempts (${failureName(err)})`, data(meta));
-        }
+        reportAttempts(log, where, (err as { $metadata?: AttemptMetadata } | null)?.$metadata, { error: err });
         throw err;
       }
     },

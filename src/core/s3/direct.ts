@@ -18,7 +18,8 @@ import type { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, Provider, SourceData } from "@smithy/types";
-import { failureName } from "./errors.js";
+import { reportAttempts, type StoreLog } from "./client.js";
+import { withAttempts } from "./errors.js";
 import { retrying } from "./retry.js";
 
 function bytesOf(data: SourceData): string | Uint8Array {
@@ -129,7 +130,7 @@ export interface DirectConfig {
   connectionTimeoutMs: number;
   socketTimeoutMs: number;
   /** Told about requests that needed retries, as the SDK client's retry log is. */
-  log: (level: "info" | "warning", message: string, data: Record<string, unknown>) => void;
+  log: StoreLog;
 }
 
 export interface PutInput {
@@ -205,14 +206,7 @@ export class DirectObjects {
     const maxAttempts = repeatable ? await this.maxAttempts() : 1;
     let attempts = 0;
     let waited = 0;
-    const logged = (level: "info" | "warning", message: string) =>
-      this.config.log(level, message, {
-        operation,
-        bucket: this.config.bucket,
-        key: request.key,
-        attempts,
-        retry_delay_ms: waited,
-      });
+    const where = { operation, bucket: this.config.bucket, key: request.key };
     try {
       const answer = await retrying(
         (n) => {
@@ -229,14 +223,11 @@ export class DirectObjects {
       );
       answer.$metadata.attempts = attempts;
       answer.$metadata.totalRetryDelay = waited;
-      if (attempts > 1) logged("info", `${operation} succeeded after ${attempts} attempts`);
+      reportAttempts(this.config.log, where, answer.$metadata);
       return answer;
     } catch (err) {
-      if (typeof err === "object" && err !== null) {
-        const e = err as { $metadata?: Record<string, unknown> };
-        e.$metadata = { ...e.$metadata, attempts, totalRetryDelay: waited };
-      }
-      if (attempts > 1) logged("warning", `${operation} failed after ${attempts} attempts (${failureName(err)})`);
+      withAttempts(err, attempts, waited);
+      reportAttempts(this.config.log, where, { attempts, totalRetryDelay: waited }, { error: err });
       throw err;
     }
   }

@@ -86,11 +86,11 @@ export function attemptsOf(err: unknown): number {
   return typeof attempts === "number" && attempts > 0 ? attempts : 1;
 }
 
-/** Records how many attempts a request got, for the error message. */
-export function withAttempts(err: unknown, attempts: number): unknown {
+/** Records how many attempts a request got (and how long it waited between them), for the error message. */
+export function withAttempts(err: unknown, attempts: number, totalRetryDelay?: number): unknown {
   if (typeof err === "object" && err !== null) {
     const e = err as { $metadata?: Record<string, unknown> };
-    e.$metadata = { ...e.$metadata, attempts };
+    e.$metadata = { ...e.$metadata, attempts, ...(totalRetryDelay !== undefined ? { totalRetryDelay } : {}) };
   }
   return err;
 }
