@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CREATE_FLAGS } from "../../src/core/fs/descriptor.js";
 import { FdFile } from "../../src/core/fs/fd-file.js";
+import { canFlushAtEnd } from "../../src/core/fs/flush.js";
 import { OpenFolders } from "../../src/core/fs/folders.js";
 import { makeTempDir, type TempDir } from "../helpers/tmp.js";
 
@@ -145,5 +146,39 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("OpenFolders", () => {
     fs.rmSync(dir);
     await expect(folders.with(dir, c, async (folder) => folder.path)).resolves.toBe(dir);
     await folders.close();
+  });
+});
+
+describe.runIf(fs.existsSync("/proc/self/fd") && fs.existsSync("/dev/null") && canFlushAtEnd())("OpenFolders, flushed at the end", () => {
+  // fsync of /dev/null fails with EINVAL: a real disk error reported by the kernel, which no
+  // temporary directory here can produce for a regular file.
+  const c = (dir: string) => ({ roots: undefined, argument: "local_dir", shown: path.join(dir, "x") });
+
+  it("small files are left to the one syncfs at the end: a file that could not be flushed alone is never asked", async () => {
+    const folders = new OpenFolders({ flushAtEnd: true });
+    expect(folders.flushAtEnd).toBe(true);
+    const dir = path.join(tmp.path, "small");
+    await folders.with(dir, c(dir), async (folder) => {
+      fs.writeFileSync(folder.entry("a"), "a");
+    });
+    folders.wrote(path.join(dir, "a"), 1);
+    folders.wrote("/dev/null", 1024 * 1024 - 1);
+    await expect(folders.close()).resolves.toBeUndefined();
+  });
+
+  it("a file of 1 MiB or more is flushed on its own as soon as it is placed; a failure of that flush fails close() as unavailable", async () => {
+    const folders = new OpenFolders({ flushAtEnd: true });
+    const dir = path.join(tmp.path, "large");
+    await folders.with(dir, c(dir), async (folder) => {
+      fs.writeFileSync(folder.entry("big"), Buffer.alloc(1024 * 1024, 1));
+    });
+    folders.wrote(path.join(dir, "big"), 1024 * 1024);
+    // Removed since it was placed: nothing to flush, no error.
+    folders.wrote(path.join(dir, "gone"), 2 * 1024 * 1024);
+    folders.wrote("/dev/null", 1024 * 1024);
+    await expect(folders.close()).rejects.toMatchObject({
+      kind: "unavailable",
+      message: expect.stringMatching(/flushing them to disk failed \(.*EINVAL.*\).*repeat the call/),
+    });
   });
 });

@@ -3,10 +3,12 @@
  * (temporary file, then link or rename), so a killed or crashed process never leaves a partial
  * file: the kernel holds what was written. Only a power cut or a kernel crash can lose bytes the
  * kernel had not yet written out, and against that a single download is flushed (fsync) before
- * it appears, while a directory download flushes once at its end: syncfs(2) on each filesystem it
- * wrote to (GNU `sync -f`), one call for every file instead of one fsync per file, each of which
- * commits the filesystem's journal. Where `sync -f` is missing or fails, each file is flushed on
- * its own.
+ * it appears, while a directory download places its files unflushed and flushes them before it
+ * returns: syncfs(2) on each filesystem it wrote to (GNU `sync -f`), one call for every file
+ * instead of one fsync per file, each of which commits the filesystem's journal. Files of 1 MiB
+ * or more start their own fsync as soon as they are placed (folders.ts), so their bytes go out
+ * while the rest transfers instead of all at the end. Where `sync -f` is missing or fails, each
+ * file is flushed on its own.
  */
 import { spawn } from "node:child_process";
 import { constants, existsSync } from "node:fs";
@@ -45,7 +47,7 @@ function syncFilesystem(at: string): Promise<boolean> {
 }
 
 /** fsync of one placed file, opened without following a symlink (a file gone since is nothing to flush). */
-async function flushFile(file: string): Promise<void> {
+export async function flushFile(file: string): Promise<void> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
@@ -60,14 +62,16 @@ async function flushFile(file: string): Promise<void> {
 }
 
 /**
- * Flushes the files a directory download placed: syncfs on each filesystem (`filesystems`: one
- * folder on each), else each file. Fails `unavailable` if the disk reports an error.
+ * Flushes the files a directory download placed: waits for the flushes started `early` (some of
+ * `files`), then syncfs on each filesystem (`filesystems`: one folder on each), else each file.
+ * Fails `unavailable` if the disk reports an error.
  */
-export async function flushPlaced(filesystems: string[], files: string[]): Promise<void> {
+export async function flushPlaced(filesystems: string[], files: string[], early: Promise<void>[] = []): Promise<void> {
   if (files.length === 0) return;
-  const synced = await Promise.all(filesystems.map(syncFilesystem));
-  if (synced.length > 0 && synced.every(Boolean)) return;
   try {
+    await Promise.all(early);
+    const synced = await Promise.all(filesystems.map(syncFilesystem));
+    if (synced.length > 0 && synced.every(Boolean)) return;
     for (const file of files) await flushFile(file);
   } catch (err) {
     throw new StorageError(

@@ -9,15 +9,19 @@
  */
 import { removeStaleTemps } from "./atomic-write.js";
 import { CheckedDir, type Confinement } from "./descriptor.js";
-import { canFlushAtEnd, flushPlaced } from "./flush.js";
+import { canFlushAtEnd, flushFile, flushPlaced } from "./flush.js";
 
 interface Held {
   opening: Promise<CheckedDir>;
   users: number;
 }
 
-/** Files this large are flushed one by one as they finish (see flushesNow). */
-const FLUSH_NOW_FROM = 1024 * 1024;
+/**
+ * Files this large start their flush (fsync) as soon as they are placed, while the rest of the
+ * download runs, so that writing their bytes out overlaps the transfers instead of waiting for the
+ * one flush at the end.
+ */
+const FLUSH_EARLY_FROM = 1024 * 1024;
 
 /** Folders kept open once no file is being written into them (a listing groups a folder's keys). */
 const KEEP_IDLE = 32;
@@ -27,6 +31,8 @@ export class OpenFolders {
   /** One folder per filesystem written to (by device), and every file placed: what close() flushes. */
   private readonly filesystems = new Map<number, string>();
   private readonly placed: string[] = [];
+  /** The flushes of large files started as they were placed (see FLUSH_EARLY_FROM); close() waits for them. */
+  private readonly early: Promise<void>[] = [];
   /**
    * True when the files are flushed to disk together by close() (see flush.ts), so each file
    * need not be flushed before it is placed.
@@ -42,17 +48,18 @@ export class OpenFolders {
   }
 
   /**
-   * Whether a file of `size` bytes is flushed before it is placed: always without flushAtEnd, and
-   * for large files anyway, whose flush is mostly writing their bytes out, which then overlaps the
-   * transfers still running instead of adding to the one flush at the end.
+   * Records a file of `size` bytes put in place unflushed inside one of these folders (flushAtEnd):
+   * close() flushes it. A large one starts its flush now.
    */
-  flushesNow(size: number): boolean {
-    return !this.flushAtEnd || size >= FLUSH_NOW_FROM;
-  }
-
-  /** Records a file put in place unflushed inside one of these folders (close() flushes it). */
-  wrote(file: string): void {
-    if (this.flushAtEnd) this.placed.push(file);
+  wrote(file: string, size: number): void {
+    if (!this.flushAtEnd) return;
+    this.placed.push(file);
+    if (size >= FLUSH_EARLY_FROM) {
+      const flushing = flushFile(file);
+      // Told by close(), which waits for every one; never an unhandled rejection meanwhile.
+      flushing.catch(() => undefined);
+      this.early.push(flushing);
+    }
   }
 
   /**
@@ -109,7 +116,10 @@ export class OpenFolders {
     }
   }
 
-  /** Closes every folder (once no file is being written), then flushes the files placed when flushAtEnd. */
+  /**
+   * Closes every folder (once no file is being written), then flushes the files placed when
+   * flushAtEnd: waits for the flushes started early, then flushes the filesystems (or each file).
+   */
   async close(): Promise<void> {
     const entries = [...this.held.values()];
     this.held.clear();
@@ -122,6 +132,7 @@ export class OpenFolders {
       ),
     );
     const placed = this.placed.splice(0);
-    if (placed.length > 0) await flushPlaced([...this.filesystems.values()], placed);
+    const early = this.early.splice(0);
+    if (placed.length > 0) await flushPlaced([...this.filesystems.values()], placed, early);
   }
 }

@@ -178,15 +178,14 @@ async function downloadInto(
     await discardTemp(tmp);
     throw err;
   }
-  const flushNow = folders.flushesNow(out.size);
   await commitTemp(tmp, parent, name, {
     overwrite,
-    sync: flushNow,
+    sync: !folders.flushAtEnd,
     argument,
     shown: target,
     ...(options.expectAbsent ? { expectAbsent: true } : {}),
   });
-  if (!flushNow) folders.wrote(target);
+  folders.wrote(target, out.size);
   return out;
 }
 
