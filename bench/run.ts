@@ -311,6 +311,15 @@ class Bench {
     return d;
   }
 
+  /**
+   * Untimed, before each run: writes out what earlier runs left in the page cache on the bench's
+   * filesystem (`sync -f`), so that no run pays for another's unwritten bytes (a download that
+   * flushes its files waits for the disk, which may still be busy writing the previous tool's).
+   */
+  private settleDisk(): void {
+    if (process.platform === "linux") spawnSync("sync", ["-f", this.base], { stdio: "ignore" });
+  }
+
   /** Runs `once` for every method, `repeats` times, rotating the order so no tool always goes first. */
   private async rounds(
     label: string,
@@ -327,6 +336,7 @@ class Bench {
         const method = methods[(i + rep) % methods.length] as Method;
         const slot = direction[method];
         if (!slot || slot.error) continue;
+        this.settleDisk();
         try {
           const run = await once(method, rep);
           slot.runs.push(run);

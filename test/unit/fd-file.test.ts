@@ -178,6 +178,7 @@ describe.runIf(fs.existsSync("/proc/self/fd") && fs.existsSync("/dev/null") && c
     folders.wrote("/dev/null", 1024 * 1024);
     await expect(folders.close()).rejects.toMatchObject({
       kind: "unavailable",
+      path: "/dev/null",
       message: expect.stringMatching(/flushing them to disk failed \(.*EINVAL.*\).*repeat the call/),
     });
   });

@@ -4,11 +4,11 @@
  * file: the kernel holds what was written. Only a power cut or a kernel crash can lose bytes the
  * kernel had not yet written out, and against that a single download is flushed (fsync) before
  * it appears, while a directory download places its files unflushed and flushes them before it
- * returns: syncfs(2) on each filesystem it wrote to (GNU `sync -f`), one call for every file
- * instead of one fsync per file, each of which commits the filesystem's journal. Files of 1 MiB
- * or more start their own fsync as soon as they are placed (folders.ts), so their bytes go out
- * while the rest transfers instead of all at the end. Where `sync -f` is missing or fails, each
- * file is flushed on its own.
+ * returns. Files of 1 MiB or more start their own fsync as soon as they are placed (folders.ts),
+ * so their bytes go out while the rest transfers; the smaller ones are flushed together at the
+ * end: syncfs(2) on each filesystem written to (GNU `sync -f`), one call for every file instead of
+ * one fsync per file, each of which commits the filesystem's journal. Where `sync -f` is missing
+ * or fails, each file is flushed on its own.
  */
 import { spawn } from "node:child_process";
 import { constants, existsSync } from "node:fs";
@@ -47,7 +47,7 @@ function syncFilesystem(at: string): Promise<boolean> {
 }
 
 /** fsync of one placed file, opened without following a symlink (a file gone since is nothing to flush). */
-export async function flushFile(file: string): Promise<void> {
+async function flushFile(file: string): Promise<void> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
@@ -61,23 +61,41 @@ export async function flushFile(file: string): Promise<void> {
   }
 }
 
+/** A flush started on its own (a large file, as soon as it is placed): what flushPlaced waits for. */
+export interface EarlyFlush {
+  file: string;
+  done: Promise<void>;
+}
+
+/** Starts flushing one placed file now; its failure is told by flushPlaced. */
+export function flushEarly(file: string): EarlyFlush {
+  const done = flushFile(file);
+  // Told by flushPlaced, which waits for every one; never an unhandled rejection meanwhile.
+  done.catch(() => undefined);
+  return { file, done };
+}
+
 /**
- * Flushes the files a directory download placed: waits for the flushes started `early` (some of
- * `files`), then syncfs on each filesystem (`filesystems`: one folder on each), else each file.
- * Fails `unavailable` if the disk reports an error.
+ * Flushes the files a directory download placed: waits for the flushes it started `early` (of
+ * other files), then flushes `files`: syncfs on each filesystem (`filesystems`: one folder on
+ * each), else each file. Fails `unavailable`, naming a file, if the disk reports an error.
  */
-export async function flushPlaced(filesystems: string[], files: string[], early: Promise<void>[] = []): Promise<void> {
-  if (files.length === 0) return;
+export async function flushPlaced(filesystems: string[], files: string[], early: EarlyFlush[] = []): Promise<void> {
+  let file = "";
   try {
-    await Promise.all(early);
+    for (const flush of early) {
+      file = flush.file;
+      await flush.done;
+    }
+    if (files.length === 0) return;
     const synced = await Promise.all(filesystems.map(syncFilesystem));
     if (synced.length > 0 && synced.every(Boolean)) return;
-    for (const file of files) await flushFile(file);
+    for (file of files) await flushFile(file);
   } catch (err) {
     throw new StorageError(
       "unavailable",
       `the files were written, but flushing them to disk failed (${(err as Error).message}); check the disk, then repeat the call (complete files are skipped as identical)`,
-      { path: files[0] ?? "", cause: err },
+      { path: file || (files[0] ?? ""), cause: err },
     );
   }
 }

@@ -9,7 +9,7 @@
  */
 import { removeStaleTemps } from "./atomic-write.js";
 import { CheckedDir, type Confinement } from "./descriptor.js";
-import { canFlushAtEnd, flushFile, flushPlaced } from "./flush.js";
+import { canFlushAtEnd, type EarlyFlush, flushEarly, flushPlaced } from "./flush.js";
 
 interface Held {
   opening: Promise<CheckedDir>;
@@ -32,7 +32,7 @@ export class OpenFolders {
   private readonly filesystems = new Map<number, string>();
   private readonly placed: string[] = [];
   /** The flushes of large files started as they were placed (see FLUSH_EARLY_FROM); close() waits for them. */
-  private readonly early: Promise<void>[] = [];
+  private readonly early: EarlyFlush[] = [];
   /**
    * True when the files are flushed to disk together by close() (see flush.ts), so each file
    * need not be flushed before it is placed.
@@ -49,17 +49,17 @@ export class OpenFolders {
 
   /**
    * Records a file of `size` bytes put in place unflushed inside one of these folders (flushAtEnd):
-   * close() flushes it. A large one starts its flush now.
+   * a large one starts its own flush now, the others are flushed by close(). A large file is not
+   * left to the filesystem's flush: syncfs also writes out whatever other programs left unwritten
+   * on that filesystem, which a download of only large files need not wait for.
    */
   wrote(file: string, size: number): void {
     if (!this.flushAtEnd) return;
-    this.placed.push(file);
-    if (size >= FLUSH_EARLY_FROM) {
-      const flushing = flushFile(file);
-      // Told by close(), which waits for every one; never an unhandled rejection meanwhile.
-      flushing.catch(() => undefined);
-      this.early.push(flushing);
+    if (size < FLUSH_EARLY_FROM) {
+      this.placed.push(file);
+      return;
     }
+    this.early.push(flushEarly(file));
   }
 
   /**
@@ -133,6 +133,6 @@ export class OpenFolders {
     );
     const placed = this.placed.splice(0);
     const early = this.early.splice(0);
-    if (placed.length > 0) await flushPlaced([...this.filesystems.values()], placed, early);
+    if (placed.length > 0 || early.length > 0) await flushPlaced([...this.filesystems.values()], placed, early);
   }
 }
