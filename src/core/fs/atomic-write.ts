@@ -82,8 +82,13 @@ function randomHex6(): string {
   return random.toString("hex", randomAt - 6, randomAt);
 }
 
+/** A fresh temporary name for a file that will be called `forName` (removeStaleTemps knows it by its pid). */
+export function tempNameFor(forName: string): string {
+  return `.${forName.slice(0, 64)}.${PID}.${randomHex6()}${PART_SUFFIX}`;
+}
+
 export async function createTemp(dir: CheckedDir, forName: string): Promise<TempFile> {
-  const name = `.${forName.slice(0, 64)}.${PID}.${randomHex6()}${PART_SUFFIX}`;
+  const name = tempNameFor(forName);
   try {
     // O_EXCL: never open something that already exists (a planted file or link with this name).
     // Read and write: a download's bytes are read back through it to be hashed (hash-pool.ts).

@@ -101,6 +101,15 @@ export async function setFileTimes(handle: TimedFile, ns: bigint, shown: string,
 }
 
 /**
+ * The seconds stampFileTimes gives a file for `ns`, for a caller setting them itself (small-writer.ts);
+ * undefined until this process has learnt how its libuv cuts times (the first file stamped).
+ */
+export function stampSeconds(ns: bigint): number | undefined {
+  if (cutsToMicroseconds === undefined) return undefined;
+  return cutsToMicroseconds ? cutSeconds(ns) : nearestSeconds(ns);
+}
+
+/**
  * setFileTimes without reading the time back (one system call instead of two, per downloaded
  * file): to within a microsecond, the same time setFileTimes sets without `exact`.
  */

@@ -119,8 +119,7 @@ async function verify(
 ): Promise<Fetched> {
   const expected = etag.toLowerCase();
   if (computed !== "" && computed === expected) return { size, etag };
-  const corrupted = () =>
-    new StorageError("unavailable", `${q(key)} arrived corrupted (computed ${computed}, ETag ${etag}); repeat the call`, { key });
+  const corrupted = () => corruptedError(key, computed, etag);
   if (PLAIN_MD5.test(expected)) throw corrupted();
   const parts = multipartParts(expected);
   if (parts === undefined) {
@@ -183,6 +182,65 @@ async function fetchWhole(store: ObjectStore, key: string, tmp: TempFile, option
   const computed = digests === undefined ? "" : parts === undefined ? hex(digests) : multipartEtagOf(digests);
   return { ...(await verify(store, key, tmp, written, etag, computed, { partSize, told: false }, signal)), info: got.info };
 }
+
+/** Objects up to this size may be fetched into memory and written in one step (fetchSmallObject). */
+export const SMALL_OBJECT_BYTES = 64 * 1024;
+
+/** A small object fetched whole into memory, its bytes checked against its MD5 ETag. */
+export interface FetchedBytes extends FetchedObject {
+  bytes: Buffer;
+}
+
+/**
+ * One GET of a small single-part object into memory, hashed as it arrives and checked against
+ * its MD5 ETag. Undefined (the body dropped) when the object is not that: larger than
+ * SMALL_OBJECT_BYTES, or without an MD5 ETag (multipart, or changed since it was listed); the
+ * caller then downloads it the usual way.
+ */
+export async function fetchSmallObject(store: ObjectStore, key: string, options: FetchOptions): Promise<FetchedBytes | undefined> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const got = await store.get(key, signal ? { signal } : {});
+  const { size, etag } = got.info;
+  if (size > SMALL_OBJECT_BYTES || !PLAIN_MD5.test(etag)) {
+    got.body.destroy();
+    return undefined;
+  }
+  options.onSize?.(size);
+  const hash = createHash("md5");
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    for await (const chunk of got.body as AsyncIterable<Uint8Array>) {
+      if (signal?.aborted) throw cancelledError(signal.reason);
+      received += chunk.length;
+      // More than the object's size: told below, without holding an endless body in memory.
+      if (received > size) break;
+      chunks.push(chunk);
+      hash.update(chunk);
+      options.onBytes?.(received);
+    }
+  } catch (err) {
+    got.body.destroy();
+    throw interrupted(key, err, signal, received, size);
+  }
+  got.body.destroy();
+  if (received !== size) {
+    throw new StorageError(
+      "unavailable",
+      `${q(key)} arrived ${received < size ? "short" : "long"} (${received} of ${size} bytes); repeat the call`,
+      {
+        key,
+      },
+    );
+  }
+  const computed = hash.digest("hex");
+  if (computed !== etag.toLowerCase()) throw corruptedError(key, computed, etag);
+  return { size, etag, info: got.info, bytes: Buffer.concat(chunks, received) };
+}
+
+const corruptedError = (key: string, computed: string, etag: string) =>
+  new StorageError("unavailable", `${q(key)} arrived corrupted (computed ${computed}, ETag ${etag}); repeat the call`, { key });
 
 /** Objects from this size are hashed by a worker thread; smaller ones inline (a message costs more). */
 const WORKER_HASH_FROM = 1024 * 1024;

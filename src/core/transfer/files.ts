@@ -3,14 +3,15 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { alreadyExists, q, StorageError, throwIfAborted } from "../errors.js";
 import { PLAIN_MD5 } from "../etag.js";
-import { checkWritableTarget, commitTemp, createTemp, discardTemp } from "../fs/atomic-write.js";
-import { type CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
+import { checkWritableTarget, commitTemp, createTemp, discardTemp, type TempFile, tempNameFor, writeToTemp } from "../fs/atomic-write.js";
+import { type CheckedDir, type Confinement, CREATE_FLAGS, OpenFile } from "../fs/descriptor.js";
 import { OpenFolders } from "../fs/folders.js";
 import { type Roots, resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
-import { setFileTimes, stampFileTimes } from "../fs/times.js";
+import { writeSmallFile } from "../fs/small-writer.js";
+import { setFileTimes, stampFileTimes, stampSeconds } from "../fs/times.js";
 import { validateKey } from "../keys.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "../store.js";
-import { type Fetched, fetchObjectInto } from "./fetch.js";
+import { type Fetched, type FetchedBytes, fetchObjectInto, fetchSmallObject, SMALL_OBJECT_BYTES } from "./fetch.js";
 import { type PreparedTransfer, ProgressTracker, runPrepared, type TransferProgress } from "./run.js";
 import { downloadedTime, fileTimeMetadata, listedVersion } from "./times.js";
 
@@ -163,10 +164,20 @@ async function downloadInto(
   const name = path.basename(target);
   if (!options.expectAbsent) await checkWritableTarget(parent.entry(name), overwrite, argument, target);
   throwIfAborted(options.signal);
+  // A small file of a directory download (flushed at its end) that is placed by a link: fetched
+  // into memory, then written and placed by one message to the writer thread (small-writer.ts).
+  let small: FetchedBytes | undefined;
+  if (folders.flushAtEnd && (!overwrite || options.expectAbsent) && options.knownSize <= SMALL_OBJECT_BYTES) {
+    small = await fetchSmallObject(store, key, options);
+    if (small !== undefined && (await placeSmall(small, parent, name, options.listed))) {
+      folders.wrote(target, small.size);
+      return { size: small.size, etag: small.etag };
+    }
+  }
   const tmp = await createTemp(parent, name);
   let out: Fetched;
   try {
-    const fetched = await fetchObjectInto(store, key, tmp, options);
+    const fetched = small === undefined ? await fetchObjectInto(store, key, tmp, options) : await writeFetched(tmp, small);
     const time = downloadedTime(fetched.info, options.listed);
     // Without an MD5 ETag (multipart) no tool can compare hashes: only an exact time says "same".
     if (time !== undefined) {
@@ -187,6 +198,44 @@ async function downloadInto(
   });
   folders.wrote(target, out.size);
   return out;
+}
+
+/** Bytes already fetched (fetchSmallObject), written into the temporary file the usual way. */
+async function writeFetched(tmp: TempFile, small: FetchedBytes): Promise<FetchedBytes> {
+  await writeToTemp(tmp, [small.bytes]);
+  return small;
+}
+
+/**
+ * Writes and places a small fetched file by one message to the writer thread, then checks the
+ * folder again as placeTemp does (taking back only this file if the folder moved). False when it
+ * was not placed (nothing left behind): the caller writes it the usual way, which reports or
+ * handles whatever stopped it. The first file of a process always goes that way: it learns how
+ * this libuv sets times (stampSeconds).
+ */
+async function placeSmall(small: FetchedBytes, dir: CheckedDir, name: string, listed: ObjectInfo | undefined): Promise<boolean> {
+  const time = downloadedTime(small.info, listed);
+  const seconds = time === undefined ? undefined : stampSeconds(time);
+  if (time !== undefined && seconds === undefined) return false;
+  const tmpName = tempNameFor(name);
+  const placed = await writeSmallFile({
+    tmp: dir.entry(tmpName),
+    target: dir.entry(name),
+    bytes: small.bytes,
+    flags: CREATE_FLAGS,
+    mode: 0o644,
+    seconds,
+  });
+  if (placed === undefined) return false;
+  if (placed.tmpLeft) await fs.unlink(dir.entry(tmpName)).catch(() => undefined);
+  try {
+    await dir.verify();
+  } catch (err) {
+    const now = await fs.lstat(dir.entry(name)).catch(() => undefined);
+    if (now !== undefined && now.dev === placed.dev && now.ino === placed.ino) await fs.unlink(dir.entry(name)).catch(() => undefined);
+    throw err;
+  }
+  return true;
 }
 
 export async function downloadFile(
