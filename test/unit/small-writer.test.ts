@@ -8,8 +8,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CheckedDir, CREATE_FLAGS } from "../../src/core/fs/descriptor.js";
+import { OpenFolders } from "../../src/core/fs/folders.js";
 import { smallFilesPlaced, stopSmallWriter, writeSmallFile } from "../../src/core/fs/small-writer.js";
 import { LocalStore } from "../../src/core/local/store.js";
+import { downloadTo } from "../../src/core/transfer/files.js";
 import { downloadDirectory } from "../../src/core/transfer/index.js";
 import { makeTempDir, partFiles, type TempDir } from "../helpers/tmp.js";
 
@@ -29,6 +31,7 @@ const request = (folder: CheckedDir, name: string, bytes: Uint8Array, seconds?: 
   flags: CREATE_FLAGS,
   mode: 0o644,
   seconds,
+  folderLink: folder.procLink,
 });
 
 describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", () => {
@@ -38,7 +41,7 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       const bytes = Buffer.from("four kibibytes, more or less".repeat(150));
       const before = smallFilesPlaced();
       const placed = await writeSmallFile(request(folder, "a.bin", bytes, 1_700_000_000.25));
-      expect(placed).toMatchObject({ tmpLeft: false });
+      expect(placed).toMatchObject({ tmpLeft: false, folderAt: folder.path });
       const file = path.join(tmp.path, "a.bin");
       const stat = fs.lstatSync(file);
       expect(fs.readFileSync(file)).toEqual(bytes);
@@ -70,6 +73,22 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       expect(fs.readdirSync(path.join(tmp.path, "dir"))).toEqual([]);
       expect(fs.readFileSync(path.join(tmp.path, ".x.tmp"), "utf8")).toBe("planted");
       expect(fs.readdirSync(tmp.path).sort()).toEqual([".x.tmp", "dir", "file", "link"]);
+    } finally {
+      await folder.close();
+    }
+  });
+
+  it("tells where the folder was once the file was in place: a folder moved meanwhile shows its new place", async () => {
+    const before = path.join(tmp.path, "before");
+    fs.mkdirSync(before);
+    const folder = await CheckedDir.open(before, c(before), { create: false });
+    try {
+      const after = path.join(tmp.path, "after");
+      fs.renameSync(before, after);
+      const placed = await writeSmallFile(request(folder, "f", Buffer.from("x")));
+      expect(placed?.folderAt).toBe(fs.realpathSync(after));
+      expect(placed?.folderAt).not.toBe(folder.path);
+      await expect(folder.verify()).rejects.toMatchObject({ kind: expect.any(String) });
     } finally {
       await folder.close();
     }
@@ -116,5 +135,30 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       expect(Math.abs(fs.statSync(file).mtimeMs - (info?.lastModified.getTime() ?? 0))).toBeLessThan(1);
     }
     expect(await partFiles(target, { missingOk: true })).toEqual([]);
+  });
+
+  it("a file placed into a folder moved since it was opened is taken back, and the download fails naming the folder", async () => {
+    const store = await LocalStore.open(path.join(tmp.path, "store"));
+    for (const name of ["a", "b"])
+      await store.put(`k/${name}`, { kind: "bytes", data: Buffer.from(`bytes of ${name}`) }, { mode: "create" });
+    const folders = new OpenFolders({ flushAtEnd: true });
+    const down = path.join(tmp.path, "down");
+    const options = () => ({ folders, knownSize: 10, onBytes: () => undefined, expectAbsent: true, listed: undefined });
+    try {
+      // The first file opens the folder (and teaches this process how it sets times).
+      await downloadTo(store, "k/a", path.join(down, "a"), false, options());
+      const moved = path.join(tmp.path, "moved");
+      fs.renameSync(down, moved);
+      const before = smallFilesPlaced();
+      await expect(downloadTo(store, "k/b", path.join(down, "b"), false, options())).rejects.toMatchObject({
+        message: expect.stringContaining(moved),
+      });
+      // It went through the writer, landed in the moved folder, and was taken back from there.
+      expect(smallFilesPlaced()).toBe(before + 1);
+      expect(fs.readdirSync(moved)).toEqual(["a"]);
+      expect(fs.existsSync(down)).toBe(false);
+    } finally {
+      await folders.close();
+    }
   });
 });

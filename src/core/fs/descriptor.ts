@@ -387,6 +387,14 @@ export class CheckedDir {
     return hasProcFd ? `${PROC_FD}/${this.handle.fd}/${name}` : path.join(this.path, name);
   }
 
+  /**
+   * What the folder's descriptor links to in /proc/self/fd (its location now, as verify() reads
+   * it), for a thread that looks for itself; undefined without /proc/self/fd.
+   */
+  get procLink(): string | undefined {
+    return hasProcFd ? `${PROC_FD}/${this.handle.fd}` : undefined;
+  }
+
   /** The path shown in messages for `name` inside this folder. */
   shown(name: string): string {
     return path.join(this.path, name);

@@ -27,8 +27,12 @@ interface Request {
   mode: number;
   /** atime and mtime to set (seconds), if any. */
   seconds: number | undefined;
+  /** The folder's /proc/self/fd link, read once the file is in place (CheckedDir.procLink). */
+  folderLink: string | undefined;
 }
-type Reply = { id: number; placed: true; dev: number; ino: number; tmpLeft: boolean } | { id: number; placed: false; code?: string };
+type Reply =
+  | { id: number; placed: true; dev: number; ino: number; tmpLeft: boolean; folderAt: string | undefined }
+  | { id: number; placed: false; code?: string };
 
 /** What the worker needs of node:fs and its port. */
 interface WriterScope {
@@ -40,6 +44,7 @@ interface WriterScope {
     closeSync(fd: number): void;
     linkSync(from: string, to: string): void;
     unlinkSync(path: string): void;
+    readlinkSync(path: string): string;
   };
   port: { on(event: "message", listener: (request: Request) => void): unknown; postMessage(reply: Reply): void };
 }
@@ -66,7 +71,13 @@ function writerMain({ fs, port }: WriterScope): void {
       } catch {
         tmpLeft = true;
       }
-      port.postMessage({ id: r.id, placed: true, dev, ino, tmpLeft });
+      let folderAt: string | undefined;
+      if (r.folderLink !== undefined) {
+        try {
+          folderAt = fs.readlinkSync(r.folderLink);
+        } catch {}
+      }
+      port.postMessage({ id: r.id, placed: true, dev, ino, tmpLeft, folderAt });
     } catch (err) {
       if (fd !== -1) {
         try {
@@ -94,13 +105,15 @@ const { parentPort } = require("node:worker_threads");
 `;
 
 /**
- * A file the worker put in place: its identity, to tell it from another at its name, and whether
- * its temporary name could not be removed (the caller tries again).
+ * A file the worker put in place: its identity, to tell it from another at its name, whether its
+ * temporary name could not be removed (the caller tries again), and where its folder was right
+ * after (read from `folderLink`; undefined if not read).
  */
 export interface SmallPlaced {
   dev: number;
   ino: number;
   tmpLeft: boolean;
+  folderAt: string | undefined;
 }
 
 class WriterWorker {
@@ -176,7 +189,7 @@ async function afterWorkerDied(request: Omit<Request, "id">): Promise<SmallPlace
   if (tmp === undefined) return undefined;
   if (target !== undefined && target.dev === tmp.dev && target.ino === tmp.ino) {
     placedCount++;
-    return { dev: tmp.dev, ino: tmp.ino, tmpLeft: true };
+    return { dev: tmp.dev, ino: tmp.ino, tmpLeft: true, folderAt: undefined };
   }
   await unlink(request.tmp).catch(() => undefined);
   return undefined;
@@ -196,5 +209,5 @@ export async function writeSmallFile(request: Omit<Request, "id">): Promise<Smal
   if (!reply.placed && reply.code === "EWORKER") return afterWorkerDied(request);
   if (!reply.placed) return undefined;
   placedCount++;
-  return { dev: reply.dev, ino: reply.ino, tmpLeft: reply.tmpLeft };
+  return { dev: reply.dev, ino: reply.ino, tmpLeft: reply.tmpLeft, folderAt: reply.folderAt };
 }

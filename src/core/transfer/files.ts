@@ -208,7 +208,8 @@ async function writeFetched(tmp: TempFile, small: FetchedBytes): Promise<Fetched
 
 /**
  * Writes and places a small fetched file by one message to the writer thread, then checks the
- * folder again as placeTemp does (taking back only this file if the folder moved). False when it
+ * folder again as placeTemp does (taking back only this file if the folder moved): the writer's
+ * own look right after the link, or else verify(). False when it
  * was not placed (nothing left behind): the caller writes it the usual way, which reports or
  * handles whatever stopped it. The first file of a process always goes that way: it learns how
  * this libuv sets times (stampSeconds).
@@ -225,9 +226,13 @@ async function placeSmall(small: FetchedBytes, dir: CheckedDir, name: string, li
     flags: CREATE_FLAGS,
     mode: 0o644,
     seconds,
+    folderLink: dir.procLink,
   });
   if (placed === undefined) return false;
   if (placed.tmpLeft) await fs.unlink(dir.entry(tmpName)).catch(() => undefined);
+  // The writer looked where the folder was once the file was in place: where it was opened, the
+  // check placeTemp makes is done; otherwise (or not looked) the folder is checked here.
+  if (placed.folderAt === dir.path) return true;
   try {
     await dir.verify();
   } catch (err) {
