@@ -124,7 +124,7 @@ export async function locationOf(handle: Descriptor, opened: string, c: Confinem
  * Whether device number `dev` (st_dev) belongs to a block device. Kernel pseudo-filesystems have
  * anonymous device numbers (major 0), so a file on a block device needs no statfs to tell.
  */
-function onBlockDevice(dev: bigint): boolean {
+export function onBlockDevice(dev: bigint): boolean {
   return ((dev >> 8n) & 0xfffn) !== 0n || ((dev >> 32n) & ~0xfffn) !== 0n;
 }
 

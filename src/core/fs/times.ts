@@ -101,7 +101,7 @@ export async function setFileTimes(handle: TimedFile, ns: bigint, shown: string,
 }
 
 /**
- * The seconds stampFileTimes gives a file for `ns`, for a caller setting them itself (small-writer.ts);
+ * The seconds stampFileTimes gives a file for `ns`, for a caller setting them itself (small-files.ts);
  * undefined until this process has learnt how its libuv cuts times (the first file stamped).
  */
 export function stampSeconds(ns: bigint): number | undefined {

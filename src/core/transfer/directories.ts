@@ -8,20 +8,24 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { q, StorageError, throwIfAborted } from "../errors.js";
 import { sameBytes } from "../etag.js";
-import { CheckedDir, type Confinement, OpenFile } from "../fs/descriptor.js";
+import { CheckedDir, type Confinement, OpenFile, onBlockDevice, READ_FLAGS } from "../fs/descriptor.js";
 import { fromFsError } from "../fs/errors.js";
 import { OpenFolders } from "../fs/folders.js";
 import { type Roots, resolveLocalPath } from "../fs/roots.js";
 import { assertNoSymlinkBelow } from "../fs/safe-mkdir.js";
+import { readSmallFile } from "../fs/small-files.js";
 import { type WalkSkip, walkDirectory } from "../fs/walk.js";
 import { directoryPrefix, joinKey, keyToLocalPath, validateKey } from "../keys.js";
 import { compilePathFilter, type PathFilter, type PathFilterOptions } from "../path-filter.js";
-import type { ObjectInfo, ObjectStore } from "../store.js";
+import type { ObjectInfo, ObjectStore, PutOptions } from "../store.js";
 import { listAll } from "../store-ext.js";
 import { downloadTo, type TransferOptions } from "./files.js";
 import { conflictError, type DirectoryTransferResult, type Existing, listing, objectSide, planTransfer, transferResult } from "./plan.js";
 import { answered, checkMaxWorkers, type PreparedTransfer, ProgressTracker, runPlan, runPrepared } from "./run.js";
-import { fileTimeMetadata } from "./times.js";
+import { fileTimeMetadata, mtimeMetadata } from "./times.js";
+
+/** Files up to this size are uploaded from memory, read whole by the files thread (small-files.ts). */
+const SMALL_READ_BYTES = 64 * 1024;
 
 export interface DirectoryTransferOptions extends TransferOptions, PathFilterOptions {
   maxWorkers?: number;
@@ -104,22 +108,31 @@ export async function prepareUploadDirectory(
         (f) => f.key,
         async (f) => {
           const c = reading(f.path);
-          const put = (file: OpenFile) =>
-            store.put(
-              f.key,
-              { kind: "file", file },
-              {
-                mode,
-                existing: existing.get(f.key) ?? null,
-                metadata: fileTimeMetadata(file),
-                ...(signal ? { signal } : {}),
-                onBytes: (b) => progress.bytes(f.key, b),
-              },
-            );
+          const putOptions = (metadata: Record<string, string>): PutOptions => ({
+            mode,
+            existing: existing.get(f.key) ?? null,
+            metadata,
+            ...(signal ? { signal } : {}),
+            onBytes: (b) => progress.bytes(f.key, b),
+          });
+          const put = (file: OpenFile) => store.put(f.key, { kind: "file", file }, putOptions(fileTimeMetadata(file)));
           const out = await folders.with(
             path.dirname(f.path),
             c,
-            (dir) => OpenFile.with({ dir, name: path.basename(f.path) }, c, put),
+            async (dir) => {
+              const name = path.basename(f.path);
+              // A small file is read whole by one message to the files thread (small-files.ts),
+              // through the folder's descriptor; only a regular file that did not change while it
+              // was read, and (inside roots) on a block device, not /proc or /sys. Else, or on any
+              // error, it is opened here, which tells what is wrong.
+              if (f.size <= SMALL_READ_BYTES && dir.procLink !== undefined) {
+                const read = await readSmallFile(dir.entry(name), READ_FLAGS, SMALL_READ_BYTES);
+                if (read !== undefined && (c.roots === undefined || onBlockDevice(read.dev))) {
+                  return store.put(f.key, { kind: "bytes", data: read.bytes }, putOptions(mtimeMetadata(read.mtimeNs)));
+                }
+              }
+              return OpenFile.with({ dir, name }, c, put);
+            },
             () => OpenFile.with(f.path, c, put),
           );
           progress.fileDone(f.key, out.size);

@@ -7,7 +7,7 @@ import { checkWritableTarget, commitTemp, createTemp, discardTemp, type TempFile
 import { type CheckedDir, type Confinement, CREATE_FLAGS, OpenFile } from "../fs/descriptor.js";
 import { OpenFolders } from "../fs/folders.js";
 import { type Roots, resolveLocalPath, resolveWriteTarget } from "../fs/roots.js";
-import { writeSmallFile } from "../fs/small-writer.js";
+import { writeSmallFile } from "../fs/small-files.js";
 import { setFileTimes, stampFileTimes, stampSeconds } from "../fs/times.js";
 import { validateKey } from "../keys.js";
 import type { ObjectInfo, ObjectStore, PutResult } from "../store.js";
@@ -165,7 +165,7 @@ async function downloadInto(
   if (!options.expectAbsent) await checkWritableTarget(parent.entry(name), overwrite, argument, target);
   throwIfAborted(options.signal);
   // A small file of a directory download (flushed at its end) that is placed by a link: fetched
-  // into memory, then written and placed by one message to the writer thread (small-writer.ts).
+  // into memory, then written and placed by one message to the writer thread (small-files.ts).
   let small: FetchedBytes | undefined;
   if (folders.flushAtEnd && (!overwrite || options.expectAbsent) && options.knownSize <= SMALL_OBJECT_BYTES) {
     small = await fetchSmallObject(store, key, options);

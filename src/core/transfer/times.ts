@@ -32,7 +32,12 @@ export function parseMtime(value: string | undefined): bigint | undefined {
 
 /** The metadata an upload stores for the local file it reads. */
 export function fileTimeMetadata(file: OpenFile): Record<string, string> {
-  const mtime = formatMtime(file.mtimeNs);
+  return mtimeMetadata(file.mtimeNs);
+}
+
+/** fileTimeMetadata of a file whose mtime (ns) was read without an OpenFile (small-files.ts). */
+export function mtimeMetadata(mtimeNs: bigint): Record<string, string> {
+  const mtime = formatMtime(mtimeNs);
   return mtime === undefined ? {} : { [MTIME_METADATA]: mtime };
 }
 

@@ -1,18 +1,20 @@
 /**
- * Small downloaded files written and placed by the writer thread (small-writer.ts), on real files:
- * what it does on success, that it leaves nothing behind and changes nothing when it cannot place
- * a file, and that a directory download uses it for its small files with the same result.
+ * Small local files written (downloads) and read (uploads) by the files thread (small-files.ts),
+ * on real files: what it does on success, that it leaves nothing behind, changes nothing and reads
+ * nothing it should not when it cannot do a file, and that directory transfers use it with the
+ * same result as the usual way.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CheckedDir, CREATE_FLAGS } from "../../src/core/fs/descriptor.js";
+import { CheckedDir, CREATE_FLAGS, READ_FLAGS } from "../../src/core/fs/descriptor.js";
 import { OpenFolders } from "../../src/core/fs/folders.js";
-import { smallFilesPlaced, stopSmallWriter, writeSmallFile } from "../../src/core/fs/small-writer.js";
+import { readSmallFile, smallFilesDone, stopSmallFilesWorker, writeSmallFile } from "../../src/core/fs/small-files.js";
 import { LocalStore } from "../../src/core/local/store.js";
 import { downloadTo } from "../../src/core/transfer/files.js";
-import { downloadDirectory } from "../../src/core/transfer/index.js";
+import { downloadDirectory, uploadDirectory } from "../../src/core/transfer/index.js";
 import { makeTempDir, partFiles, type TempDir } from "../helpers/tmp.js";
 
 let tmp: TempDir;
@@ -39,7 +41,7 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
     const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
     try {
       const bytes = Buffer.from("four kibibytes, more or less".repeat(150));
-      const before = smallFilesPlaced();
+      const before = smallFilesDone().placed;
       const placed = await writeSmallFile(request(folder, "a.bin", bytes, 1_700_000_000.25));
       expect(placed).toMatchObject({ tmpLeft: false, folderAt: folder.path });
       const file = path.join(tmp.path, "a.bin");
@@ -50,7 +52,7 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       expect(stat.mode & 0o777).toBe(0o644 & ~process.umask());
       expect([stat.dev, stat.ino]).toEqual([placed?.dev, placed?.ino]);
       expect(fs.readdirSync(tmp.path)).toEqual(["a.bin"]);
-      expect(smallFilesPlaced()).toBe(before + 1);
+      expect(smallFilesDone().placed).toBe(before + 1);
     } finally {
       await folder.close();
     }
@@ -99,7 +101,7 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
     try {
       await writeSmallFile(request(folder, "first", Buffer.from("1")));
       const writes = Array.from({ length: 20 }, (_, i) => writeSmallFile(request(folder, `f${i}`, Buffer.alloc(4096, i))));
-      await stopSmallWriter();
+      await stopSmallFilesWorker();
       const answers = await Promise.all(writes);
       // Each file is either in place (complete) or absent, and no temporary name is left.
       for (const [i, answer] of answers.entries()) {
@@ -122,12 +124,12 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
     for (const [i, body] of bodies.entries())
       await store.put(`seed/d${i % 3}/f${i}.bin`, { kind: "bytes", data: body }, { mode: "create" });
     const target = path.join(tmp.path, "out");
-    const before = smallFilesPlaced();
+    const before = smallFilesDone().placed;
     const result = await downloadDirectory(store, "seed/", target, { maxWorkers: 4 });
     expect(result.transferred).toBe(bodies.length);
     // The files started before this process learnt how it sets times (the first stamped) go the
     // usual way: at most one round of the 4 in flight; the rest through the writer.
-    expect(smallFilesPlaced() - before).toBeGreaterThanOrEqual(bodies.length - 4);
+    expect(smallFilesDone().placed - before).toBeGreaterThanOrEqual(bodies.length - 4);
     for (const [i, body] of bodies.entries()) {
       const file = path.join(target, `d${i % 3}`, `f${i}.bin`);
       expect(md5(fs.readFileSync(file))).toBe(md5(body));
@@ -149,16 +151,80 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       await downloadTo(store, "k/a", path.join(down, "a"), false, options());
       const moved = path.join(tmp.path, "moved");
       fs.renameSync(down, moved);
-      const before = smallFilesPlaced();
+      const before = smallFilesDone().placed;
       await expect(downloadTo(store, "k/b", path.join(down, "b"), false, options())).rejects.toMatchObject({
         message: expect.stringContaining(moved),
       });
       // It went through the writer, landed in the moved folder, and was taken back from there.
-      expect(smallFilesPlaced()).toBe(before + 1);
+      expect(smallFilesDone().placed).toBe(before + 1);
       expect(fs.readdirSync(moved)).toEqual(["a"]);
       expect(fs.existsSync(down)).toBe(false);
     } finally {
       await folders.close();
+    }
+  });
+
+  it("reads a small regular file whole: its bytes, its mtime and its filesystem as a stat of it tells", async () => {
+    const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
+    try {
+      const bytes = Buffer.alloc(4096 + 7, 9);
+      fs.writeFileSync(path.join(tmp.path, "f"), bytes);
+      const before = smallFilesDone().read;
+      const read = await readSmallFile(folder.entry("f"), READ_FLAGS, 64 * 1024);
+      const stat = fs.statSync(path.join(tmp.path, "f"), { bigint: true });
+      expect(Buffer.from(read?.bytes ?? [])).toEqual(bytes);
+      expect(read?.mtimeNs).toBe(stat.mtimeNs);
+      expect(read?.dev).toBe(stat.dev);
+      expect(smallFilesDone().read).toBe(before + 1);
+      // Empty is small too.
+      fs.writeFileSync(path.join(tmp.path, "empty"), "");
+      expect((await readSmallFile(folder.entry("empty"), READ_FLAGS, 64 * 1024))?.bytes.length).toBe(0);
+    } finally {
+      await folder.close();
+    }
+  });
+
+  it("reads nothing it should not: a symlink, a FIFO (without blocking), a folder, a missing or a larger file are 'not read'", async () => {
+    const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
+    try {
+      fs.writeFileSync(path.join(tmp.path, "secret"), "outside bytes");
+      fs.symlinkSync(path.join(tmp.path, "secret"), path.join(tmp.path, "link"));
+      fs.mkdirSync(path.join(tmp.path, "dir"));
+      fs.writeFileSync(path.join(tmp.path, "big"), Buffer.alloc(64 * 1024 + 1));
+      const fifo = spawnSync("mkfifo", [path.join(tmp.path, "fifo")]).status === 0;
+      const before = smallFilesDone().read;
+      for (const name of ["link", "dir", "missing", "big", ...(fifo ? ["fifo"] : [])]) {
+        await expect(readSmallFile(folder.entry(name), READ_FLAGS, 64 * 1024), name).resolves.toBeUndefined();
+      }
+      expect(smallFilesDone().read).toBe(before);
+    } finally {
+      await folder.close();
+    }
+  });
+
+  it("an upload_directory reads its small files through it: same bytes and mtime metadata as the usual way", async () => {
+    const store = await LocalStore.open(path.join(tmp.path, "store"));
+    const src = path.join(tmp.path, "src");
+    const bodies = Array.from({ length: 30 }, (_, i) => Buffer.alloc(50 + i * 131, i));
+    for (const [i, body] of bodies.entries()) {
+      fs.mkdirSync(path.join(src, `d${i % 3}`), { recursive: true });
+      fs.writeFileSync(path.join(src, `d${i % 3}`, `f${i}.bin`), body);
+    }
+    // One larger than the threshold goes the usual way.
+    fs.writeFileSync(path.join(src, "large.bin"), Buffer.alloc(64 * 1024 + 1, 1));
+    const before = smallFilesDone().read;
+    const result = await uploadDirectory(store, src, "up/", { maxWorkers: 4 });
+    expect(result.transferred).toBe(bodies.length + 1);
+    expect(smallFilesDone().read - before).toBe(bodies.length);
+    for (const [i, body] of bodies.entries()) {
+      const file = path.join(src, `d${i % 3}`, `f${i}.bin`);
+      const info = await store.head(`up/d${i % 3}/f${i}.bin`);
+      const got = await store.get(`up/d${i % 3}/f${i}.bin`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of got.body) chunks.push(Buffer.from(chunk));
+      expect(Buffer.concat(chunks)).toEqual(body);
+      const mtimeNs = fs.statSync(file, { bigint: true }).mtimeNs;
+      expect(info?.metadata?.mtime).toBe(`${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, "0")}`);
     }
   });
 });
