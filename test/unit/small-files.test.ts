@@ -36,7 +36,7 @@ const request = (folder: CheckedDir, name: string, bytes: Uint8Array, seconds?: 
   folderLink: folder.procLink,
 });
 
-describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", () => {
+describe.runIf(fs.existsSync("/proc/self/fd"))("the small-files thread", () => {
   it("writes the bytes, sets the times, links the file into place and removes its temporary name", async () => {
     const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
     try {
@@ -226,5 +226,26 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-file writer thread", (
       const mtimeNs = fs.statSync(file, { bigint: true }).mtimeNs;
       expect(info?.metadata?.mtime).toBe(`${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, "0")}`);
     }
+  });
+
+  it("a worker held up by a slow filesystem does not hold up the files after it: they go to another worker", async (ctx) => {
+    const fifo = path.join(tmp.path, "fifo");
+    if (spawnSync("mkfifo", [fifo]).status !== 0) return ctx.skip();
+    // Opened without O_NONBLOCK, a FIFO holds the worker in open() until a writer comes: a
+    // filesystem that does not answer.
+    const held = readSmallFile(fifo, fs.constants.O_RDONLY, 64 * 1024);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      fs.writeFileSync(path.join(tmp.path, "f"), "next");
+      const next = await Promise.race([
+        readSmallFile(path.join(tmp.path, "f"), READ_FLAGS, 64 * 1024),
+        new Promise<"stuck">((resolve) => setTimeout(() => resolve("stuck"), 5_000)),
+      ]);
+      expect(next === "stuck" ? next : Buffer.from(next?.bytes ?? []).toString()).toBe("next");
+    } finally {
+      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    }
+    // Released, it finds a FIFO, not a regular file: not read.
+    await expect(held).resolves.toBeUndefined();
   });
 });
