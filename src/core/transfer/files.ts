@@ -165,7 +165,7 @@ async function downloadInto(
   if (!options.expectAbsent) await checkWritableTarget(parent.entry(name), overwrite, argument, target);
   throwIfAborted(options.signal);
   // A small file of a directory download (flushed at its end) that is placed by a link: fetched
-  // into memory, then written and placed by one message to the writer thread (small-files.ts).
+  // into memory, then written and placed by one message to the files thread (small-files.ts).
   let small: FetchedBytes | undefined;
   if (folders.flushAtEnd && (!overwrite || options.expectAbsent) && options.knownSize <= SMALL_OBJECT_BYTES) {
     small = await fetchSmallObject(store, key, options);
@@ -207,12 +207,11 @@ async function writeFetched(tmp: TempFile, small: FetchedBytes): Promise<Fetched
 }
 
 /**
- * Writes and places a small fetched file by one message to the writer thread, then checks the
- * folder again as placeTemp does (taking back only this file if the folder moved): the writer's
- * own look right after the link, or else verify(). False when it
- * was not placed (nothing left behind): the caller writes it the usual way, which reports or
- * handles whatever stopped it. The first file of a process always goes that way: it learns how
- * this libuv sets times (stampSeconds).
+ * Writes and places a small fetched file by one message to the files thread, then checks the
+ * folder again as placeTemp does (taking back only this file if the folder moved): the thread's
+ * own look right after the link, or else verify(). False when it was not placed (nothing left
+ * behind): the caller writes it the usual way, which reports or handles whatever stopped it. The
+ * first files of a process go that way until it has learnt how its libuv sets times (stampSeconds).
  */
 async function placeSmall(small: FetchedBytes, dir: CheckedDir, name: string, listed: ObjectInfo | undefined): Promise<boolean> {
   const time = downloadedTime(small.info, listed);
