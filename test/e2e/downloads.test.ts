@@ -4,7 +4,7 @@
  * runs, and no temporary part files left behind. Against the embedded local store and against fauxqs.
  */
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { downloadDirectory } from "../../src/mcp/tools/download-directory.js";
@@ -129,6 +129,22 @@ describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era
         overwrite: true,
       });
       expect(forced.downloaded).toBe(2);
+      expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
+    });
+
+    // Node 22+ names worker threads after their `name` (Node 20 does not): the built server's
+    // small files go through its files thread (src/core/fs/small-files.ts), which it starts from
+    // source text, so a bundle that broke that source would fall back silently.
+    const namedThreads = Number(process.versions.node.split(".")[0]) >= 22 && existsSync("/proc/self/task");
+    it.runIf(namedThreads)("moves its small files through the server's files thread (it runs in the built server)", async () => {
+      const target = path.join(fx.root, "dd-out", "threaded");
+      await callOk(fx.client, downloadDirectory, { prefix: "dd", local_dir: target });
+      const pid = fx.server.pid;
+      expect(pid).toBeDefined();
+      const names = await Promise.all(
+        (await readdir(`/proc/${pid}/task`)).map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, "utf8").catch(() => "")),
+      );
+      expect(names.map((n) => n.trim())).toContain("r2-mcp files");
       expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
     });
 
