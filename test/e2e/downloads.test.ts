@@ -132,20 +132,25 @@ describe.each(SERVED)("tools over stdio, %s backend, protocol %s", (backend, era
       expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
     });
 
-    // Node 22+ names worker threads after their `name` (Node 20 does not): the built server's
-    // small files go through its files thread (src/core/fs/small-files.ts), which it starts from
-    // source text, so a bundle that broke that source would fall back silently.
+    // Node 22+ names worker threads after their `name` (Node 20 does not): the built server moves
+    // small files through its files thread (src/core/fs/small-files.ts) and hashes files from
+    // 1 MiB on its md5 thread (hash-pool.ts). It starts both from source text, so a bundle that
+    // broke that text would fall back silently (files) or fail only large downloads (md5).
     const namedThreads = Number(process.versions.node.split(".")[0]) >= 22 && existsSync("/proc/self/task");
-    it.runIf(namedThreads)("moves its small files through the server's files thread (it runs in the built server)", async () => {
+    it.runIf(namedThreads)("moves its small files through the server's files thread and hashes large ones on its md5 thread", async () => {
+      const large = await fx.localDir("dd-large", { "big.bin": Buffer.alloc(2 * 1024 * 1024, 3) });
+      await callOk(fx.client, uploadDirectory, { local_dir: large, prefix: "dd-large" });
       const target = path.join(fx.root, "dd-out", "threaded");
-      await callOk(fx.client, downloadDirectory, { prefix: "dd", local_dir: target });
+      await callOk(fx.client, downloadDirectory, { prefix: "dd", local_dir: path.join(target, "small") });
+      await callOk(fx.client, downloadDirectory, { prefix: "dd-large", local_dir: path.join(target, "large") });
       const pid = fx.server.pid;
       expect(pid).toBeDefined();
       const names = await Promise.all(
         (await readdir(`/proc/${pid}/task`)).map((tid) => readFile(`/proc/${pid}/task/${tid}/comm`, "utf8").catch(() => "")),
       );
-      expect(names.map((n) => n.trim())).toContain("r2-mcp files");
-      expect(await snapshotTree(target)).toEqual(await snapshotTree(source));
+      expect(names.map((n) => n.trim())).toEqual(expect.arrayContaining(["r2-mcp files", "r2-mcp md5"]));
+      expect(await snapshotTree(path.join(target, "small"))).toEqual(await snapshotTree(source));
+      expect(await snapshotTree(path.join(target, "large"))).toEqual(await snapshotTree(large));
     });
 
     it("dry_run creates nothing", async () => {
