@@ -16,7 +16,6 @@
  * UV_THREADPOOL_SIZE=N in the environment sets the pool for both builds (this process's).
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -24,25 +23,9 @@ import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { ListOptions, ObjectInfo, ObjectStore, PutBody } from "../src/core/store.js";
+import { threadCpuSince, threadCpuUs } from "./threads.js";
 
 type Transfer = typeof import("../src/core/transfer/index.js");
-
-/** CPU time of every thread of this process so far (µs): the main thread and the rest. */
-function threadsUs(): { main: number; others: number } {
-  let main = 0;
-  let others = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    try {
-      const fields = (readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-      const us = (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
-      if (Number(tid) === process.pid) main += us;
-      else others += us;
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return { main, others };
-}
 
 /** A store of `files` objects of `size` bytes under seed/, in memory; only what a download asks. */
 function memoryStore(files: number, size: number): ObjectStore {
@@ -145,20 +128,21 @@ async function main(): Promise<void> {
       }
     }
     const c0 = process.cpuUsage();
-    const t0 = threadsUs();
+    const t0 = threadCpuUs();
     const w0 = performance.now();
     const result =
       values.direction === "upload"
         ? await b.transfer.uploadDirectory(store, source, `up/${n}/`, { maxWorkers: concurrency, overwrite: true })
         : await b.transfer.downloadDirectory(store, "seed/", target, { maxWorkers: concurrency, overwrite });
     const wall = performance.now() - w0;
-    const t = threadsUs();
+    const t = threadCpuSince(t0, files);
     const c = process.cpuUsage(c0);
     if (result.transferred !== files) throw new Error(`${b.name}: ${result.transferred} of ${files} files`);
     if (record) {
       b.cpu.push((c.user + c.system) / files);
-      b.main.push((t.main - t0.main) / files);
-      b.others.push((t.others - t0.others) / files);
+      const main = t.get("main") ?? 0;
+      b.main.push(main);
+      b.others.push([...t.values()].reduce((sum, us) => sum + us, 0) - main);
       b.rate.push(files / (wall / 1000));
     }
     await fs.rm(target, { recursive: true, force: true });
