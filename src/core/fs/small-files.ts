@@ -180,18 +180,6 @@ export interface SmallPlaced {
   folderAt: string | undefined;
 }
 
-/**
- * A file the worker put in place: its identity, to tell it from another at its name, whether its
- * temporary name could not be removed (the caller tries again), and where its folder was right
- * after (read from `folderLink`; undefined if not read).
- */
-export interface SmallPlaced {
-  dev: number;
-  ino: number;
-  tmpLeft: boolean;
-  folderAt: string | undefined;
-}
-
 /** A file the worker read whole: its bytes, its mtime and its filesystem (st_dev) when opened. */
 export interface SmallRead {
   bytes: Uint8Array;
