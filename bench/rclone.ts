@@ -3,7 +3,7 @@
  * environment variables for a remote named "bench" pointing at the local server.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { BENCH_CREDENTIALS, BENCH_REGION } from "./raw-sdk.js";
 
@@ -50,11 +50,13 @@ export class Rclone {
   }
 
   /**
-   * Runs one rclone command; resolves with its wall time or rejects with the tail of stderr.
-   * Killed (by its own pid) after `timeoutMs`.
+   * Runs one rclone command; resolves with its wall time (s) and its CPU time (s, from its start;
+   * undefined where /proc is missing) or rejects with the tail of stderr. Killed (by its own pid)
+   * after `timeoutMs`.
    */
-  run(args: string[], timeoutMs: number): Promise<number> {
+  run(args: string[], timeoutMs: number): Promise<{ seconds: number; cpuSeconds: number | undefined }> {
     return new Promise((resolve, reject) => {
+      const cpu0 = reapedChildrenCpu();
       const t0 = performance.now();
       const child = spawn(this.info.path, [...args, "--retries", "1", "--low-level-retries", "2"], {
         env: this.env,
@@ -72,7 +74,8 @@ export class Rclone {
       child.on("close", (code, signal) => {
         clearTimeout(timer);
         const seconds = (performance.now() - t0) / 1000;
-        if (code === 0) resolve(seconds);
+        const cpu1 = reapedChildrenCpu();
+        if (code === 0) resolve({ seconds, cpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined });
         else {
           const why = signal ? `killed by ${signal}${signal === "SIGKILL" ? ` after ${timeoutMs / 1000} s` : ""}` : `exit ${code}`;
           const lastLines = stderr.trim().split("\n").slice(-3).join(" | ");
@@ -80,5 +83,20 @@ export class Rclone {
         }
       });
     });
+  }
+}
+
+/**
+ * CPU time (s) of this process's children that have ended and been waited for: cutime + cstime of
+ * /proc/self/stat, in clock ticks of 10 ms. Node reaps a child before its "close" event, so the
+ * difference around one rclone run is that run's CPU (the bench's other children, the S3 server
+ * and the MCP servers, live on and are not counted; an untimed `sync` runs outside that window).
+ */
+function reapedChildrenCpu(): number | undefined {
+  try {
+    const fields = (readFileSync("/proc/self/stat", "utf8").split(") ")[1] ?? "").split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
   }
 }

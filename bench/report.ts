@@ -337,7 +337,7 @@ export function buildReport(
   if (cpuTable) {
     lines.push("");
     lines.push(
-      "Client CPU time per run, seconds (median; the process doing the transfer: this one for raw/library directories, the worker for the large file, the r2-mcp server for MCP; rclone not measured):",
+      "Client CPU time per run, seconds (median; the process doing the transfer: this one for raw/library directories, the worker for the large file, the r2-mcp server for MCP, the rclone process from its start):",
     );
     lines.push("");
     lines.push(cpuTable);
@@ -469,13 +469,13 @@ function clientCpuTable(r: BenchResults): string | undefined {
     for (const [dir, d] of dirs) {
       rows.push([
         `${name} ${dir}`,
-        ...METHODS.filter((m) => m !== "rclone").map((m) =>
+        ...METHODS.map((m) =>
           fmt(
             medianOf(d[m], (run) => run.clientCpuSeconds ?? Number.NaN),
             2,
           ),
         ),
-        ...METHODS.filter((m) => m !== "rclone").map((m) =>
+        ...METHODS.map((m) =>
           fmt(
             medianOf(d[m], (run) => run.seconds),
             2,
@@ -484,7 +484,7 @@ function clientCpuTable(r: BenchResults): string | undefined {
       ]);
     }
   }
-  const names = METHODS.filter((m) => m !== "rclone").map(methodName);
+  const names = METHODS.map(methodName);
   return rows.length ? markdownTable(["case", ...names.map((n) => `${n} CPU s`), ...names.map((n) => `${n} wall s`)], rows) : undefined;
 }
 

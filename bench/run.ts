@@ -247,7 +247,7 @@ class Bench {
       this.rclone = new Rclone(info, this.endpoint, this.base);
       this.results.rclone.version = info.version;
       const spawns: number[] = [];
-      for (let i = 0; i < 3; i++) spawns.push((await this.rclone.run(["version"], 30_000)) * 1000);
+      for (let i = 0; i < 3; i++) spawns.push((await this.rclone.run(["version"], 30_000)).seconds * 1000);
       this.results.rclone.spawnMs = median(spawns);
     } else {
       this.results.rclone.hint = RCLONE_HINT;
@@ -274,6 +274,12 @@ class Bench {
       await this.mcp.client.listTools();
     }
     return this.mcp;
+  }
+
+  /** An rclone command of a timed run: its own CPU time as the run's client CPU. */
+  private async timedRclone(args: string[]): Promise<{ clientCpuSeconds?: number }> {
+    const r = await this.rclone?.run(args, this.flags.timeoutMs);
+    return r?.cpuSeconds !== undefined ? { clientCpuSeconds: r.cpuSeconds } : {};
   }
 
   /** One timed run with the server's request count and CPU time around it. */
@@ -412,11 +418,11 @@ class Bench {
           };
         }
         case "rclone":
-          await this.rclone?.run(
-            ["copy", "--transfers", String(n), "--checkers", String(n), dir, `bench:${BUCKET}/${prefix}`],
-            this.flags.timeoutMs,
-          );
-          return { files, bytes };
+          return {
+            files,
+            bytes,
+            ...(await this.timedRclone(["copy", "--transfers", String(n), "--checkers", String(n), dir, `bench:${BUCKET}/${prefix}`])),
+          };
       }
     };
     const download = async (method: Method, prefix: string, target: string): Promise<TransferOutcome> => {
@@ -444,11 +450,11 @@ class Bench {
           };
         }
         case "rclone":
-          await this.rclone?.run(
-            ["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${prefix}`, target],
-            this.flags.timeoutMs,
-          );
-          return { files, bytes };
+          return {
+            files,
+            bytes,
+            ...(await this.timedRclone(["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${prefix}`, target])),
+          };
       }
     };
 
@@ -578,22 +584,24 @@ class Bench {
             case "mcp":
               return this.mcpFresh(method, "upload_file", { local_path: file, key, overwrite: true });
             case "rclone":
-              await this.rclone?.run(
-                // fauxqs refuses single bodies over 11 MiB: go multipart from 8 MiB like the others.
-                [
-                  "copyto",
-                  "--s3-upload-cutoff",
-                  "8M",
-                  "--s3-chunk-size",
-                  "8M",
-                  "--s3-upload-concurrency",
-                  "4",
-                  file,
-                  `bench:${BUCKET}/${key}`,
-                ],
-                this.flags.timeoutMs,
-              );
-              return { files: 1, bytes: size };
+              return {
+                files: 1,
+                bytes: size,
+                ...(await this.timedRclone(
+                  // fauxqs refuses single bodies over 11 MiB: go multipart from 8 MiB like the others.
+                  [
+                    "copyto",
+                    "--s3-upload-cutoff",
+                    "8M",
+                    "--s3-chunk-size",
+                    "8M",
+                    "--s3-upload-concurrency",
+                    "4",
+                    file,
+                    `bench:${BUCKET}/${key}`,
+                  ],
+                )),
+              };
           }
         });
         const head = await this.raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
@@ -622,8 +630,11 @@ class Bench {
             case "mcp":
               return this.mcpFresh(method, "download_file", { key: seedKey, local_path: target, overwrite: true });
             case "rclone":
-              await this.rclone?.run(["copyto", "--multi-thread-streams", "8", `bench:${BUCKET}/${seedKey}`, target], this.flags.timeoutMs);
-              return { files: 1, bytes: size };
+              return {
+                files: 1,
+                bytes: size,
+                ...(await this.timedRclone(["copyto", "--multi-thread-streams", "8", `bench:${BUCKET}/${seedKey}`, target])),
+              };
           }
         });
         const stat = await fs.stat(target);
@@ -699,11 +710,19 @@ class Bench {
               return { files: Number(r.copied), bytes: Number(r.bytes), ...cpu };
             }
             case "rclone":
-              await this.rclone?.run(
-                ["copy", "--transfers", String(n), "--checkers", String(n), `bench:${BUCKET}/${seed}`, `bench:${BUCKET}/${to}`],
-                this.flags.timeoutMs,
-              );
-              return { files: count, bytes: count * size };
+              return {
+                files: count,
+                bytes: count * size,
+                ...(await this.timedRclone([
+                  "copy",
+                  "--transfers",
+                  String(n),
+                  "--checkers",
+                  String(n),
+                  `bench:${BUCKET}/${seed}`,
+                  `bench:${BUCKET}/${to}`,
+                ])),
+              };
           }
         });
         await this.verifyUploaded(to, count, count * size);
@@ -731,8 +750,11 @@ class Bench {
               return { files: Number(r.deleted), bytes: Number(r.bytes), ...cpu };
             }
             case "rclone":
-              await this.rclone?.run(["delete", "--checkers", String(n), `bench:${BUCKET}/${prefix}`], this.flags.timeoutMs);
-              return { files: count, bytes: count * size };
+              return {
+                files: count,
+                bytes: count * size,
+                ...(await this.timedRclone(["delete", "--checkers", String(n), `bench:${BUCKET}/${prefix}`])),
+              };
           }
         });
         const left = await listAll(this.raw, BUCKET, prefix);
