@@ -58,6 +58,22 @@ describe.runIf(fs.existsSync("/proc/self/fd"))("the small-files thread", () => {
     }
   });
 
+  it("writes just the bytes of a view into a larger buffer, and the caller keeps its bytes (for the usual way, should it be needed)", async () => {
+    const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
+    try {
+      // A small Buffer is often a view into a shared slab (Buffer.poolSize), as here.
+      const slab = new Uint8Array(64 * 1024).fill(1);
+      const bytes = Buffer.from(slab.buffer, 1000, 4096).fill(7);
+      await expect(writeSmallFile(request(folder, "view.bin", bytes))).resolves.toMatchObject({ tmpLeft: false });
+      expect(fs.readFileSync(path.join(tmp.path, "view.bin"))).toEqual(Buffer.alloc(4096, 7));
+      expect(slab.buffer.byteLength).toBe(64 * 1024);
+      expect(bytes).toEqual(Buffer.alloc(4096, 7));
+      expect([slab[999], slab[5096]]).toEqual([1, 1]);
+    } finally {
+      await folder.close();
+    }
+  });
+
   it("never replaces what has the name (file, symlink, folder) nor a file planted at its temporary name: not placed, nothing changed", async () => {
     const folder = await CheckedDir.open(tmp.path, c(tmp.path), { create: false });
     try {
