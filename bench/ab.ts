@@ -19,11 +19,11 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { AB_OPTIONS, threadCpuSince, threadCpuUs } from "./ab-common.js";
 import { makeDirectory } from "./data.js";
 import { BENCH_CREDENTIALS, BENCH_REGION, rawClient, rawDownloadDirectory, rawUploadDirectory } from "./raw-sdk.js";
 import { ServerProcess } from "./server.js";
 import { median } from "./stats.js";
-import { threadCpuSince, threadCpuUs } from "./threads.js";
 
 const BUCKET = "r2mcp-ab";
 
@@ -37,13 +37,7 @@ interface Contender {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      a: { type: "string" },
-      b: { type: "string" },
-      rounds: { type: "string", default: "8" },
-      files: { type: "string", default: "1000" },
-      size: { type: "string", default: "4096" },
-      concurrency: { type: "string", default: "16" },
-      direction: { type: "string", default: "download" },
+      ...AB_OPTIONS,
       raw: { type: "boolean", default: false },
     },
   });
@@ -100,7 +94,10 @@ async function main(): Promise<void> {
       const t = threadCpuSince(t0, files);
       if (done !== files) throw new Error(`${c.name}: ${done} of ${files} files`);
       if (record) {
-        t.set("all", [...t.values()].reduce((sum, us) => sum + us, 0));
+        t.set(
+          "all",
+          [...t.values()].reduce((sum, us) => sum + us, 0),
+        );
         for (const [group, us] of t) c.cpu.set(group, [...(c.cpu.get(group) ?? []), us]);
         c.rate.push(files / (wall / 1000));
       }

@@ -23,7 +23,8 @@ import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { ListOptions, ObjectInfo, ObjectStore, PutBody } from "../src/core/store.js";
-import { threadCpuSince, threadCpuUs } from "./threads.js";
+import { AB_OPTIONS, threadCpuSince, threadCpuUs } from "./ab-common.js";
+import { median } from "./stats.js";
 
 type Transfer = typeof import("../src/core/transfer/index.js");
 
@@ -77,24 +78,12 @@ function memoryStore(files: number, size: number): ObjectStore {
   } as unknown as ObjectStore;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      a: { type: "string" },
-      b: { type: "string" },
-      rounds: { type: "string", default: "8" },
-      files: { type: "string", default: "1000" },
-      size: { type: "string", default: "4096" },
-      concurrency: { type: "string", default: "16" },
+      ...AB_OPTIONS,
       overwrite: { type: "string", default: "true" },
       "into-existing": { type: "boolean", default: false },
-      direction: { type: "string", default: "download" },
     },
   });
   if (!values.a || !values.b) throw new Error("--a DIST and --b DIST are required");

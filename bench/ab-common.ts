@@ -1,4 +1,4 @@
-/** CPU time of this process's threads, read from /proc/self/task/<tid>/stat (Linux only). */
+/** What the two-build comparisons (ab.ts, local-side.ts) share: their common options and CPU time by thread. */
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
@@ -32,3 +32,14 @@ export function threadCpuSince(before: Map<string, number>, per: number): Map<st
   for (const [group, us] of threadCpuUs()) out.set(group, (us - (before.get(group) ?? 0)) / per);
   return out;
 }
+
+/** The options both comparisons take (parseArgs): two builds, rounds, the files and how many at once. */
+export const AB_OPTIONS = {
+  a: { type: "string" },
+  b: { type: "string" },
+  rounds: { type: "string", default: "8" },
+  files: { type: "string", default: "1000" },
+  size: { type: "string", default: "4096" },
+  concurrency: { type: "string", default: "16" },
+  direction: { type: "string", default: "download" },
+} as const;
