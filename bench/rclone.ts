@@ -89,8 +89,9 @@ export class Rclone {
 /**
  * CPU time (s) of this process's children that have ended and been waited for: cutime + cstime of
  * /proc/self/stat, in clock ticks of 10 ms. Node reaps a child before its "close" event, so the
- * difference around one rclone run is that run's CPU (the bench's other children, the S3 server
- * and the MCP servers, live on and are not counted; an untimed `sync` runs outside that window).
+ * difference around one rclone run is that run's CPU. The bench's other children are not in it: the
+ * S3 server and the MCP servers live on, a fresh MCP server is waited for when its call closes, and
+ * the untimed `sync` runs before the window opens.
  */
 function reapedChildrenCpu(): number | undefined {
   try {
