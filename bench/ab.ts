@@ -9,8 +9,8 @@
  *     [--concurrency 16] [--direction download|upload] [--raw]
  *
  * --raw adds the bench's raw SDK directory transfer (bench/raw-sdk.ts) as a third contender.
- * A download goes into a fresh folder each time (nothing there: the no-overwrite path); the disk is
- * settled (`sync -f`) before each timed run, as in bench/run.ts.
+ * A download goes into a fresh folder each time, with overwrite true as bench/run.ts asks (nothing
+ * is there to replace); the disk is settled (`sync -f`) before each timed run, as there.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
